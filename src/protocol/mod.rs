@@ -1,0 +1,2 @@
+//! The MySQL client/server protocol.
+pub mod value;
