@@ -18,7 +18,11 @@ pub struct SqlError {
 impl SqlError {
     /// An error with an explicit number and SQLSTATE.
     pub fn new(code: u16, state: &'static str, message: impl Into<String>) -> Self {
-        Self { code, state, message: message.into() }
+        Self {
+            code,
+            state,
+            message: message.into(),
+        }
     }
 
     /// 1064: the statement could not be parsed.

@@ -91,9 +91,15 @@ pub struct CertSummary {
 impl CertSummary {
     /// Parses a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, String> {
-        let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("invalid X.509 certificate: {e}"))?;
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| format!("invalid X.509 certificate: {e}"))?;
         let subject_alt_names = match cert.subject_alternative_name() {
-            Ok(Some(ext)) => ext.value.general_names.iter().filter_map(alt_name).collect(),
+            Ok(Some(ext)) => ext
+                .value
+                .general_names
+                .iter()
+                .filter_map(alt_name)
+                .collect(),
             Ok(None) => Vec::new(),
             Err(e) => return Err(format!("invalid subjectAltName extension: {e}")),
         };
@@ -105,6 +111,17 @@ impl CertSummary {
             not_after: cert.validity().not_after.to_datetime(),
             key_type: key_type(&cert),
         })
+    }
+
+    /// The kind of the certificate's key, as cipher suites need it.
+    pub fn key_kind(&self) -> Option<crate::cipher::KeyKind> {
+        if self.key_type.starts_with("RSA") {
+            Some(crate::cipher::KeyKind::Rsa)
+        } else if self.key_type.starts_with("ECDSA") {
+            Some(crate::cipher::KeyKind::Ecdsa)
+        } else {
+            None
+        }
     }
 
     /// Whether `at` lies within the validity period.
@@ -119,8 +136,12 @@ fn alt_name(name: &GeneralName<'_>) -> Option<SubjectAltName> {
         GeneralName::URI(v) => Some(SubjectAltName::Uri(v.to_string())),
         GeneralName::RFC822Name(v) => Some(SubjectAltName::Email(v.to_string())),
         GeneralName::IPAddress(bytes) => match bytes.len() {
-            4 => <[u8; 4]>::try_from(*bytes).ok().map(|b| SubjectAltName::Ip(IpAddr::from(b))),
-            16 => <[u8; 16]>::try_from(*bytes).ok().map(|b| SubjectAltName::Ip(IpAddr::from(b))),
+            4 => <[u8; 4]>::try_from(*bytes)
+                .ok()
+                .map(|b| SubjectAltName::Ip(IpAddr::from(b))),
+            16 => <[u8; 16]>::try_from(*bytes)
+                .ok()
+                .map(|b| SubjectAltName::Ip(IpAddr::from(b))),
             _ => None,
         },
         _ => None,
@@ -178,7 +199,9 @@ pub fn oneline(name: &X509Name<'_>) -> String {
 /// Formats a time as MySQL's `Ssl_server_not_after` shows it: `Nov 28 06:42:32 2021 UTC`
 /// (month, space-padded day, time, year).
 pub fn format_time(t: OffsetDateTime) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{} {:>2} {:02}:{:02}:{:02} {} UTC",
@@ -192,11 +215,17 @@ pub fn format_time(t: OffsetDateTime) -> String {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> TlsError {
-    TlsError::BadFile { path: path.to_path_buf(), reason: reason.into() }
+    TlsError::BadFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// Reads every certificate of a PEM file; an empty or malformed file is an error naming it.
@@ -209,7 +238,8 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Tl
         return Err(bad(path, "no PEM certificate (BEGIN CERTIFICATE) found"));
     }
     for (i, der) in certs.iter().enumerate() {
-        CertSummary::from_der(der).map_err(|e| bad(path, format!("certificate #{}: {e}", i + 1)))?;
+        CertSummary::from_der(der)
+            .map_err(|e| bad(path, format!("certificate #{}: {e}", i + 1)))?;
     }
     Ok(certs)
 }
@@ -220,7 +250,9 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError>
     match PrivateKeyDer::from_pem_slice(&bytes) {
         Ok(key) => Ok(key),
         Err(pem::Error::NoItemsFound) => {
-            let encrypted = bytes.windows(29).any(|w| w == b"BEGIN ENCRYPTED PRIVATE KEY--")
+            let encrypted = bytes
+                .windows(29)
+                .any(|w| w == b"BEGIN ENCRYPTED PRIVATE KEY--")
                 || bytes.windows(16).any(|w| w == b"Proc-Type: 4,ENC");
             Err(bad(
                 path,
@@ -238,16 +270,30 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError>
 /// Reads and checks the server identity: the chain parses, the leaf is valid at `now`.
 /// (Whether the key matches the leaf is checked by the backend, which owns the key type
 /// support, and reported as [`TlsError::KeyMismatch`].)
-pub fn load_identity(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> Result<Identity, TlsError> {
+pub fn load_identity(
+    cert_path: &Path,
+    key_path: &Path,
+    now: OffsetDateTime,
+) -> Result<Identity, TlsError> {
     let chain = read_certificates(cert_path)?;
     let key = read_private_key(key_path)?;
     let leaf = CertSummary::from_der(&chain[0]).map_err(|e| bad(cert_path, e))?;
     check_validity(cert_path, &leaf, now)?;
-    Ok(Identity { chain, key, cert_path: cert_path.to_path_buf(), key_path: key_path.to_path_buf(), leaf })
+    Ok(Identity {
+        chain,
+        key,
+        cert_path: cert_path.to_path_buf(),
+        key_path: key_path.to_path_buf(),
+        leaf,
+    })
 }
 
 /// Fails if `now` is outside the certificate's validity period.
-pub fn check_validity(path: &Path, leaf: &CertSummary, now: OffsetDateTime) -> Result<(), TlsError> {
+pub fn check_validity(
+    path: &Path,
+    leaf: &CertSummary,
+    now: OffsetDateTime,
+) -> Result<(), TlsError> {
     if now > leaf.not_after {
         return Err(TlsError::Validity {
             path: path.to_path_buf(),
@@ -257,7 +303,10 @@ pub fn check_validity(path: &Path, leaf: &CertSummary, now: OffsetDateTime) -> R
     if now < leaf.not_before {
         return Err(TlsError::Validity {
             path: path.to_path_buf(),
-            reason: format!("certificate is not valid before {}", format_time(leaf.not_before)),
+            reason: format!(
+                "certificate is not valid before {}",
+                format_time(leaf.not_before)
+            ),
         });
     }
     Ok(())
@@ -266,7 +315,10 @@ pub fn check_validity(path: &Path, leaf: &CertSummary, now: OffsetDateTime) -> R
 /// Reads the CA bundle used to verify client certificates.
 pub fn load_client_ca(path: &Path) -> Result<ClientCa, TlsError> {
     let certs = read_certificates(path)?;
-    Ok(ClientCa { path: PathBuf::from(path), certs })
+    Ok(ClientCa {
+        path: PathBuf::from(path),
+        certs,
+    })
 }
 
 #[cfg(test)]
@@ -276,14 +328,24 @@ mod tests {
 
     #[test]
     fn time_format_pads_the_day_with_a_space() {
-        assert_eq!(format_time(datetime!(2021-11-28 06:42:32 UTC)), "Nov 28 06:42:32 2021 UTC");
-        assert_eq!(format_time(datetime!(2029-12-01 04:48:40 UTC)), "Dec  1 04:48:40 2029 UTC");
+        assert_eq!(
+            format_time(datetime!(2021-11-28 06:42:32 UTC)),
+            "Nov 28 06:42:32 2021 UTC"
+        );
+        assert_eq!(
+            format_time(datetime!(2029-12-01 04:48:40 UTC)),
+            "Dec  1 04:48:40 2029 UTC"
+        );
     }
 
     #[test]
     fn missing_file_names_the_path() {
         let err = read_certificates(Path::new("/nonexistent/server.pem")).unwrap_err();
-        assert!(err.to_string().starts_with("cannot read /nonexistent/server.pem: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot read /nonexistent/server.pem: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -293,9 +355,15 @@ mod tests {
         let path = dir.join("empty.pem");
         std::fs::write(&path, b"not a certificate\n").unwrap();
         let err = read_certificates(&path).unwrap_err().to_string();
-        assert!(err.ends_with("no PEM certificate (BEGIN CERTIFICATE) found"), "{err}");
+        assert!(
+            err.ends_with("no PEM certificate (BEGIN CERTIFICATE) found"),
+            "{err}"
+        );
         let err = read_private_key(&path).unwrap_err().to_string();
-        assert!(err.ends_with("no PEM private key (PKCS#1, PKCS#8 or SEC1) found"), "{err}");
+        assert!(
+            err.ends_with("no PEM private key (PKCS#1, PKCS#8 or SEC1) found"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -27,7 +27,25 @@ pub enum SuiteKind {
     Legacy,
 }
 
+/// The kind of server key a TLS ≤ 1.2 suite authenticates with (TLS 1.3 suites work with any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// RSA keys (`ECDHE-RSA-…`, `DHE-RSA-…` and static-RSA suites).
+    Rsa,
+    /// ECDSA keys (`ECDHE-ECDSA-…`).
+    Ecdsa,
+}
+
 impl CipherSuite {
+    /// The key kind the suite needs, `None` for TLS 1.3 suites.
+    pub fn needs_key(&self) -> Option<KeyKind> {
+        match self.kind {
+            SuiteKind::Tls13 => None,
+            _ if self.openssl.contains("ECDSA") => Some(KeyKind::Ecdsa),
+            _ => Some(KeyKind::Rsa),
+        }
+    }
+
     /// Whether the suite can be negotiated with `version`.
     pub fn usable_with(&self, version: TlsVersion) -> bool {
         match self.kind {

@@ -166,6 +166,28 @@ pub struct TlsSettings {
     pub session_timeout: Duration,
 }
 
+impl TlsSettings {
+    /// The suites a context built from these settings accepts, in preference order: the TLS 1.3
+    /// suites, then the TLS ≤ 1.2 suites that some allowed version can use and that the
+    /// server's key can authenticate. Every backend configures exactly this list and reports it
+    /// as [`TlsContext::cipher_names`], so `Ssl_cipher_list` is the same on all of them.
+    /// Names unknown to [`cipher::lookup`] are an error.
+    pub fn effective_ciphers(&self) -> Result<Vec<&'static cipher::CipherSuite>, TlsError> {
+        let key = self.identity.leaf.key_kind();
+        let mut out = Vec::new();
+        for name in self.ciphersuites.iter().chain(&self.cipher_list) {
+            let suite =
+                cipher::lookup(name).ok_or_else(|| TlsError::UnknownCipher(name.clone()))?;
+            let version_ok = self.min_version.and_newer().any(|v| suite.usable_with(v));
+            let key_ok = suite.needs_key().is_none_or(|k| Some(k) == key);
+            if version_ok && key_ok && !out.contains(&suite) {
+                out.push(suite);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// What a backend reports about one established connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsInfo {
