@@ -1,0 +1,310 @@
+//! Packet framing: every MySQL message is a sequence of packets with a 3-byte little-endian
+//! payload length and a 1-byte sequence id. A payload of 0xFFFFFF bytes or more is split into
+//! 0xFFFFFF-byte packets followed by a shorter one — an empty one when the length is an exact
+//! multiple — and the reader joins them.
+//!
+//! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html>
+//!
+//! [`PacketStream`] owns both directions of one connection. Reads are buffered, and writes are
+//! collected and sent by [`PacketStream::flush`] (or when the buffer grows large), so a result
+//! set leaves in a few large writes: on TLS each write is a record, and small records are slow.
+
+use std::io::{self, Read, Write};
+
+/// Largest payload of a single packet; longer payloads continue in the next packet.
+pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
+
+/// Size of the read buffer; also how much the reader may hold beyond the current packet (which
+/// matters when TLS starts: those bytes are the ClientHello).
+const READ_BUF_BYTES: usize = 16 * 1024;
+
+/// Written data is sent once this much has accumulated, without waiting for a flush.
+const WRITE_FLUSH_BYTES: usize = 64 * 1024;
+
+/// Why a packet could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PacketError {
+    /// The connection failed or timed out.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The peer closed the connection at a packet boundary.
+    #[error("connection closed by the client")]
+    Closed,
+    /// The peer closed the connection in the middle of a packet.
+    #[error("connection closed in the middle of a packet")]
+    Truncated,
+    /// A packet's sequence id is not the expected one.
+    #[error("packets out of order: expected sequence id {expected}, got {got}")]
+    OutOfOrder {
+        /// The id the reader expected.
+        expected: u8,
+        /// The id the packet carried.
+        got: u8,
+    },
+    /// The joined payload exceeds `max-allowed-packet` (MySQL ER_NET_PACKET_TOO_LARGE).
+    #[error("packet of at least {size} bytes exceeds max_allowed_packet ({limit})")]
+    TooLarge {
+        /// Bytes announced so far.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Buffered packet reader and writer over one byte stream.
+pub struct PacketStream<S> {
+    stream: S,
+    rbuf: Box<[u8]>,
+    rpos: usize,
+    rend: usize,
+    wbuf: Vec<u8>,
+    seq: u8,
+    max_payload: usize,
+}
+
+impl<S: Read + Write> PacketStream<S> {
+    /// Wraps `stream`, refusing incoming payloads longer than `max_payload` bytes.
+    pub fn new(stream: S, max_payload: usize) -> Self {
+        Self {
+            stream,
+            rbuf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
+            rpos: 0,
+            rend: 0,
+            wbuf: Vec::with_capacity(WRITE_FLUSH_BYTES),
+            seq: 0,
+            max_payload,
+        }
+    }
+
+    /// The sequence id the next packet (read or written) will carry.
+    pub fn seq(&self) -> u8 {
+        self.seq
+    }
+
+    /// Sets the next sequence id (a new command starts at 0; after the TLS switch the count
+    /// continues where the SSLRequest left it).
+    pub fn set_seq(&mut self, seq: u8) {
+        self.seq = seq;
+    }
+
+    /// Changes the incoming payload limit (`max_allowed_packet`).
+    pub fn set_max_payload(&mut self, max_payload: usize) {
+        self.max_payload = max_payload;
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Gives up the stream: returns it, the bytes read from it but not yet consumed, and the
+    /// next sequence id. Pending output is flushed first.
+    pub fn into_parts(mut self) -> io::Result<(S, Vec<u8>, u8)> {
+        self.flush()?;
+        let leftover = self.rbuf[self.rpos..self.rend].to_vec();
+        Ok((self.stream, leftover, self.seq))
+    }
+
+    /// Reads one logical packet (joining 0xFFFFFF-byte continuations) and returns its payload.
+    pub fn read_packet(&mut self) -> Result<Vec<u8>, PacketError> {
+        let mut payload = Vec::new();
+        let mut first = true;
+        loop {
+            let mut header = [0u8; 4];
+            if !self.read_exact_buffered(&mut header)? {
+                return Err(if first { PacketError::Closed } else { PacketError::Truncated });
+            }
+            let len = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
+            if header[3] != self.seq {
+                return Err(PacketError::OutOfOrder { expected: self.seq, got: header[3] });
+            }
+            self.seq = self.seq.wrapping_add(1);
+            let total = payload.len() + len;
+            if total > self.max_payload {
+                return Err(PacketError::TooLarge { size: total, limit: self.max_payload });
+            }
+            let start = payload.len();
+            payload.resize(total, 0);
+            if !self.read_exact_buffered(&mut payload[start..])? {
+                return Err(PacketError::Truncated);
+            }
+            first = false;
+            if len < MAX_PAYLOAD {
+                return Ok(payload);
+            }
+        }
+    }
+
+    /// Fills `out` completely; `Ok(false)` if the stream ended before the first byte.
+    fn read_exact_buffered(&mut self, out: &mut [u8]) -> Result<bool, PacketError> {
+        let mut done = 0;
+        while done < out.len() {
+            if self.rpos == self.rend {
+                // Large payloads bypass the buffer; small reads refill it.
+                if out.len() - done >= self.rbuf.len() {
+                    let n = self.stream.read(&mut out[done..])?;
+                    if n == 0 {
+                        return if done == 0 { Ok(false) } else { Err(PacketError::Truncated) };
+                    }
+                    done += n;
+                    continue;
+                }
+                let n = self.stream.read(&mut self.rbuf)?;
+                if n == 0 {
+                    return if done == 0 { Ok(false) } else { Err(PacketError::Truncated) };
+                }
+                self.rpos = 0;
+                self.rend = n;
+            }
+            let n = (self.rend - self.rpos).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&self.rbuf[self.rpos..self.rpos + n]);
+            self.rpos += n;
+            done += n;
+        }
+        Ok(true)
+    }
+
+    /// Queues one logical packet, splitting it at 0xFFFFFF bytes.
+    pub fn write_packet(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mut rest = payload;
+        loop {
+            let chunk = rest.len().min(MAX_PAYLOAD);
+            let len = chunk.to_le_bytes();
+            self.wbuf.extend_from_slice(&[len[0], len[1], len[2], self.seq]);
+            self.wbuf.extend_from_slice(&rest[..chunk]);
+            self.seq = self.seq.wrapping_add(1);
+            rest = &rest[chunk..];
+            if self.wbuf.len() >= WRITE_FLUSH_BYTES {
+                self.send_buffered()?;
+            }
+            if chunk < MAX_PAYLOAD {
+                return Ok(());
+            }
+        }
+    }
+
+    fn send_buffered(&mut self) -> io::Result<()> {
+        if !self.wbuf.is_empty() {
+            self.stream.write_all(&self.wbuf)?;
+            self.wbuf.clear();
+        }
+        Ok(())
+    }
+
+    /// Sends everything queued.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.send_buffered()?;
+        self.stream.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A stream that reads from one buffer and writes into another.
+    struct Duplex {
+        input: Cursor<Vec<u8>>,
+        output: Vec<u8>,
+        /// Read at most this many bytes per call, to exercise partial reads.
+        max_read: usize,
+    }
+
+    impl Read for Duplex {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.max_read);
+            self.input.read(&mut buf[..n])
+        }
+    }
+
+    impl Write for Duplex {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn duplex(input: Vec<u8>, max_read: usize) -> Duplex {
+        Duplex { input: Cursor::new(input), output: Vec::new(), max_read }
+    }
+
+    fn written(len: usize) -> Vec<u8> {
+        let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut ps = PacketStream::new(duplex(Vec::new(), usize::MAX), usize::MAX);
+        ps.write_packet(&payload).unwrap();
+        ps.flush().unwrap();
+        ps.stream.output
+    }
+
+    /// Splits framed bytes into (length, seq) headers, checking the framing is consistent.
+    fn headers(mut bytes: &[u8]) -> Vec<(usize, u8)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let len = usize::from(bytes[0]) | usize::from(bytes[1]) << 8 | usize::from(bytes[2]) << 16;
+            out.push((len, bytes[3]));
+            bytes = &bytes[4 + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn writer_splits_at_the_boundary() {
+        assert_eq!(headers(&written(0)), vec![(0, 0)]);
+        assert_eq!(headers(&written(10)), vec![(10, 0)]);
+        assert_eq!(headers(&written(MAX_PAYLOAD - 1)), vec![(MAX_PAYLOAD - 1, 0)]);
+        // Exactly 0xFFFFFF: an empty packet must end the sequence.
+        assert_eq!(headers(&written(MAX_PAYLOAD)), vec![(MAX_PAYLOAD, 0), (0, 1)]);
+        assert_eq!(headers(&written(MAX_PAYLOAD + 1)), vec![(MAX_PAYLOAD, 0), (1, 1)]);
+        assert_eq!(headers(&written(2 * MAX_PAYLOAD)), vec![(MAX_PAYLOAD, 0), (MAX_PAYLOAD, 1), (0, 2)]);
+    }
+
+    #[test]
+    fn reader_joins_what_the_writer_split() {
+        for len in [0, 1, 1000, MAX_PAYLOAD - 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD] {
+            let bytes = written(len);
+            let mut ps = PacketStream::new(duplex(bytes, 7000), usize::MAX);
+            let payload = ps.read_packet().unwrap();
+            assert_eq!(payload.len(), len);
+            assert!(payload.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+            assert!(matches!(ps.read_packet(), Err(PacketError::Closed)));
+        }
+    }
+
+    #[test]
+    fn reader_checks_sequence_ids() {
+        let mut ps = PacketStream::new(duplex(vec![1, 0, 0, 5, 0xAA], 100), 1024);
+        assert!(matches!(ps.read_packet(), Err(PacketError::OutOfOrder { expected: 0, got: 5 })));
+    }
+
+    #[test]
+    fn reader_enforces_the_limit_before_reading_the_payload() {
+        let mut ps = PacketStream::new(duplex(vec![0xFF, 0xFF, 0xFF, 0], 100), 1024);
+        assert!(matches!(ps.read_packet(), Err(PacketError::TooLarge { size: MAX_PAYLOAD, limit: 1024 })));
+    }
+
+    #[test]
+    fn truncated_packets_are_errors() {
+        let mut ps = PacketStream::new(duplex(vec![5, 0, 0, 0, 1, 2], 100), 1024);
+        assert!(matches!(ps.read_packet(), Err(PacketError::Truncated)));
+        let mut ps = PacketStream::new(duplex(vec![5, 0], 100), 1024);
+        assert!(matches!(ps.read_packet(), Err(PacketError::Truncated)));
+    }
+
+    #[test]
+    fn leftover_bytes_are_handed_back() {
+        // An SSLRequest-like packet followed by the start of a ClientHello in the same read.
+        let mut input = vec![2, 0, 0, 1, 0xAB, 0xCD];
+        input.extend_from_slice(&[0x16, 0x03, 0x01]);
+        let mut ps = PacketStream::new(duplex(input, 1000), 1024);
+        ps.set_seq(1);
+        assert_eq!(ps.read_packet().unwrap(), vec![0xAB, 0xCD]);
+        let (_, leftover, seq) = ps.into_parts().unwrap();
+        assert_eq!(leftover, vec![0x16, 0x03, 0x01]);
+        assert_eq!(seq, 2);
+    }
+}
