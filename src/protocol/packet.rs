@@ -98,6 +98,11 @@ impl<S: Read + Write> PacketStream<S> {
         &self.stream
     }
 
+    /// The underlying stream, mutably (for a TLS shutdown at close).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
     /// Gives up the stream: returns it, the bytes read from it but not yet consumed, and the
     /// next sequence id. Pending output is flushed first.
     pub fn into_parts(mut self) -> io::Result<(S, Vec<u8>, u8)> {

@@ -1,0 +1,274 @@
+//! The server: shared state, listeners, the acceptor thread and the worker pool.
+//!
+//! ```text
+//! mio acceptor ──(crossbeam channel)──▶ worker thread ──▶ session::run
+//!   accept, admission (1040)              one connection, greeting to close
+//! ```
+//!
+//! [`Server::start`] binds and loads everything that can fail (data directory, accounts, TLS),
+//! so configuration and file errors surface before the first client; [`Server::serve`] then
+//! accepts until [`ShutdownHandle::shutdown`].
+
+pub(crate) mod acceptor;
+pub(crate) mod pool;
+pub mod socket;
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mio::Waker;
+
+use crate::auth::accounts::AccountStore;
+use crate::auth::rsa_key::RsaKeyPair;
+use crate::config::Config;
+use crate::sql::variables::GlobalVariables;
+use crate::status::Counters;
+use crate::storage::Engine;
+use crate::tls::{Backend, ReloadOutcome, TlsLoadError, TlsManager, TlsSource, auto};
+
+/// The version string in the greeting and `@@version`. Clients parse the leading
+/// `major.minor.patch` to pick features, so it claims the MySQL 8.0 protocol it implements.
+pub const SERVER_VERSION: &str = concat!("8.0.40-tlsql-", env!("CARGO_PKG_VERSION"));
+
+/// State shared by every session.
+pub struct Shared {
+    /// The validated configuration.
+    pub config: Config,
+    /// TLS context holder.
+    pub tls: TlsManager,
+    /// Status counters.
+    pub counters: Counters,
+    /// Storage engine.
+    pub engine: Engine,
+    /// Accounts, privileges and persisted variables.
+    pub accounts: AccountStore,
+    /// RSA key pair for caching_sha2_password over unencrypted TCP.
+    pub rsa: RsaKeyPair,
+    /// Global system variables that can change at runtime.
+    pub globals: GlobalVariables,
+    /// This machine's host name (`@@hostname`).
+    pub hostname: String,
+    next_connection_id: AtomicU32,
+}
+
+impl Shared {
+    /// A fresh connection id (`CONNECTION_ID()`), never 0.
+    pub fn next_connection_id(&self) -> u32 {
+        loop {
+            let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+
+    /// Reloads TLS from the configured files. While `require_secure_transport` is ON a failed
+    /// reload never switches TLS off, whatever `no_rollback` says.
+    pub fn reload_tls(&self, no_rollback: bool) -> Result<ReloadOutcome, TlsLoadError> {
+        self.tls.reload(no_rollback, self.globals.require_secure_transport())
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The data directory's databases could not be opened.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The account store could not be opened.
+    #[error("accounts: {0}")]
+    Accounts(String),
+    /// TLS is required (`require_secure_transport`) but could not be enabled.
+    #[error("require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in")]
+    TlsRequired(String),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
+    let what = what.into();
+    move |source| ServerError::Io { what, source }
+}
+
+/// A started server, bound and ready to accept.
+pub struct Server {
+    shared: Arc<Shared>,
+    acceptor: acceptor::Acceptor,
+    local_addr: SocketAddr,
+    socket_path: Option<PathBuf>,
+}
+
+/// Stops a running [`Server::serve`] from another thread.
+#[derive(Clone)]
+pub struct ShutdownHandle(Arc<Waker>);
+
+impl ShutdownHandle {
+    /// Makes `serve` return; sessions already running finish on their own.
+    pub fn shutdown(&self) {
+        if let Err(e) = self.0.wake() {
+            log::error!("cannot wake the acceptor for shutdown: {e}");
+        }
+    }
+}
+
+impl Server {
+    /// Opens the data directory, loads accounts and TLS, and binds the listeners.
+    pub fn start(config: Config) -> Result<Server, ServerError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(io_err(format!("cannot create data directory {}", config.data_dir.display())))?;
+        let engine = Engine::open(&config.data_dir).map_err(|e| ServerError::Storage(e.to_string()))?;
+        let (accounts, created) =
+            AccountStore::open(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        if created {
+            log::warn!(
+                "new account store: 'root' has no password and may connect from localhost, 127.0.0.1 and ::1 only; set one with ALTER USER"
+            );
+        }
+        let rsa = RsaKeyPair::load_or_create(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        let globals = GlobalVariables::new(&config, &accounts);
+
+        let backend = Backend::from_name(config.security.tls_backend.name()).ok_or_else(|| {
+            ServerError::TlsRequired(format!("TLS backend {} is not available in this build", config.security.tls_backend.name()))
+        })?;
+        let tls = TlsManager::new(backend, tls_source(&config));
+        if let Err(e) = tls.enable_at_startup()
+            && globals.require_secure_transport()
+        {
+            return Err(ServerError::TlsRequired(e.to_string()));
+        }
+
+        let tcp = std::net::TcpListener::bind((config.host.as_str(), config.port))
+            .map_err(io_err(format!("cannot listen on {}:{}", config.host, config.port)))?;
+        let local_addr = tcp.local_addr().map_err(io_err("cannot read the listening address"))?;
+        let unix = match &config.socket {
+            Some(path) => Some(bind_unix(path)?),
+            None => None,
+        };
+        let acceptor = acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
+        log::info!(
+            "tlsql {} listening on {}{}, data in {}",
+            SERVER_VERSION,
+            local_addr,
+            config.socket.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default(),
+            config.data_dir.display()
+        );
+        let shared = Arc::new(Shared {
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            config,
+            tls,
+            counters: Counters::default(),
+            engine,
+            accounts,
+            rsa,
+            globals,
+            next_connection_id: AtomicU32::new(1),
+        });
+        let socket_path = shared.config.socket.clone();
+        Ok(Server { shared, acceptor, local_addr, socket_path })
+    }
+
+    /// The TCP address actually bound (port 0 in the configuration picks a free port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (tests inspect counters and reload TLS through it).
+    pub fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// A handle that stops [`Server::serve`].
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.acceptor.waker())
+    }
+
+    /// Accepts connections until shut down.
+    pub fn serve(self) -> Result<(), ServerError> {
+        let result = self.acceptor.run(&self.shared).map_err(io_err("acceptor failed"));
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+        log::info!("stopped accepting connections");
+        result
+    }
+}
+
+fn tls_source(config: &Config) -> TlsSource {
+    let s = &config.security;
+    TlsSource {
+        cert: s.ssl_cert.clone(),
+        key: s.ssl_key.clone(),
+        ca: s.ssl_ca.clone(),
+        auto_tls: s.auto_tls.then(|| auto::AutoTlsSpec {
+            dir: config.data_dir.join("tls"),
+            key: s.auto_tls_key,
+            renew_within: s.expiry_warning,
+        }),
+        min_version: s.tls_version,
+        cipher_list: s.ssl_cipher.clone(),
+        ciphersuites: s.tls_ciphersuites.clone(),
+        session_cache: s.ssl_session_cache_mode,
+        session_timeout: s.ssl_session_cache_timeout,
+    }
+}
+
+/// Binds the unix socket, replacing a stale file but never another live server's socket.
+fn bind_unix(path: &Path) -> Result<UnixListener, ServerError> {
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(ServerError::Io {
+                what: format!("cannot listen on {}", path.display()),
+                source: io::Error::new(io::ErrorKind::AddrInUse, "another server is accepting connections on it"),
+            });
+        }
+        std::fs::remove_file(path).map_err(io_err(format!("cannot remove stale socket {}", path.display())))?;
+    }
+    let listener = UnixListener::bind(path).map_err(io_err(format!("cannot listen on {}", path.display())))?;
+    // Like MySQL's socket: anyone may connect; accounts decide who may log in.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
+        .map_err(io_err(format!("cannot set permissions of {}", path.display())))?;
+    Ok(listener)
+}
+
+/// Starts the server and serves until SIGTERM or SIGINT; SIGHUP reloads TLS.
+pub fn run(config: Config) -> Result<(), ServerError> {
+    let server = Server::start(config)?;
+    let handle = server.shutdown_handle();
+    let shared = server.shared();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ])
+    .map_err(io_err("cannot install signal handlers"))?;
+    std::thread::Builder::new()
+        .name("tlsql-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == signal_hook::consts::SIGHUP {
+                    match shared.reload_tls(false) {
+                        Ok(_) => log::info!("SIGHUP: TLS reloaded"),
+                        Err(e) => log::error!("SIGHUP: TLS reload failed, the previous context stays in use: {e}"),
+                    }
+                } else {
+                    log::info!("signal {signal} received, shutting down");
+                    handle.shutdown();
+                    return;
+                }
+            }
+        })
+        .map_err(io_err("cannot start the signal thread"))?;
+    server.serve()
+}

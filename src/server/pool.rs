@@ -1,0 +1,101 @@
+//! Worker threads: one per connection for the whole life of the connection, created on demand
+//! and kept in a cache when idle so a steady connection rate does not pay for thread creation.
+//!
+//! The acceptor is the only producer. It spawns a worker when no idle one is waiting, so the
+//! number of workers follows the number of open connections (bounded by the admission check
+//! in the acceptor) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
+//! here: that connection is closed and the worker lives on.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::Shared;
+use super::socket::Socket;
+use crate::session;
+use crate::status::{GaugeGuard, SharedGauge};
+
+/// Idle workers kept beyond this number exit.
+const IDLE_CACHE: usize = 16;
+
+/// An idle worker that waits this long without work exits.
+const IDLE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Threads can be smaller than the platform default: a session's deepest stack is SQL parsing.
+const WORKER_STACK_BYTES: usize = 1024 * 1024;
+
+/// A connection waiting for a worker.
+pub(crate) struct Job {
+    pub(crate) socket: Socket,
+    /// Holds `Threads_connected` up from admission until the session ends.
+    pub(crate) connected: SharedGauge<Shared>,
+}
+
+pub(crate) struct Pool {
+    shared: Arc<Shared>,
+    sender: Sender<Job>,
+    receiver: Receiver<Job>,
+    idle: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        Self { shared, sender, receiver, idle: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// Hands a connection to an idle worker, or to a new one when none is free.
+    pub(crate) fn dispatch(&self, job: Job) {
+        // Only this thread sends, so queued jobs can only shrink meanwhile: if there are at
+        // least as many idle workers as queued jobs, one of them will take this one.
+        if self.idle.load(Ordering::Acquire) <= self.receiver.len() {
+            self.spawn_worker();
+        }
+        if self.sender.send(job).is_err() {
+            log::error!("worker pool is gone; dropping a connection");
+        }
+    }
+
+    fn spawn_worker(&self) {
+        let shared = Arc::clone(&self.shared);
+        let receiver = self.receiver.clone();
+        let idle = Arc::clone(&self.idle);
+        let spawned = thread::Builder::new()
+            .name("tlsql-worker".into())
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn(move || worker(shared, receiver, idle));
+        match spawned {
+            Ok(_) => crate::status::Counters::bump(&self.shared.counters.threads_created),
+            Err(e) => log::error!("cannot start a worker thread: {e}"),
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) {
+    loop {
+        idle.fetch_add(1, Ordering::AcqRel);
+        let cached = GaugeGuard::raise(&shared.counters.threads_cached);
+        let job = receiver.recv_timeout(IDLE_LIFETIME);
+        drop(cached);
+        idle.fetch_sub(1, Ordering::AcqRel);
+        let job = match job {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => return,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let Job { socket, connected } = job;
+        let peer = socket.peer_label();
+        let outcome = catch_unwind(AssertUnwindSafe(|| session::run(&shared, socket)));
+        drop(connected);
+        if outcome.is_err() {
+            log::error!("session with {peer} panicked; its connection was closed, the server continues");
+        }
+        if idle.load(Ordering::Acquire) >= IDLE_CACHE {
+            return;
+        }
+    }
+}

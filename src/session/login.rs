@@ -1,0 +1,388 @@
+//! The connection phase, in a fixed order:
+//!
+//! 1. Greeting (HandshakeV10) with a fresh scramble; `CLIENT_SSL` only if a TLS context is
+//!    loaded right now — and the same context is used if the client asks for TLS.
+//! 2. SSLRequest → TLS handshake on the socket, with the bytes already read replayed into the
+//!    TLS library; the login then arrives inside TLS with sequence id 2. An SSLRequest
+//!    without a context is ERR 1043 and never read as a login.
+//! 3. A plaintext TCP login while `require_secure_transport` is ON: ERR 3159, before any
+//!    password processing.
+//! 4. Password check by the account's plugin (with AuthSwitch when the client used another).
+//! 5. Account REQUIRE clause, then account lock: failures look exactly like a bad password
+//!    (ERR 1045) to the client; the log says which check failed.
+//! 6. The initial database, then OK.
+//!
+//! The whole phase runs under the `connect-timeout` deadline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::RngExt;
+use tlsql_tls_api::CertSummary;
+
+use super::{Conn, Identity, Session, SessionState, SessionTls};
+use crate::auth::accounts::Account;
+use crate::auth::{Plugin, caching_sha2, native};
+use crate::error::{SqlError, codes};
+use crate::protocol::handshake::{
+    FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request, caps, status,
+};
+use crate::protocol::packet::{PacketError, PacketStream};
+use crate::protocol::response;
+use crate::server::socket::{Peer, Replay, Socket};
+use crate::server::{SERVER_VERSION, Shared};
+use crate::status::Counters;
+
+/// Largest packet accepted before login (a login with connection attributes fits easily).
+const PRE_AUTH_MAX_PACKET: usize = 256 * 1024;
+
+/// Collation announced in the greeting: utf8mb4_general_ci (45), known to every client.
+const SERVER_COLLATION: u8 = 45;
+
+/// Why a connection did not become a session. The client already got its ERR packet (when
+/// one could be sent); this is what the server log says.
+pub(crate) struct LoginFailure {
+    level: log::Level,
+    reason: String,
+}
+
+impl LoginFailure {
+    fn new(level: log::Level, reason: impl Into<String>) -> Self {
+        Self { level, reason: reason.into() }
+    }
+
+    pub(crate) fn log(&self, peer: &str) {
+        log::log!(self.level, "connection from {peer} refused: {}", self.reason);
+    }
+}
+
+fn io_failure(e: impl std::fmt::Display) -> LoginFailure {
+    LoginFailure::new(log::Level::Debug, format!("connection error during login: {e}"))
+}
+
+fn packet_failure(e: PacketError) -> LoginFailure {
+    match e {
+        PacketError::Io(io) if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            LoginFailure::new(log::Level::Info, "connect-timeout expired before the login completed")
+        }
+        other => io_failure(other),
+    }
+}
+
+/// A fresh nonce from the OS CSPRNG, printable and free of NUL and `$` like MySQL's (clients
+/// handle it as a C string).
+fn new_scramble() -> [u8; SCRAMBLE_LEN] {
+    let mut rng = rand::rng();
+    let mut s = [0u8; SCRAMBLE_LEN];
+    for b in &mut s {
+        *b = loop {
+            let c = rng.random_range(0x21u8..0x7F);
+            if c != b'$' {
+                break c;
+            }
+        };
+    }
+    s
+}
+
+/// Runs the connection phase and returns the established session.
+pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session, LoginFailure> {
+    let config = &shared.config;
+    let control = socket.control().map_err(io_failure)?;
+    control.set_deadline(Instant::now() + config.connect_timeout);
+    let peer = socket.peer().clone();
+    let id = shared.next_connection_id();
+    let scramble = new_scramble();
+    let tls_context = shared.tls.current();
+
+    let mut stream = PacketStream::new(Conn::Plain(socket), PRE_AUTH_MAX_PACKET);
+    let mut server_caps = caps::SERVER;
+    if tls_context.is_some() {
+        server_caps |= caps::SSL;
+    }
+    let greeting = Greeting {
+        server_version: SERVER_VERSION,
+        connection_id: id,
+        scramble: &scramble,
+        capabilities: server_caps,
+        collation: SERVER_COLLATION,
+        status: status::AUTOCOMMIT,
+        auth_plugin: Plugin::CachingSha2.name(),
+    };
+    stream.write_packet(&greeting.encode()).map_err(io_failure)?;
+    stream.flush().map_err(io_failure)?;
+
+    let first = stream.read_packet().map_err(packet_failure)?;
+    let (mut stream, response, tls) = match FirstPacket::parse(&first) {
+        Ok(FirstPacket::SslRequest { .. }) => {
+            let Some(context) = tls_context else {
+                refuse(&mut stream, &bad_handshake())?;
+                return Err(LoginFailure::new(log::Level::Info, "SSLRequest received but TLS is not enabled"));
+            };
+            let (conn, leftover, seq) = stream.into_parts().map_err(io_failure)?;
+            let Conn::Plain(socket) = conn else {
+                return Err(LoginFailure::new(log::Level::Error, "TLS requested twice"));
+            };
+            let counters = &shared.counters;
+            Counters::bump(&counters.ssl_accepts);
+            let tls_stream = match context.context.accept(Box::new(Replay::new(leftover, socket))) {
+                Ok(s) => s,
+                Err(e) => {
+                    Counters::bump(&counters.ssl_accept_failures);
+                    return Err(LoginFailure::new(log::Level::Info, e.to_string()));
+                }
+            };
+            Counters::bump(&counters.ssl_finished_accepts);
+            let info = tls_stream.info().clone();
+            let peer_cert = match &info.peer_certificate {
+                Some(der) => Some(CertSummary::from_der(der).map_err(|e| {
+                    LoginFailure::new(log::Level::Info, format!("client certificate cannot be parsed: {e}"))
+                })?),
+                None => None,
+            };
+            log::debug!(
+                "connection {id}: {} {}{}",
+                info.version,
+                info.cipher,
+                if info.resumed { " (resumed)" } else { "" }
+            );
+            let mut stream = PacketStream::new(Conn::Tls(tls_stream), PRE_AUTH_MAX_PACKET);
+            stream.set_seq(seq);
+            let login = stream.read_packet().map_err(packet_failure)?;
+            let response = match HandshakeResponse::parse(&login) {
+                Ok(r) => r,
+                Err(e) => {
+                    refuse(&mut stream, &bad_handshake())?;
+                    return Err(LoginFailure::new(log::Level::Info, e.to_string()));
+                }
+            };
+            (stream, response, Some(SessionTls { info, peer_cert, context }))
+        }
+        Ok(FirstPacket::Login(response)) => {
+            if peer != Peer::Unix && shared.globals.require_secure_transport() {
+                let err = SqlError::new(
+                    codes::ER_SECURE_TRANSPORT_REQUIRED,
+                    "HY000",
+                    "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+                );
+                refuse(&mut stream, &err)?;
+                return Err(LoginFailure::new(
+                    log::Level::Info,
+                    format!("user '{}': plaintext TCP login while require_secure_transport=ON", response.user),
+                ));
+            }
+            (stream, response, None)
+        }
+        Err(e) => {
+            refuse(&mut stream, &bad_handshake())?;
+            return Err(LoginFailure::new(log::Level::Info, e.to_string()));
+        }
+    };
+
+    let client_caps = response.capabilities & (server_caps | caps::SSL);
+    let secure = tls.is_some() || peer == Peer::Unix;
+    let mut auth = Authenticator { shared, stream: &mut stream, scramble, secure, peer_host: peer.host() };
+    let account = match auth.authenticate(&response, client_caps) {
+        Ok(account) => account,
+        Err(Refusal { error, reason }) => {
+            refuse(&mut stream, &error)?;
+            return Err(LoginFailure::new(log::Level::Info, reason));
+        }
+    };
+    let client_host = peer.host();
+    let using_password = !response.auth_response.is_empty();
+
+    if let Err(reason) = account.require.check(tls.as_ref().map(|t| &t.info), tls.as_ref().and_then(|t| t.peer_cert.as_ref())) {
+        refuse(&mut stream, &access_denied(&response.user, &client_host, using_password))?;
+        return Err(LoginFailure::new(
+            log::Level::Info,
+            format!("user '{}'@'{}' (account '{}'@'{}'): {reason}", response.user, client_host, account.user, account.host),
+        ));
+    }
+    if account.locked {
+        let err = SqlError::new(
+            codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
+            "HY000",
+            format!("Access denied for user '{}'@'{}'. Account is locked.", response.user, client_host),
+        );
+        refuse(&mut stream, &err)?;
+        return Err(LoginFailure::new(log::Level::Info, format!("account '{}'@'{}' is locked", account.user, account.host)));
+    }
+
+    let engine = match shared.engine.connect() {
+        Ok(e) => e,
+        Err(e) => {
+            refuse(&mut stream, &e)?;
+            return Err(LoginFailure::new(log::Level::Error, format!("storage session failed: {}", e.message)));
+        }
+    };
+    stream.set_max_payload(config.max_allowed_packet);
+    let state = SessionState {
+        shared: Arc::clone(shared),
+        id,
+        peer,
+        client_caps,
+        tls,
+        identity: Identity { user: response.user.clone(), client_host, account_host: account.host.clone() },
+        vars: HashMap::new(),
+        user_vars: HashMap::new(),
+        warnings: Vec::new(),
+    };
+    let mut session = Session { stream, control, engine, state, statements: HashMap::new(), next_statement_id: 0 };
+    if let Some(db) = &response.database
+        && let Err(e) = session.use_database(db)
+    {
+        refuse(&mut session.stream, &e)?;
+        return Err(LoginFailure::new(log::Level::Info, format!("initial database: {}", e.message)));
+    }
+    session.send_ok(0, 0).map_err(io_failure)?;
+    session.stream.flush().map_err(io_failure)?;
+    let wait = session.wait_timeout();
+    let write = session.net_write_timeout();
+    session.control.set_idle_timeouts(wait, write).map_err(io_failure)?;
+    log::debug!(
+        "connection {id}: '{}'@'{}' logged in as '{}'@'{}'{}",
+        session.state.identity.user,
+        session.state.identity.client_host,
+        account.user,
+        account.host,
+        match &session.state.tls {
+            Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
+            None => String::new(),
+        }
+    );
+    Ok(session)
+}
+
+fn bad_handshake() -> SqlError {
+    SqlError::new(codes::ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
+}
+
+/// ERR 1045, identical for every kind of login refusal.
+fn access_denied(user: &str, host: &str, using_password: bool) -> SqlError {
+    SqlError::new(
+        codes::ER_ACCESS_DENIED_ERROR,
+        "28000",
+        format!("Access denied for user '{user}'@'{host}' (using password: {})", if using_password { "YES" } else { "NO" }),
+    )
+}
+
+fn refuse(stream: &mut PacketStream<Conn>, err: &SqlError) -> Result<(), LoginFailure> {
+    stream.write_packet(&response::err(err)).map_err(io_failure)?;
+    stream.flush().map_err(io_failure)
+}
+
+struct Refusal {
+    error: SqlError,
+    reason: String,
+}
+
+struct Authenticator<'a> {
+    shared: &'a Shared,
+    stream: &'a mut PacketStream<Conn>,
+    scramble: [u8; SCRAMBLE_LEN],
+    secure: bool,
+    peer_host: String,
+}
+
+impl Authenticator<'_> {
+    fn authenticate(&mut self, response: &HandshakeResponse, client_caps: u32) -> Result<Account, Refusal> {
+        let user = &response.user;
+        let mut using_password = !response.auth_response.is_empty();
+        let deny = |using_password: bool, reason: String| Refusal {
+            error: access_denied(user, &self.peer_host, using_password),
+            reason: format!("user '{user}'@'{}': {reason}", self.peer_host),
+        };
+        let Some(account) = self.shared.accounts.find(user, &self.peer_host) else {
+            return Err(deny(using_password, "no account matches".into()));
+        };
+        let mut auth_data = response.auth_response.clone();
+        if response.auth_plugin != account.plugin.name() {
+            if client_caps & caps::PLUGIN_AUTH == 0 {
+                return Err(Refusal {
+                    error: SqlError::new(
+                        codes::ER_NOT_SUPPORTED_AUTH_MODE,
+                        "08004",
+                        "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
+                    ),
+                    reason: format!("user '{user}': client cannot switch to {}", account.plugin.name()),
+                });
+            }
+            self.send(&auth_switch_request(account.plugin.name(), &self.scramble))?;
+            auth_data = self.read()?;
+            using_password = !(auth_data.is_empty() || auth_data == [0]);
+        }
+        let ok = match account.plugin {
+            Plugin::Native => native::verify(&account.auth_string, &self.scramble, &auth_data),
+            Plugin::CachingSha2 => self.caching_sha2(&account, &auth_data)?,
+        };
+        if ok { Ok(account) } else { Err(deny(using_password, "wrong password".into())) }
+    }
+
+    /// caching_sha2_password: the fast path against the cache, else full authentication with
+    /// the clear password — sent in the clear only over TLS or the unix socket, RSA-encrypted
+    /// otherwise. A clear password offered over plain TCP is refused, not used.
+    fn caching_sha2(&mut self, account: &Account, auth_data: &[u8]) -> Result<bool, Refusal> {
+        if auth_data.is_empty() || auth_data == [0] {
+            return Ok(account.auth_string.is_empty());
+        }
+        if auth_data.len() != caching_sha2::SCRAMBLE_RESPONSE_LEN {
+            return Ok(false);
+        }
+        let cache = self.shared.accounts.fast_auth_cache();
+        if let Some(digest) = cache.get(&account.user, &account.host)
+            && caching_sha2::verify_scramble(&digest, &self.scramble, auth_data)
+        {
+            self.send(&auth_more_data(&[caching_sha2::FAST_AUTH_SUCCESS]))?;
+            return Ok(true);
+        }
+        self.send(&auth_more_data(&[caching_sha2::PERFORM_FULL_AUTHENTICATION]))?;
+        let reply = self.read()?;
+        let password = if self.secure {
+            let clear = reply.strip_suffix(&[0]).unwrap_or(&reply);
+            String::from_utf8_lossy(clear).into_owned()
+        } else if reply == [caching_sha2::REQUEST_PUBLIC_KEY] {
+            let pem = self.shared.rsa.public_pem().as_bytes().to_vec();
+            self.send(&auth_more_data(&pem))?;
+            let encrypted = self.read()?;
+            match self.shared.rsa.decrypt_password(&encrypted, &self.scramble) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Err(Refusal {
+                        error: access_denied(&account.user, &self.peer_host, true),
+                        reason: format!("user '{}': RSA-encrypted password could not be decrypted: {e}", account.user),
+                    });
+                }
+            }
+        } else {
+            return Err(Refusal {
+                error: access_denied(&account.user, &self.peer_host, true),
+                reason: format!(
+                    "user '{}': the client sent its password unencrypted over plain TCP; refused (use TLS, or let the client request the server's RSA key)",
+                    account.user
+                ),
+            });
+        };
+        if caching_sha2::verify_cleartext(&account.auth_string, &password) {
+            cache.put(&account.user, &account.host, caching_sha2::fast_digest(&password));
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn send(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+        self.stream
+            .write_packet(payload)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Refusal { error: SqlError::unknown("write failed"), reason: format!("connection error during login: {e}") })
+    }
+
+    fn read(&mut self) -> Result<Vec<u8>, Refusal> {
+        self.stream.read_packet().map_err(|e| Refusal {
+            error: SqlError::unknown("read failed"),
+            reason: format!("connection error during login: {e}"),
+        })
+    }
+}

@@ -1,0 +1,634 @@
+//! Statements the server owns — SET, SHOW VARIABLES/STATUS/WARNINGS, account management,
+//! ALTER INSTANCE, FLUSH — and the routing of everything else to storage.
+//!
+//! Routing looks only at the leading keywords (tokenized with sqlparser's MySQL dialect, so
+//! comments and quoting are handled); everything that is not recognised here is storage's.
+
+pub mod account_stmt;
+pub mod status_vars;
+pub mod variables;
+
+use std::io;
+
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{SqlError, codes};
+use crate::protocol::value::{Column, Value};
+use crate::server::SERVER_VERSION;
+use crate::session::{Session, SessionState};
+use crate::storage::{RowSink, SessionContext, VarScope, VirtualTable};
+use crate::tls::ReloadOutcome;
+use variables::{Scope, VarDef, VarValue};
+
+/// What storage sees of the session while it runs a statement.
+pub struct Context<'a> {
+    state: &'a SessionState,
+}
+
+impl<'a> Context<'a> {
+    /// A context over `state`.
+    pub fn new(state: &'a SessionState) -> Self {
+        Self { state }
+    }
+}
+
+/// The value a session sees for `def` at `scope`, with MySQL's scope errors.
+pub fn read_variable(state: &SessionState, scope: VarScope, name: &str) -> Result<Value, SqlError> {
+    let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
+    match (scope, def.scope) {
+        (VarScope::Global, Scope::Session) => Err(SqlError::new(
+            codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
+            "HY000",
+            format!("Variable '{}' is a SESSION variable", def.name),
+        )),
+        (VarScope::Session, Scope::Global) => Err(SqlError::new(
+            codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
+            "HY000",
+            format!("Variable '{}' is a GLOBAL variable", def.name),
+        )),
+        (VarScope::Global, _) | (_, Scope::Global) => Ok(variables::global_value(&state.shared, def).to_select()),
+        _ => Ok(session_value(state, def).to_select()),
+    }
+}
+
+fn session_value(state: &SessionState, def: &VarDef) -> VarValue {
+    state.vars.get(def.name).cloned().unwrap_or_else(|| variables::global_value(&state.shared, def))
+}
+
+fn unknown_variable(name: &str) -> SqlError {
+    SqlError::new(codes::ER_UNKNOWN_SYSTEM_VARIABLE, "HY000", format!("Unknown system variable '{name}'"))
+}
+
+impl SessionContext for Context<'_> {
+    fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError> {
+        read_variable(self.state, scope, name)
+    }
+
+    fn user_variable(&self, name: &str) -> Value {
+        self.state.user_vars.get(&name.to_ascii_lowercase()).cloned().unwrap_or(Value::Null)
+    }
+
+    fn function(&self, name: &str) -> Option<Value> {
+        let id = &self.state.identity;
+        match name {
+            "USER" | "SESSION_USER" | "SYSTEM_USER" => Some(Value::Text(format!("{}@{}", id.user, id.client_host))),
+            "CURRENT_USER" => Some(Value::Text(format!("{}@{}", id.user, id.account_host))),
+            "VERSION" => Some(Value::Text(SERVER_VERSION.to_string())),
+            "CONNECTION_ID" => Some(Value::Int(i64::from(self.state.id))),
+            _ => None,
+        }
+    }
+
+    fn virtual_table(&self, schema: &str, table: &str) -> Option<VirtualTable> {
+        if !schema.eq_ignore_ascii_case("performance_schema") && !schema.eq_ignore_ascii_case("information_schema") {
+            return None;
+        }
+        let rows: Vec<(String, Value)> = match table.to_ascii_lowercase().as_str() {
+            "session_status" => status_rows(self.state, false),
+            "global_status" => status_rows(self.state, true),
+            "session_variables" => variable_rows(self.state, false),
+            "global_variables" => variable_rows(self.state, true),
+            _ => return None,
+        };
+        Some(VirtualTable {
+            columns: vec!["VARIABLE_NAME".into(), "VARIABLE_VALUE".into()],
+            rows: rows.into_iter().map(|(name, value)| vec![Value::Text(name), value]).collect(),
+        })
+    }
+}
+
+fn status_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
+    status_vars::rows(&state.shared, state.tls.as_ref(), global)
+        .into_iter()
+        .map(|(n, v)| {
+            let shown = v.to_text().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            (n.to_string(), Value::Text(shown))
+        })
+        .collect()
+}
+
+fn variable_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
+    variables::VARIABLES
+        .iter()
+        .filter(|d| !global || d.scope != Scope::Session)
+        .map(|d| {
+            let v = if global || d.scope == Scope::Global {
+                variables::global_value(&state.shared, d)
+            } else {
+                session_value(state, d)
+            };
+            (d.name.to_string(), Value::Text(v.to_show()))
+        })
+        .collect()
+}
+
+/// `LIKE` as MySQL matches variable names: `%`, `_`, `\` escapes, case-insensitive.
+pub fn like(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('%', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some(('_', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some(('\\', rest)) if !rest.is_empty() => {
+                !t.is_empty() && t[0].eq_ignore_ascii_case(&rest[0]) && go(&rest[1..], &t[1..])
+            }
+            Some((c, rest)) => !t.is_empty() && t[0].eq_ignore_ascii_case(c) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
+/// Significant tokens of a statement (no whitespace or comments).
+pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql).tokenize().map_err(|e| SqlError::syntax(e.to_string()))?;
+    Ok(tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect())
+}
+
+/// The upper-cased unquoted word at `i`, if it is one.
+fn word(tokens: &[Token], i: usize) -> Option<String> {
+    match tokens.get(i) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn words(tokens: &[Token], n: usize) -> Vec<String> {
+    (0..n).map_while(|i| word(tokens, i)).collect()
+}
+
+/// The value of a one-token expression, if it is that simple.
+fn literal(token: &Token) -> Option<Value> {
+    match token {
+        Token::Number(n, _) => n.parse::<i64>().map(Value::Int).ok().or_else(|| n.parse::<f64>().ok().map(Value::Double)),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(Value::Text(s.clone())),
+        Token::Word(w) if w.quote_style.is_none() && !w.value.starts_with('@') => {
+            match w.value.to_ascii_uppercase().as_str() {
+                "NULL" => Some(Value::Null),
+                "TRUE" => Some(Value::Int(1)),
+                "FALSE" => Some(Value::Int(0)),
+                // MySQL takes bare words (ON, OFF, utf8mb4, SYSTEM) as strings in SET.
+                _ => Some(Value::Text(w.value.clone())),
+            }
+        }
+        Token::Word(w) if w.quote_style == Some('`') => Some(Value::Text(w.value.clone())),
+        _ => None,
+    }
+}
+
+/// One `SET` target.
+enum Target {
+    System { scope: VarScope, name: String },
+    User(String),
+}
+
+/// Collects the rows of a `SELECT` the server runs for itself.
+struct Capture {
+    rows: Vec<Vec<Value>>,
+}
+
+impl RowSink for Capture {
+    fn columns(&mut self, _: &[Column]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn row(&mut self, row: &[Value]) -> io::Result<()> {
+        self.rows.push(row.to_vec());
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Runs one COM_QUERY statement and queues its response.
+    pub(crate) fn query(&mut self, sql: &str) -> io::Result<()> {
+        let tokens = match tokenize(sql) {
+            Ok(t) => t,
+            Err(e) => return self.send_error(&e),
+        };
+        if tokens.is_empty() {
+            return self.send_error(&SqlError::new(codes::ER_EMPTY_QUERY, "42000", "Query was empty"));
+        }
+        let head = words(&tokens, 3);
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        if !matches!(head.as_slice(), ["SHOW", "WARNINGS", ..] | ["SHOW", "ERRORS", ..] | ["SHOW", "COUNT", ..]) {
+            self.state.warnings.clear();
+        }
+        let result = match head.as_slice() {
+            ["SET", "PASSWORD", ..] => self.account_statement(sql),
+            ["SET", ..] => self.set(&tokens[1..]),
+            ["SHOW", "GLOBAL" | "SESSION" | "LOCAL", "VARIABLES" | "STATUS", ..] => {
+                return self.show_variables(&tokens, head[1] == "GLOBAL", head[2] == "STATUS");
+            }
+            ["SHOW", "VARIABLES" | "STATUS", ..] => return self.show_variables(&tokens, false, head[1] == "STATUS"),
+            ["SHOW", "WARNINGS" | "ERRORS", ..] => return self.show_warnings(),
+            ["SHOW", "GRANTS", ..] | ["SHOW", "CREATE", "USER"] => self.account_statement(sql),
+            ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER", ..] | ["GRANT", ..] | ["REVOKE", ..] => {
+                self.account_statement(sql)
+            }
+            ["FLUSH", "PRIVILEGES", ..] => self.account_statement(sql),
+            ["FLUSH", ..] => Ok(None),
+            ["ALTER", "INSTANCE", ..] => self.alter_instance(&tokens),
+            ["USE", ..] => match tokens.get(1) {
+                Some(Token::Word(w)) => self.use_database(&w.value).map(|()| None),
+                _ => Err(SqlError::syntax("USE needs a database name")),
+            },
+            _ => return self.storage_query(sql),
+        };
+        match result {
+            Ok(None) => self.send_ok(0, 0),
+            Ok(Some((columns, rows))) => self.send_rows(&columns, &rows),
+            Err(e) => self.send_error(&e),
+        }
+    }
+
+    fn storage_query(&mut self, sql: &str) -> io::Result<()> {
+        let ctx = Context::new(&self.state);
+        let mut writer = crate::session::results::ResultWriter::text(&mut self.stream, self.state.deprecate_eof());
+        let outcome = self.engine.execute(sql, &ctx, &mut writer);
+        let started = writer.started();
+        drop(writer);
+        self.finish_statement(outcome, started)
+    }
+
+    /// Evaluates an expression with storage's evaluator (`SELECT <expr>`).
+    fn evaluate(&mut self, expr: &str) -> Result<Value, SqlError> {
+        let ctx = Context::new(&self.state);
+        let mut capture = Capture { rows: Vec::new() };
+        match self.engine.execute(&format!("SELECT {expr}"), &ctx, &mut capture) {
+            Ok(_) => Ok(capture.rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)),
+            Err(crate::storage::ExecError::Sql(e)) => Err(e),
+            Err(crate::storage::ExecError::Io(e)) => Err(SqlError::unknown(e.to_string())),
+        }
+    }
+
+    /// The session's `wait_timeout` (or `interactive_timeout` for interactive clients).
+    pub(crate) fn wait_timeout(&self) -> std::time::Duration {
+        let name = if self.state.client_caps & crate::protocol::handshake::caps::INTERACTIVE != 0 {
+            "interactive_timeout"
+        } else {
+            "wait_timeout"
+        };
+        self.seconds_variable(name)
+    }
+
+    /// The session's `net_write_timeout`.
+    pub(crate) fn net_write_timeout(&self) -> std::time::Duration {
+        self.seconds_variable("net_write_timeout")
+    }
+
+    fn seconds_variable(&self, name: &str) -> std::time::Duration {
+        match variables::lookup(name).map(|d| session_value(&self.state, d)) {
+            Some(VarValue::Int(s)) => std::time::Duration::from_secs(u64::try_from(s).unwrap_or(1)),
+            _ => std::time::Duration::from_secs(28_800),
+        }
+    }
+
+    /// `SET` with any number of comma-separated assignments.
+    fn set(&mut self, tokens: &[Token]) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+        let lead = words(tokens, 2);
+        match lead.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["NAMES", ..] => return self.set_names(&tokens[1..]).map(|()| None),
+            ["CHARACTER", "SET"] | ["CHARSET", ..] => {
+                let skip = if lead[0] == "CHARSET" { 1 } else { 2 };
+                return self.set_names(&tokens[skip..]).map(|()| None);
+            }
+            ["TRANSACTION", ..] | ["SESSION" | "GLOBAL" | "LOCAL", "TRANSACTION"] => return Ok(None),
+            _ => {}
+        }
+        for assignment in split_top_level(tokens) {
+            self.assign(assignment)?;
+        }
+        Ok(None)
+    }
+
+    fn set_names(&mut self, tokens: &[Token]) -> Result<(), SqlError> {
+        let charset = match tokens.first().and_then(literal) {
+            Some(Value::Text(s)) => s.to_ascii_lowercase(),
+            _ => return Err(SqlError::syntax("SET NAMES needs a character set name")),
+        };
+        if !["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(&charset.as_str()) {
+            return Err(SqlError::new(1115, "42000", format!("Unknown character set: '{charset}'")));
+        }
+        let collation = match (word(tokens, 1).as_deref(), tokens.get(2).and_then(literal)) {
+            (Some("COLLATE"), Some(Value::Text(c))) => c,
+            _ if charset == "utf8mb4" => "utf8mb4_general_ci".into(),
+            _ => format!("{charset}_general_ci"),
+        };
+        for name in ["character_set_client", "character_set_connection", "character_set_results"] {
+            self.store_session(name, VarValue::Text(charset.clone()))?;
+        }
+        self.store_session("collation_connection", VarValue::Text(collation))
+    }
+
+    fn store_session(&mut self, name: &str, value: VarValue) -> Result<(), SqlError> {
+        let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
+        self.state.vars.insert(def.name, value);
+        Ok(())
+    }
+
+    fn assign(&mut self, tokens: &[Token]) -> Result<(), SqlError> {
+        let (target, rest) = parse_target(tokens)?;
+        let value = match rest {
+            [token] => match literal(token) {
+                Some(v) => v,
+                None => self.evaluate(&render(rest))?,
+            },
+            [] => return Err(SqlError::syntax("SET needs a value")),
+            _ => self.evaluate(&render(rest))?,
+        };
+        match target {
+            Target::User(name) => {
+                self.state.user_vars.insert(name.to_ascii_lowercase(), value);
+                Ok(())
+            }
+            Target::System { scope, name } => self.set_system(scope, &name, &value, rest),
+        }
+    }
+
+    fn set_system(&mut self, scope: VarScope, name: &str, value: &Value, expr: &[Token]) -> Result<(), SqlError> {
+        let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
+        if !def.settable {
+            return Err(SqlError::new(
+                codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
+                "HY000",
+                format!("Variable '{}' is a read only variable", def.name),
+            ));
+        }
+        let is_default = matches!(expr, [Token::Word(w)] if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("DEFAULT"));
+        match (scope, def.scope) {
+            (VarScope::Global, Scope::Session) => Err(SqlError::new(
+                codes::ER_LOCAL_VARIABLE,
+                "HY000",
+                format!("Variable '{}' is a SESSION variable and can't be used with SET GLOBAL", def.name),
+            )),
+            (VarScope::Global, _) | (VarScope::Default, Scope::Global) => {
+                if def.scope == Scope::Global && scope != VarScope::Global {
+                    return Err(SqlError::new(
+                        codes::ER_GLOBAL_VARIABLE,
+                        "HY000",
+                        format!("Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL", def.name),
+                    ));
+                }
+                let v = variables::convert(def, value)?;
+                self.set_global(def, v)
+            }
+            (VarScope::Session, Scope::Global) => Err(SqlError::new(
+                codes::ER_GLOBAL_VARIABLE,
+                "HY000",
+                format!("Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL", def.name),
+            )),
+            _ => {
+                if is_default {
+                    self.state.vars.remove(def.name);
+                    if def.name == "autocommit" {
+                        self.engine.set_autocommit(true)?;
+                    }
+                    return Ok(());
+                }
+                let v = variables::convert(def, value)?;
+                match (def.name, &v) {
+                    ("autocommit", VarValue::Bool(on)) => self.engine.set_autocommit(*on)?,
+                    ("wait_timeout" | "interactive_timeout" | "net_write_timeout", _) => {}
+                    _ => {}
+                }
+                self.state.vars.insert(def.name, v);
+                if matches!(def.name, "wait_timeout" | "interactive_timeout" | "net_write_timeout") {
+                    let (wait, write) = (self.wait_timeout(), self.net_write_timeout());
+                    self.control.set_idle_timeouts(wait, write).map_err(|e| SqlError::unknown(e.to_string()))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn set_global(&mut self, def: &'static VarDef, value: VarValue) -> Result<(), SqlError> {
+        self.require_any_privilege(&["SUPER", "SYSTEM_VARIABLES_ADMIN"])?;
+        if def.name == "require_secure_transport" {
+            let on = matches!(value, VarValue::Bool(true));
+            if on && self.state.tls.is_none() {
+                return Err(SqlError::new(
+                    3160,
+                    "HY000",
+                    "require_secure_transport can only be set to ON if the connection issuing the change is secure",
+                ));
+            }
+            self.state
+                .shared
+                .accounts
+                .set_persisted(variables::PERSISTED_REQUIRE_SECURE_TRANSPORT, if on { "ON" } else { "OFF" })?;
+            log::info!(
+                "require_secure_transport set to {} by '{}'@'{}'",
+                if on { "ON" } else { "OFF" },
+                self.state.identity.user,
+                self.state.identity.client_host
+            );
+        }
+        self.state.shared.globals.set(def.name, value);
+        Ok(())
+    }
+
+    /// Fails with 1227 unless the logged-in account has one of `privileges` globally.
+    pub(crate) fn require_any_privilege(&self, privileges: &[&str]) -> Result<(), SqlError> {
+        let id = &self.state.identity;
+        if privileges.iter().any(|p| self.state.shared.accounts.has_global_privilege(&id.user, &id.account_host, p)) {
+            return Ok(());
+        }
+        Err(SqlError::new(
+            codes::ER_SPECIFIC_ACCESS_DENIED_ERROR,
+            "42000",
+            format!("Access denied; you need (at least one of) the {} privilege(s) for this operation", privileges.join(" or ")),
+        ))
+    }
+
+    fn show_variables(&mut self, tokens: &[Token], global: bool, status: bool) -> io::Result<()> {
+        let rows = if status { status_rows(&self.state, global) } else { variable_rows(&self.state, global) };
+        let filter_at = tokens.iter().position(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && matches!(w.value.to_ascii_uppercase().as_str(), "LIKE" | "WHERE")));
+        let columns = vec![Column::text("Variable_name"), Column::text("Value")];
+        match filter_at {
+            None => {
+                let rows: Vec<Vec<Value>> = rows.into_iter().map(|(n, v)| vec![Value::Text(n), v]).collect();
+                self.send_rows(&columns, &rows)
+            }
+            Some(i) if word(tokens, i).as_deref() == Some("LIKE") => {
+                let Some(Token::SingleQuotedString(pattern) | Token::DoubleQuotedString(pattern)) = tokens.get(i + 1) else {
+                    return self.send_error(&SqlError::syntax("LIKE needs a quoted pattern"));
+                };
+                let rows: Vec<Vec<Value>> =
+                    rows.into_iter().filter(|(n, _)| like(pattern, n)).map(|(n, v)| vec![Value::Text(n), v]).collect();
+                self.send_rows(&columns, &rows)
+            }
+            Some(i) => {
+                // WHERE can be any expression over the two columns: let storage evaluate it
+                // over the same rows, served as a virtual table.
+                let table = match (status, global) {
+                    (true, true) => "global_status",
+                    (true, false) => "session_status",
+                    (false, true) => "global_variables",
+                    (false, false) => "session_variables",
+                };
+                let sql = format!(
+                    "SELECT * FROM (SELECT VARIABLE_NAME AS Variable_name, VARIABLE_VALUE AS Value FROM performance_schema.{table}) AS v WHERE {}",
+                    render(&tokens[i + 1..])
+                );
+                self.storage_query(&sql)
+            }
+        }
+    }
+
+    fn show_warnings(&mut self) -> io::Result<()> {
+        let columns = vec![Column::text("Level"), Column::int("Code"), Column::text("Message")];
+        let rows: Vec<Vec<Value>> = self
+            .state
+            .warnings
+            .iter()
+            .map(|(code, msg)| vec![Value::Text("Warning".into()), Value::Int(i64::from(*code)), Value::Text(msg.clone())])
+            .collect();
+        self.send_rows(&columns, &rows)
+    }
+
+    /// `ALTER INSTANCE RELOAD TLS [FOR CHANNEL mysql_main] [NO ROLLBACK ON ERROR]`.
+    fn alter_instance(&mut self, tokens: &[Token]) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+        let all: Vec<String> = (0..tokens.len()).map_while(|i| word(tokens, i)).collect();
+        if all.len() != tokens.len() || all.get(2..4) != Some(&["RELOAD".to_string(), "TLS".to_string()][..]) {
+            return Err(SqlError::not_supported(render(tokens)));
+        }
+        let mut rest = &all[4..];
+        if rest.len() >= 3 && rest[0] == "FOR" && rest[1] == "CHANNEL" {
+            if !rest[2].eq_ignore_ascii_case("mysql_main") {
+                return Err(SqlError::new(
+                    codes::ER_WRONG_ARGUMENTS,
+                    "HY000",
+                    format!("Incorrect arguments to ALTER INSTANCE RELOAD TLS: unknown channel '{}'", rest[2].to_ascii_lowercase()),
+                ));
+            }
+            rest = &rest[3..];
+        }
+        let no_rollback = match rest {
+            [] => false,
+            [a, b, c, d] if [a, b, c, d] == ["NO", "ROLLBACK", "ON", "ERROR"] => true,
+            _ => return Err(SqlError::syntax(format!("near '{}'", rest.join(" ")))),
+        };
+        self.require_any_privilege(&["CONNECTION_ADMIN", "SUPER"])?;
+        let who = format!("'{}'@'{}'", self.state.identity.user, self.state.identity.client_host);
+        match self.state.shared.reload_tls(no_rollback) {
+            Ok(ReloadOutcome::Reloaded) => {
+                log::info!("ALTER INSTANCE RELOAD TLS by {who}: new connections use the reloaded context");
+                Ok(None)
+            }
+            Ok(ReloadOutcome::Disabled(reason)) => {
+                self.state.warnings.push((
+                    codes::ER_DA_SSL_LIBRARY_ERROR,
+                    format!("Failed to set up SSL because of the following SSL library error: {reason}"),
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(SqlError::new(
+                codes::ER_DA_SSL_LIBRARY_ERROR,
+                "HY000",
+                format!("Failed to set up SSL because of the following SSL library error: {e}"),
+            )),
+        }
+    }
+}
+
+/// Splits `a = 1, b = (2, 3)` at commas outside parentheses.
+fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                parts.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&tokens[start..]);
+    parts
+}
+
+/// Parses the left side of one assignment; returns the target and the value's tokens.
+fn parse_target(tokens: &[Token]) -> Result<(Target, &[Token]), SqlError> {
+    let is_assign = |t: Option<&Token>| matches!(t, Some(Token::Eq | Token::Assignment));
+    let Some(Token::Word(first)) = tokens.first() else {
+        return Err(SqlError::syntax("SET needs a variable name"));
+    };
+    if let Some(name) = first.value.strip_prefix("@@") {
+        // @@name, @@global.name, @@session.name, @@local.name
+        let (scope, name, next) = match (name.to_ascii_uppercase().as_str(), tokens.get(1), tokens.get(2)) {
+            ("GLOBAL", Some(Token::Period), Some(Token::Word(w))) => (VarScope::Global, w.value.clone(), 3),
+            ("SESSION" | "LOCAL", Some(Token::Period), Some(Token::Word(w))) => (VarScope::Session, w.value.clone(), 3),
+            _ => (VarScope::Default, name.to_string(), 1),
+        };
+        if !is_assign(tokens.get(next)) {
+            return Err(SqlError::syntax(format!("expected '=' after @@{name}")));
+        }
+        return Ok((Target::System { scope: if scope == VarScope::Default { VarScope::Session } else { scope }, name }, &tokens[next + 1..]));
+    }
+    if let Some(name) = first.value.strip_prefix('@') {
+        if name.is_empty() || !is_assign(tokens.get(1)) {
+            return Err(SqlError::syntax("expected '=' after the user variable"));
+        }
+        return Ok((Target::User(name.to_string()), &tokens[2..]));
+    }
+    let (scope, at) = match first.value.to_ascii_uppercase().as_str() {
+        "GLOBAL" => (VarScope::Global, 1),
+        "SESSION" | "LOCAL" => (VarScope::Session, 1),
+        "PERSIST" | "PERSIST_ONLY" => return Err(SqlError::not_supported("SET PERSIST")),
+        _ => (VarScope::Default, 0),
+    };
+    let Some(Token::Word(name)) = tokens.get(at) else {
+        return Err(SqlError::syntax("SET needs a variable name"));
+    };
+    if !is_assign(tokens.get(at + 1)) {
+        return Err(SqlError::syntax(format!("expected '=' after {}", name.value)));
+    }
+    Ok((Target::System { scope, name: name.value.clone() }, &tokens[at + 2..]))
+}
+
+/// Turns tokens back into SQL text.
+pub(crate) fn render(tokens: &[Token]) -> String {
+    tokens.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_matches_mysql_style() {
+        assert!(like("Ssl%", "Ssl_cipher"));
+        assert!(like("ssl\\_cipher", "Ssl_cipher"));
+        assert!(!like("ssl\\_cipher", "SslXcipher"));
+        assert!(like("Ssl_server_not%", "Ssl_server_not_after"));
+        assert!(!like("Ssl-cipher", "Ssl_cipher"));
+        assert!(like("%", ""));
+    }
+
+    #[test]
+    fn set_targets() {
+        let t = tokenize("@@session.autocommit = OFF").unwrap();
+        let (target, rest) = parse_target(&t).unwrap();
+        assert!(matches!(target, Target::System { scope: VarScope::Session, ref name } if name == "autocommit"));
+        assert_eq!(rest.len(), 1);
+        let t = tokenize("GLOBAL require_secure_transport := ON").unwrap();
+        let (target, _) = parse_target(&t).unwrap();
+        assert!(matches!(target, Target::System { scope: VarScope::Global, .. }));
+        let t = tokenize("@x = 1 + 2").unwrap();
+        let (target, rest) = parse_target(&t).unwrap();
+        assert!(matches!(target, Target::User(ref n) if n == "x"));
+        assert_eq!(render(rest), "1 + 2");
+        assert!(parse_target(&tokenize("autocommit 1").unwrap()).is_err());
+    }
+
+    #[test]
+    fn assignments_split_outside_parentheses() {
+        let t = tokenize("a = 1, b = f(2, 3), c = 'x,y'").unwrap();
+        assert_eq!(split_top_level(&t).len(), 3);
+    }
+}

@@ -1,0 +1,297 @@
+//! TLS for the server: which library does the cryptography, the live context, and reloads.
+//!
+//! The live context is an `Arc` in one place ([`TlsManager`]). Each new connection takes a
+//! clone at greeting time: it advertises `CLIENT_SSL` if and only if it got one, and uses that
+//! same context for its handshake. A reload builds a complete new context first and then swaps
+//! the holder, so established connections keep the context they started with and a failed
+//! reload changes nothing. Nothing outside this module names a TLS library.
+
+pub mod auto;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use time::OffsetDateTime;
+use tlsql_tls_api::cert::{self, CertSummary};
+use tlsql_tls_api::{TlsContext, TlsError, TlsSettings, TlsVersion};
+
+#[cfg(all(feature = "openssl", feature = "boring"))]
+compile_error!(
+    "the `openssl` and `boring` features cannot be enabled together: OpenSSL and BoringSSL export \
+     the same C symbols, so one binary cannot link both. Build once with `--features openssl` and \
+     once with `--features boring`."
+);
+
+/// A TLS library compiled into this build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// rustls with the aws-lc-rs provider.
+    #[cfg(feature = "rustls")]
+    Rustls,
+    /// The system OpenSSL through the `openssl` crate.
+    #[cfg(feature = "openssl")]
+    Openssl,
+    /// BoringSSL through the `boring` crate.
+    #[cfg(feature = "boring")]
+    Boring,
+}
+
+impl Backend {
+    /// Every backend in this build.
+    pub const COMPILED: &'static [Backend] = &[
+        #[cfg(feature = "rustls")]
+        Backend::Rustls,
+        #[cfg(feature = "openssl")]
+        Backend::Openssl,
+        #[cfg(feature = "boring")]
+        Backend::Boring,
+    ];
+
+    /// The backend's name (`rustls`, `openssl`, `boring`).
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "rustls")]
+            Backend::Rustls => tlsql_tls_rustls::NAME,
+            #[cfg(feature = "openssl")]
+            Backend::Openssl => tlsql_tls_openssl::NAME,
+            #[cfg(feature = "boring")]
+            Backend::Boring => tlsql_tls_boring::NAME,
+        }
+    }
+
+    /// The compiled-in backend called `name`.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Self::COMPILED.iter().copied().find(|b| b.name() == name)
+    }
+
+    fn build(self, settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
+        match self {
+            #[cfg(feature = "rustls")]
+            Backend::Rustls => tlsql_tls_rustls::build(settings),
+            #[cfg(feature = "openssl")]
+            Backend::Openssl => tlsql_tls_openssl::build(settings),
+            #[cfg(feature = "boring")]
+            Backend::Boring => tlsql_tls_boring::build(settings),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where certificates come from and how the context is configured: the configuration's
+/// `security` section, resolved once at startup.
+#[derive(Clone, Debug)]
+pub struct TlsSource {
+    /// `security.ssl-cert`.
+    pub cert: Option<PathBuf>,
+    /// `security.ssl-key`.
+    pub key: Option<PathBuf>,
+    /// `security.ssl-ca`.
+    pub ca: Option<PathBuf>,
+    /// Generate certificates under `<data-dir>/tls` when cert and key are not configured.
+    pub auto_tls: Option<auto::AutoTlsSpec>,
+    /// `security.tls-version`.
+    pub min_version: TlsVersion,
+    /// `security.ssl-cipher`.
+    pub cipher_list: Vec<String>,
+    /// `security.tls-ciphersuites`.
+    pub ciphersuites: Vec<String>,
+    /// `security.ssl-session-cache-mode`.
+    pub session_cache: bool,
+    /// `security.ssl-session-cache-timeout`.
+    pub session_timeout: Duration,
+}
+
+/// A loaded context and what the status variables say about it.
+#[derive(Debug)]
+pub struct ActiveTls {
+    /// The library context.
+    pub context: Arc<dyn TlsContext>,
+    /// Certificate chain file (`Current_tls_cert`).
+    pub cert_path: PathBuf,
+    /// Key file (`Current_tls_key`).
+    pub key_path: PathBuf,
+    /// CA bundle for client certificates (`Current_tls_ca`), if any.
+    pub ca_path: Option<PathBuf>,
+    /// The server's leaf certificate.
+    pub server_cert: CertSummary,
+    /// Allowed versions, e.g. `TLSv1.2,TLSv1.3` (`tls_version`).
+    pub versions: String,
+    /// Every suite the context accepts, `:`-separated (`Ssl_cipher_list`).
+    pub cipher_names: String,
+    /// Configured TLS ≤ 1.2 list (`ssl_cipher`, `Current_tls_cipher`).
+    pub ssl_cipher: String,
+    /// Configured TLS 1.3 list (`tls_ciphersuites`, `Current_tls_ciphersuites`).
+    pub tls_ciphersuites: String,
+    /// Whether the files came from auto-tls.
+    pub auto_generated: bool,
+    /// Whether resumption is on (`Ssl_session_cache_mode`).
+    pub session_cache: bool,
+}
+
+impl ActiveTls {
+    /// `Ssl_verify_mode` as OpenSSL numbers it: 5 (`SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE`)
+    /// when client certificates are requested and verified, else 0.
+    pub fn verify_mode(&self) -> u32 {
+        if self.context.verifies_clients() { 5 } else { 0 }
+    }
+}
+
+/// Why TLS is not available.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsLoadError {
+    /// Neither files nor auto-tls.
+    #[error("no certificate configured")]
+    NotConfigured,
+    /// auto-tls could not create or read its files.
+    #[error("auto-tls: {0}")]
+    AutoTls(#[from] auto::AutoTlsError),
+    /// Files or library refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub enum ReloadOutcome {
+    /// The new context serves new connections.
+    Reloaded,
+    /// Loading failed and, as asked (`NO ROLLBACK ON ERROR`), TLS is now off for new
+    /// connections; carries the reason.
+    Disabled(String),
+}
+
+/// Owns the live context.
+pub struct TlsManager {
+    backend: Backend,
+    source: TlsSource,
+    active: ArcSwapOption<ActiveTls>,
+    /// Serialises reloads so two of them cannot interleave their file reads and swaps.
+    reload_lock: Mutex<()>,
+}
+
+impl TlsManager {
+    /// A manager with no context loaded yet.
+    pub fn new(backend: Backend, source: TlsSource) -> Self {
+        Self { backend, source, active: ArcSwapOption::empty(), reload_lock: Mutex::new(()) }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The live context, if TLS is on.
+    pub fn current(&self) -> Option<Arc<ActiveTls>> {
+        self.active.load_full()
+    }
+
+    /// Loads the context at startup and logs the outcome as SPEC §4.3 words it. On failure the
+    /// server runs without TLS (the caller decides whether that is acceptable).
+    pub fn enable_at_startup(&self) -> Result<(), TlsLoadError> {
+        let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
+        match self.load() {
+            Ok(active) => {
+                log_enabled(&active, "secure connection is enabled");
+                self.active.store(Some(Arc::new(active)));
+                Ok(())
+            }
+            Err(e) => {
+                log::error!("secure connection is NOT ENABLED: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-reads certificate, key and CA and swaps the context (ALTER INSTANCE RELOAD TLS,
+    /// SIGHUP, auto-reload). On failure the old context stays, unless `no_rollback` is set and
+    /// `tls_required` (require_secure_transport) is off: then TLS is switched off for new
+    /// connections. `Err` carries the reason for ERR 3888.
+    pub fn reload(&self, no_rollback: bool, tls_required: bool) -> Result<ReloadOutcome, TlsLoadError> {
+        let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
+        match self.load() {
+            Ok(active) => {
+                log_enabled(&active, "TLS context reloaded");
+                self.active.store(Some(Arc::new(active)));
+                Ok(ReloadOutcome::Reloaded)
+            }
+            Err(e) if no_rollback && !tls_required => {
+                log::warn!("TLS reload failed and NO ROLLBACK ON ERROR was given: TLS is now disabled for new connections: {e}");
+                self.active.store(None);
+                Ok(ReloadOutcome::Disabled(e.to_string()))
+            }
+            Err(e) => {
+                log::warn!("TLS reload failed, the previous context stays in use: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    fn load(&self) -> Result<ActiveTls, TlsLoadError> {
+        let s = &self.source;
+        let (cert_path, key_path, ca_path, auto_generated) = match (&s.cert, &s.key, &s.auto_tls) {
+            (Some(cert), Some(key), _) => (cert.clone(), key.clone(), s.ca.clone(), false),
+            (_, _, Some(spec)) => {
+                let files = auto::ensure(spec)?;
+                // The auto-tls CA also verifies client certificates unless another CA is
+                // configured, so its client certificate logs in REQUIRE X509 accounts.
+                let ca = s.ca.clone().unwrap_or(files.ca.clone());
+                (files.server_cert, files.server_key, Some(ca), true)
+            }
+            _ => return Err(TlsLoadError::NotConfigured),
+        };
+        let identity = cert::load_identity(&cert_path, &key_path, OffsetDateTime::now_utc())?;
+        let client_ca = ca_path.as_deref().map(cert::load_client_ca).transpose()?;
+        let settings = TlsSettings {
+            identity,
+            client_ca,
+            min_version: s.min_version,
+            cipher_list: s.cipher_list.clone(),
+            ciphersuites: s.ciphersuites.clone(),
+            session_cache: s.session_cache,
+            session_timeout: s.session_timeout,
+        };
+        let context = self.backend.build(&settings)?;
+        let versions = context.versions().iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
+        let cipher_names = context.cipher_names().join(":");
+        Ok(ActiveTls {
+            context,
+            cert_path,
+            key_path,
+            ca_path,
+            server_cert: settings.identity.leaf,
+            versions,
+            cipher_names,
+            ssl_cipher: s.cipher_list.join(":"),
+            tls_ciphersuites: s.ciphersuites.join(":"),
+            auto_generated,
+            session_cache: s.session_cache,
+        })
+    }
+}
+
+fn log_enabled(active: &ActiveTls, what: &str) {
+    log::info!(
+        "{what}: backend {}, versions {}, client certificate verification {}, certificate {} ({}, {}issued by {}), valid until {}{}",
+        active.context.backend(),
+        active.versions,
+        if active.context.verifies_clients() { "on" } else { "off" },
+        active.cert_path.display(),
+        active.server_cert.key_type,
+        if active.auto_generated { "auto-generated, " } else { "" },
+        active.server_cert.issuer,
+        cert::format_time(active.server_cert.not_after),
+        match &active.ca_path {
+            Some(ca) => format!(", client CA {}", ca.display()),
+            None => String::new(),
+        }
+    );
+}
