@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //!
+//! * [`config`]: layered configuration (defaults, TOML, `TLSQL_…` environment, flags), validated.
 //! * [`error`]: the errors clients see (MySQL number, SQLSTATE, message).
 //! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod error;
 pub mod protocol;
