@@ -1265,7 +1265,10 @@ mod tests {
 
     /// Runs `f` in a figment jail (its own working directory and environment) with no
     /// `TLSQL_` variables from the outside.
-    #[expect(clippy::result_large_err, reason = "the closure's type is figment::Jail's")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "the closure's type is figment::Jail's"
+    )]
     fn jail(f: impl FnOnce(&mut Jail)) {
         Jail::expect_with(|jail| {
             jail.clear_env();
