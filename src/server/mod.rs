@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::sql::variables::GlobalVariables;
 use crate::status::Counters;
 use crate::storage::Engine;
-use crate::tls::{Backend, ReloadOutcome, TlsLoadError, TlsManager, TlsSource, auto};
+use crate::tls::{AutoTlsSpec, Backend, ReloadOutcome, TlsLoadError, TlsManager, TlsSource};
 
 /// The version string in the greeting and `@@version`. Clients parse the leading
 /// `major.minor.patch` to pick features, so it claims the MySQL 8.0 protocol it implements.
@@ -211,7 +211,7 @@ fn tls_source(config: &Config) -> TlsSource {
         cert: s.ssl_cert.clone(),
         key: s.ssl_key.clone(),
         ca: s.ssl_ca.clone(),
-        auto_tls: s.auto_tls.then(|| auto::AutoTlsSpec {
+        auto_tls: s.auto_tls.then(|| AutoTlsSpec {
             dir: config.data_dir.join("tls"),
             key: s.auto_tls_key,
             renew_within: s.expiry_warning,

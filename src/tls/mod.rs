@@ -95,8 +95,8 @@ pub struct TlsSource {
     pub key: Option<PathBuf>,
     /// `security.ssl-ca`.
     pub ca: Option<PathBuf>,
-    /// Generate certificates under `<data-dir>/tls` when cert and key are not configured.
-    pub auto_tls: Option<auto::AutoTlsSpec>,
+    /// Generate certificates when cert and key are not configured.
+    pub auto_tls: Option<AutoTlsSpec>,
     /// `security.tls-version`.
     pub min_version: TlsVersion,
     /// `security.ssl-cipher`.
@@ -107,6 +107,17 @@ pub struct TlsSource {
     pub session_cache: bool,
     /// `security.ssl-session-cache-timeout`.
     pub session_timeout: Duration,
+}
+
+/// Where and how auto-tls keeps its certificates.
+#[derive(Clone, Debug)]
+pub struct AutoTlsSpec {
+    /// `<data-dir>/tls`.
+    pub dir: PathBuf,
+    /// Key type for new certificates.
+    pub key: crate::config::AutoTlsKey,
+    /// Reissue the server certificate when it expires within this (`expiry-warning`).
+    pub renew_within: Duration,
 }
 
 /// A loaded context and what the status variables say about it.
@@ -240,11 +251,22 @@ impl TlsManager {
         let (cert_path, key_path, ca_path, auto_generated) = match (&s.cert, &s.key, &s.auto_tls) {
             (Some(cert), Some(key), _) => (cert.clone(), key.clone(), s.ca.clone(), false),
             (_, _, Some(spec)) => {
-                let files = auto::ensure(spec)?;
+                let files = auto::ensure(&spec.dir, spec.key, spec.renew_within)?;
+                match files.outcome {
+                    auto::Outcome::Created => log::info!(
+                        "auto-tls: created a CA, a server and a client certificate in {} (clients verify with --ssl-ca={})",
+                        spec.dir.display(),
+                        files.paths.ca_cert.display()
+                    ),
+                    auto::Outcome::Renewed => {
+                        log::info!("auto-tls: renewed the server certificate in {}", spec.dir.display())
+                    }
+                    _ => {}
+                }
                 // The auto-tls CA also verifies client certificates unless another CA is
                 // configured, so its client certificate logs in REQUIRE X509 accounts.
-                let ca = s.ca.clone().unwrap_or(files.ca.clone());
-                (files.server_cert, files.server_key, Some(ca), true)
+                let ca = s.ca.clone().unwrap_or(files.paths.ca_cert);
+                (files.paths.server_cert, files.paths.server_key, Some(ca), true)
             }
             _ => return Err(TlsLoadError::NotConfigured),
         };

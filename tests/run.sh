@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, then runs every
+# test for every TLS backend (rustls, OpenSSL, BoringSSL): unit and integration tests, and
+# the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client).
+#
+#   tests/run.sh            everything
+#   TLSQL_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
+#   TLSQL_SKIP_INSTALL=1 tests/run.sh               skip apt/pip (already installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BACKENDS=${TLSQL_BACKENDS:-"rustls openssl boring"}
+VENV=${TLSQL_VENV:-$ROOT/target/test-venv}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+install() {
+  local need=()
+  command -v mariadb >/dev/null || need+=(mariadb-client)
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v pkg-config >/dev/null || need+=(pkg-config)
+  dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+  command -v python3 >/dev/null || need+=(python3)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+  if [[ " $BACKENDS " == *" boring "* ]]; then
+    command -v cmake >/dev/null || need+=(cmake)
+    command -v git >/dev/null || need+=(git)
+    dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+    command -v g++ >/dev/null || need+=(g++)
+  fi
+  if ((${#need[@]})); then
+    step "installing system packages: ${need[*]}"
+    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import pymysql, mysql.connector, cryptography' 2>/dev/null; then
+    step "installing Python drivers into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q PyMySQL mysql-connector-python cryptography
+  fi
+}
+
+features_for() {
+  case $1 in
+    rustls) echo "" ;;
+    openssl) echo "--features openssl" ;;
+    boring) echo "--features boring" ;;
+    *) echo "unknown backend $1" >&2; exit 2 ;;
+  esac
+}
+
+[[ -n ${TLSQL_SKIP_INSTALL:-} ]] || install
+
+step "shared TLS interface: cargo test -p tlsql-tls-api"
+cargo test -p tlsql-tls-api
+
+for backend in $BACKENDS; do
+  features=$(features_for "$backend")
+  step "$backend: backend crate tests (cargo test -p tlsql-tls-$backend)"
+  cargo test -p "tlsql-tls-$backend"
+  step "$backend: server unit and integration tests (cargo test -p tlsql $features)"
+  # shellcheck disable=SC2086
+  cargo test -p tlsql $features
+  step "$backend: real clients against the tlsql binary"
+  # shellcheck disable=SC2086
+  cargo build --bin tlsql $features
+  TLSQL_BIN="$ROOT/target/debug/tlsql" TLSQL_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+    tests/clients/run-clients.sh
+done
+
+step "all tests passed for: $BACKENDS"
