@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Real clients against the tlsql binary on its defaults (auto-tls): the mariadb CLI (batch and
+# interactive), PyMySQL, mysql-connector-python (C extension and pure Python) and
+# openssl s_client, each logging in with caching_sha2_password and mysql_native_password,
+# writing and reading back; then a restart (data persisted) and kill -9 (committed data kept).
+#
+# Needs: TLSQL_BIN (the server binary), PYTHON (with PyMySQL, mysql-connector-python,
+# cryptography), TLSQL_BACKEND (rustls | openssl | boring).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${TLSQL_BIN:?set TLSQL_BIN to the tlsql binary}
+PY=${PYTHON:-python3}
+BACKEND=${TLSQL_BACKEND:-rustls}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-clients.XXXXXX")
+SOCK=$WORK/tlsql.sock
+PID=""
+
+cleanup() {
+  [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null || true
+  if [[ ${KEEP_WORK:-} ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+start_server() {
+  : > "$WORK/server.log"
+  "$BIN" --port 0 --data-dir "$WORK/data" --socket "$SOCK" --tls-backend "$BACKEND" --log-level info \
+    >>"$WORK/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 200); do
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/server.log" | head -n1)
+    [[ -n $PORT && -S $SOCK ]] && break
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log"; echo "server exited"; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $PORT ]] || { cat "$WORK/server.log"; echo "server did not start"; exit 1; }
+  grep -q "secure connection is enabled: backend $BACKEND" "$WORK/server.log" ||
+    { cat "$WORK/server.log"; echo "TLS is not enabled on $BACKEND"; exit 1; }
+}
+
+stop_server() {
+  kill "$PID"
+  wait "$PID" || true
+  PID=""
+}
+
+TLS=$WORK/data/tls
+run() {
+  echo "--- $1 (${2:-run1})"
+  "$PY" "$HERE/clients.py" "$1" --port "$PORT" --socket "$SOCK" --ca "$TLS/ca.pem" \
+    --client-cert "$TLS/client-cert.pem" --client-key "$TLS/client-key.pem" --tag "${2:-run1}"
+}
+
+s_client() {
+  local version=$1
+  local out
+  out=$(openssl s_client -starttls mysql -connect "127.0.0.1:$PORT" "-$version" -CAfile "$TLS/ca.pem" \
+    -verify_return_error -verify_hostname localhost </dev/null 2>&1) || { echo "$out"; echo "s_client -$version failed"; exit 1; }
+  local expected=${version/tls1_/TLSv1.}
+  grep -q "Protocol *: $expected" <<<"$out" || { echo "$out"; echo "s_client -$version: protocol is not $expected"; exit 1; }
+  grep -q "Verify return code: 0 (ok)" <<<"$out" || { echo "$out"; echo "s_client -$version: verification failed"; exit 1; }
+  echo "--- openssl s_client -starttls mysql -$version: $(sed -n 's/^ *Cipher *: //p' <<<"$out" | head -n1) ok"
+}
+
+echo "== real clients against tlsql ($BACKEND), work dir $WORK"
+start_server
+run setup
+run pymysql
+run connector-c
+run connector-pure
+run mariadb
+run mariadb-interactive
+s_client tls1_2
+s_client tls1_3
+
+echo "== restart: data persisted, caching_sha2 cache empty again (RSA path over plain TCP)"
+stop_server
+start_server
+run persisted
+run pymysql-rsa
+run pymysql run2
+
+echo "== kill -9 keeps committed transactions"
+"$PY" "$HERE/clients.py" insert-committed --port "$PORT" --socket "$SOCK" --ca "$TLS/ca.pem" >"$WORK/insert.out" &
+WRITER=$!
+for _ in $(seq 1 100); do grep -q committed "$WORK/insert.out" 2>/dev/null && break; sleep 0.1; done
+grep -q committed "$WORK/insert.out" || { echo "writer did not commit"; exit 1; }
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+PID=""
+kill "$WRITER" 2>/dev/null || true
+start_server
+run durable
+stop_server
+echo "== real clients passed on $BACKEND"
