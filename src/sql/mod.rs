@@ -1,0 +1,3 @@
+//! Statements the server executes itself rather than passing them to storage.
+
+pub mod account_stmt;
