@@ -263,8 +263,11 @@ impl AccountStore {
                 let tx = conn.transaction().map_err(sqlite)?;
                 tx.execute_batch(SCHEMA).map_err(sqlite)?;
                 for host in INITIAL_ROOT_HOSTS {
-                    let mut root =
-                        Account::new(AccountKey::new("root", host), Plugin::DEFAULT, String::new());
+                    let mut root = Account::new(
+                        AccountKey::new("root", host),
+                        Plugin::DEFAULT,
+                        String::new(),
+                    );
                     root.grants = Grants::superuser();
                     write_account(&tx, &root).map_err(sqlite)?;
                 }
@@ -561,7 +564,10 @@ fn load_accounts(conn: &Connection, path: &Path) -> Result<Vec<Account>, Account
             .filter(|s| s.iter().all(|p| p.is_database_level()))
             .ok_or_else(|| corrupt(&key, format!("privileges '{privileges}' on `{db}`")))?;
         let Some(account) = accounts.get_mut(&key) else {
-            return Err(corrupt(&key, format!("grant on `{db}` for a missing account")));
+            return Err(corrupt(
+                &key,
+                format!("grant on `{db}` for a missing account"),
+            ));
         };
         if !set.is_empty() {
             account.grants.databases.insert(db, set);
@@ -716,17 +722,35 @@ mod tests {
         add(&s, "", "10.0.0.7");
         add(&s, "", "localhost");
         let host = |u: &str, h: &str| s.find(u, h).map(|a| (a.user, a.host));
-        assert_eq!(host("app", "10.0.0.7"), Some(("app".into(), "10.0.0.7".into())));
-        assert_eq!(host("app", "10.0.0.8"), Some(("app".into(), "10.0.0.%".into())));
-        assert_eq!(host("app", "10.0.1.8"), Some(("app".into(), "10.0.%".into())));
+        assert_eq!(
+            host("app", "10.0.0.7"),
+            Some(("app".into(), "10.0.0.7".into()))
+        );
+        assert_eq!(
+            host("app", "10.0.0.8"),
+            Some(("app".into(), "10.0.0.%".into()))
+        );
+        assert_eq!(
+            host("app", "10.0.1.8"),
+            Some(("app".into(), "10.0.%".into()))
+        );
         assert_eq!(host("app", "192.0.2.1"), Some(("app".into(), "%".into())));
         // Anonymous users match any name, after the named users of the same host rank.
-        assert_eq!(host("other", "10.0.0.7"), Some(("".into(), "10.0.0.7".into())));
+        assert_eq!(
+            host("other", "10.0.0.7"),
+            Some(("".into(), "10.0.0.7".into()))
+        );
         assert_eq!(host("other", "192.0.2.1"), None);
         // MySQL's famous surprise: the anonymous localhost account outranks 'app'@'%'.
-        assert_eq!(host("app", "localhost"), Some(("".into(), "localhost".into())));
+        assert_eq!(
+            host("app", "localhost"),
+            Some(("".into(), "localhost".into()))
+        );
         // Root exists only for the three local addresses.
-        assert_eq!(host("root", "127.0.0.1"), Some(("root".into(), "127.0.0.1".into())));
+        assert_eq!(
+            host("root", "127.0.0.1"),
+            Some(("root".into(), "127.0.0.1".into()))
+        );
         assert_eq!(host("root", "::1"), Some(("root".into(), "::1".into())));
         assert_eq!(host("root", "10.0.0.9"), None);
         assert_eq!(host("Root", "::1"), None, "user names are case-sensitive");
@@ -777,9 +801,10 @@ mod tests {
         ])
         .unwrap();
         alice.locked = true;
-        alice
-            .grants
-            .grant(&PrivilegeLevel::Global, PrivilegeSet::of(&[Privilege::Process]));
+        alice.grants.grant(
+            &PrivilegeLevel::Global,
+            PrivilegeSet::of(&[Privilege::Process]),
+        );
         alice.grants.grant(
             &PrivilegeLevel::Database("app".into()),
             PrivilegeSet::of(&[Privilege::Select, Privilege::GrantOption]),
@@ -797,7 +822,9 @@ mod tests {
         let s = AccountStore::open(dir.path()).unwrap();
         assert_eq!(s.get(&stored.key()), Some(stored));
         assert_eq!(
-            s.get_persisted("require_secure_transport").unwrap().as_deref(),
+            s.get_persisted("require_secure_transport")
+                .unwrap()
+                .as_deref(),
             Some("OFF")
         );
         assert_eq!(s.get_persisted("nothing").unwrap(), None);
@@ -861,7 +888,10 @@ mod tests {
         assert!(!cache.contains(&a));
         assert!(!cache.contains(&b));
         assert!(!cache.contains(&c));
-        assert!(cache.contains(&d), "REQUIRE/lock changes keep the cached password");
+        assert!(
+            cache.contains(&d),
+            "REQUIRE/lock changes keep the cached password"
+        );
         assert!(cache.contains(&e));
         s.reload().unwrap();
         assert!(!cache.contains(&d), "FLUSH PRIVILEGES empties the cache");
@@ -881,7 +911,10 @@ mod tests {
         .unwrap();
         drop(conn);
         let err = AccountStore::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("account 'root'@'::1': REQUIRE: Incorrect SUBJECT value: 'abc'"), "{err}");
+        assert!(
+            err.contains("account 'root'@'::1': REQUIRE: Incorrect SUBJECT value: 'abc'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -890,8 +923,14 @@ mod tests {
         drop(AccountStore::open(dir.path()).unwrap());
         let db = dir.path().join(AccountStore::FILE_NAME);
         for (sql, expected) in [
-            ("UPDATE accounts SET plugin = 'nope'", "unknown plugin 'nope'"),
-            ("UPDATE accounts SET auth_string = 'x'", "not a valid caching_sha2_password hash"),
+            (
+                "UPDATE accounts SET plugin = 'nope'",
+                "unknown plugin 'nope'",
+            ),
+            (
+                "UPDATE accounts SET auth_string = 'x'",
+                "not a valid caching_sha2_password hash",
+            ),
             ("UPDATE accounts SET privileges = 'FLY'", "privileges 'FLY'"),
             (
                 "INSERT INTO db_grants VALUES ('root', 'localhost', 'd', 'SUPER')",

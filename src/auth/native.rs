@@ -147,7 +147,9 @@ mod tests {
         assert!(is_valid_stored("*2470c0c06dee42fd1618bb99005adca2ec9d1e19"));
         assert!(!is_valid_stored("2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"));
         assert!(!is_valid_stored("*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E1"));
-        assert!(!is_valid_stored("*2470C0C06DEE42FD1618BB99005ADCA2EC9D1EZZ"));
+        assert!(!is_valid_stored(
+            "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1EZZ"
+        ));
         assert!(!is_valid_stored("*é470C0C06DEE42FD1618BB99005ADCA2EC9D1E1"));
         assert!(!verify("*garbage", &NONCE, &[0u8; 20]));
     }

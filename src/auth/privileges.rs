@@ -146,9 +146,7 @@ impl PrivilegeSet {
 
     /// The set holding `privileges`.
     pub fn of(privileges: &[Privilege]) -> PrivilegeSet {
-        privileges
-            .iter()
-            .fold(Self::EMPTY, |set, p| set.with(*p))
+        privileges.iter().fold(Self::EMPTY, |set, p| set.with(*p))
     }
 
     /// Whether `p` is in the set.
@@ -186,19 +184,26 @@ impl PrivilegeSet {
 
     /// The privileges, in [`Privilege::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Privilege> {
-        Privilege::ALL.into_iter().filter(move |p| self.contains(*p))
+        Privilege::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
 
     /// The storage form: names joined by `,` (`SELECT,CREATE USER,GRANT OPTION`).
     pub fn to_storage(self) -> String {
-        self.iter().map(Privilege::name).collect::<Vec<_>>().join(",")
+        self.iter()
+            .map(Privilege::name)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Reads the storage form back; `None` if a name is unknown.
     pub fn from_storage(s: &str) -> Option<PrivilegeSet> {
         s.split(',')
             .filter(|n| !n.is_empty())
-            .try_fold(Self::EMPTY, |set, n| Some(set.with(Privilege::from_name(n)?)))
+            .try_fold(Self::EMPTY, |set, n| {
+                Some(set.with(Privilege::from_name(n)?))
+            })
     }
 }
 
@@ -262,7 +267,10 @@ impl Grants {
 
     /// Whether any privilege applies to `db` (what `USE db` needs; otherwise 1044).
     pub fn has_any_on_db(&self, db: &str) -> bool {
-        !self.global.difference(PrivilegeSet::of(&[Privilege::GrantOption])).is_empty()
+        !self
+            .global
+            .difference(PrivilegeSet::of(&[Privilege::GrantOption]))
+            .is_empty()
             || self.databases.contains_key(db)
     }
 
@@ -432,8 +440,14 @@ mod tests {
 
     #[test]
     fn names_parse_case_and_space_insensitively() {
-        assert_eq!(Privilege::from_name("create  user"), Some(Privilege::CreateUser));
-        assert_eq!(Privilege::from_name("Grant Option"), Some(Privilege::GrantOption));
+        assert_eq!(
+            Privilege::from_name("create  user"),
+            Some(Privilege::CreateUser)
+        );
+        assert_eq!(
+            Privilege::from_name("Grant Option"),
+            Some(Privilege::GrantOption)
+        );
         assert_eq!(
             Privilege::from_name("system_variables_admin"),
             Some(Privilege::SystemVariablesAdmin)
@@ -450,15 +464,25 @@ mod tests {
         let global: Vec<Privilege> = PrivilegeSet::ALL_GLOBAL.iter().collect();
         assert_eq!(global.len(), 12);
         assert!(!PrivilegeSet::ALL_GLOBAL.contains(Privilege::GrantOption));
-        let db: Vec<&str> = PrivilegeSet::ALL_DATABASE.iter().map(Privilege::name).collect();
-        assert_eq!(db, ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP"]);
+        let db: Vec<&str> = PrivilegeSet::ALL_DATABASE
+            .iter()
+            .map(Privilege::name)
+            .collect();
+        assert_eq!(
+            db,
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP"]
+        );
         assert!(Privilege::GrantOption.is_database_level());
         assert!(!Privilege::Super.is_database_level());
     }
 
     #[test]
     fn storage_round_trip() {
-        let set = PrivilegeSet::of(&[Privilege::CreateUser, Privilege::Select, Privilege::GrantOption]);
+        let set = PrivilegeSet::of(&[
+            Privilege::CreateUser,
+            Privilege::Select,
+            Privilege::GrantOption,
+        ]);
         assert_eq!(set.to_storage(), "SELECT,CREATE USER,GRANT OPTION");
         assert_eq!(PrivilegeSet::from_storage(&set.to_storage()), Some(set));
         assert_eq!(PrivilegeSet::from_storage(""), Some(PrivilegeSet::EMPTY));
@@ -468,7 +492,10 @@ mod tests {
     #[test]
     fn global_grants_cover_every_database() {
         let mut g = Grants::default();
-        g.grant(&PrivilegeLevel::Global, PrivilegeSet::of(&[Privilege::Select]));
+        g.grant(
+            &PrivilegeLevel::Global,
+            PrivilegeSet::of(&[Privilege::Select]),
+        );
         g.grant(&db("app"), PrivilegeSet::of(&[Privilege::Insert]));
         assert!(g.has_db("anything", Privilege::Select));
         assert!(g.has_db("app", Privilege::Insert));
@@ -496,7 +523,10 @@ mod tests {
     #[test]
     fn revoke_removes_and_reports_missing_database_grants() {
         let mut g = Grants::default();
-        g.grant(&db("app"), PrivilegeSet::of(&[Privilege::Select, Privilege::Insert]));
+        g.grant(
+            &db("app"),
+            PrivilegeSet::of(&[Privilege::Select, Privilege::Insert]),
+        );
         assert!(g.revoke(&db("app"), PrivilegeSet::of(&[Privilege::Select])));
         assert_eq!(g.databases["app"], PrivilegeSet::of(&[Privilege::Insert]));
         assert!(g.revoke(&db("app"), PrivilegeSet::ALL_DATABASE));
@@ -534,7 +564,10 @@ mod tests {
             ]),
         );
         g.grant(&db("zeta"), PrivilegeSet::ALL_DATABASE);
-        g.grant(&db("alpha"), PrivilegeSet::of(&[Privilege::Insert, Privilege::Select]));
+        g.grant(
+            &db("alpha"),
+            PrivilegeSet::of(&[Privilege::Insert, Privilege::Select]),
+        );
         g.grant(&db("we`ird"), PrivilegeSet::of(&[Privilege::GrantOption]));
         assert_eq!(
             g.show_grants(GRANTEE),
@@ -557,12 +590,18 @@ mod tests {
             "Access denied; you need (at least one of) the CREATE USER privilege(s) for this operation"
         );
         let e = specific_access_denied(&[Privilege::Super, Privilege::SystemVariablesAdmin]);
-        assert!(e.message.contains("the SUPER, SYSTEM_VARIABLES_ADMIN privilege(s)"));
+        assert!(
+            e.message
+                .contains("the SUPER, SYSTEM_VARIABLES_ADMIN privilege(s)")
+        );
         assert_eq!(
             db_access_denied("u", "%", "app").message,
             "Access denied for user 'u'@'%' to database 'app'"
         );
         let e = table_access_denied("SELECT", "u", "%", "t1");
-        assert_eq!((e.code, e.message.as_str()), (1142, "SELECT command denied to user 'u'@'%' for table 't1'"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (1142, "SELECT command denied to user 'u'@'%' for table 't1'")
+        );
     }
 }

@@ -426,7 +426,10 @@ pub fn validate_cipher(name: &str) -> Result<(), SqlError> {
         return Ok(());
     }
     let hint = match cipher::lookup_iana(name) {
-        Some(suite) => format!("that is the IANA name, the OpenSSL name is '{}'", suite.openssl),
+        Some(suite) => format!(
+            "that is the IANA name, the OpenSSL name is '{}'",
+            suite.openssl
+        ),
         None => "unknown cipher suite (expected an OpenSSL name such as \
                  ECDHE-RSA-AES128-GCM-SHA256 or TLS_AES_128_GCM_SHA256)"
             .to_string(),
@@ -482,16 +485,16 @@ pub fn parse_san(value: &str) -> Result<Vec<SubjectAltName>, SqlError> {
         };
         let v = v.trim();
         if v.is_empty() {
-            return Err(incorrect("SAN", value, format!("entry '{entry}' has no value")));
+            return Err(incorrect(
+                "SAN",
+                value,
+                format!("entry '{entry}' has no value"),
+            ));
         }
         let name = match kind.trim().to_ascii_uppercase().as_str() {
             "DNS" => {
                 if v.chars().any(|c| c.is_whitespace()) {
-                    return Err(incorrect(
-                        "SAN",
-                        value,
-                        format!("'{v}' is not a DNS name"),
-                    ));
+                    return Err(incorrect("SAN", value, format!("'{v}' is not a DNS name")));
                 }
                 SubjectAltName::Dns(v.to_string())
             }
@@ -608,7 +611,10 @@ mod tests {
                     Cipher("TLS_AES_128_GCM_SHA256".into()),
                 ]),
             ),
-            ("r6", spec(&[Issuer(ISSUER.into()), Subject(SUBJECT.into())])),
+            (
+                "r6",
+                spec(&[Issuer(ISSUER.into()), Subject(SUBJECT.into())]),
+            ),
             ("r7_issuer_only", spec(&[Issuer(ISSUER.into())])),
             ("r8_subject_only", spec(&[Subject(SUBJECT.into())])),
             (
@@ -628,12 +634,13 @@ mod tests {
                 spec(&[Cipher("TLS_AES_256_GCM_SHA384".into())]),
             ),
             ("r12_old_tidb_user", TlsRequirement::default()),
-            ("r14_san_only_pass", spec(&[San(format!("URI:{SPIFFE_ME1}"))])),
+            (
+                "r14_san_only_pass",
+                spec(&[San(format!("URI:{SPIFFE_ME1}"))]),
+            ),
             (
                 "r15_san_only_fail",
-                spec(&[San(
-                    "URI:spiffe://mesh.pingcap.com/ns/timesh/sa/me2".into(),
-                )]),
+                spec(&[San("URI:spiffe://mesh.pingcap.com/ns/timesh/sa/me2".into())]),
             ),
         ]
     }
@@ -728,15 +735,31 @@ mod tests {
             "/C=AZ/ST=Beijing/L=Shijingshang/O=CAPPing.Inc/OU=TiDB/CN=tester2",
             vec![],
         );
-        assert!(get("r7_issuer_only").check(Some(&t), Some(&other_subject)).is_ok());
-        assert!(get("r8_subject_only").check(Some(&t), Some(&other_subject)).is_err());
+        assert!(
+            get("r7_issuer_only")
+                .check(Some(&t), Some(&other_subject))
+                .is_ok()
+        );
+        assert!(
+            get("r8_subject_only")
+                .check(Some(&t), Some(&other_subject))
+                .is_err()
+        );
         let other_issuer = cert(
             "/C=AU/ST=California/L=San Francisco/O=PingCAP/OU=TiDB/CN=TiDB admin2",
             SUBJECT,
             vec![],
         );
-        assert!(get("r8_subject_only").check(Some(&t), Some(&other_issuer)).is_ok());
-        assert!(get("r7_issuer_only").check(Some(&t), Some(&other_issuer)).is_err());
+        assert!(
+            get("r8_subject_only")
+                .check(Some(&t), Some(&other_issuer))
+                .is_ok()
+        );
+        assert!(
+            get("r7_issuer_only")
+                .check(Some(&t), Some(&other_issuer))
+                .is_err()
+        );
     }
 
     #[test]
@@ -744,7 +767,11 @@ mod tests {
         let reqs = tidb_accounts();
         let get = |n: &str| reqs.iter().find(|(name, _)| *name == n).unwrap().1.clone();
         let t = tls("TLS_AES_128_GCM_SHA256");
-        let c = cert(ISSUER, SUBJECT, vec![SubjectAltName::Uri(SPIFFE_ME1.into())]);
+        let c = cert(
+            ISSUER,
+            SUBJECT,
+            vec![SubjectAltName::Uri(SPIFFE_ME1.into())],
+        );
         assert!(matches!(
             get("r9_subject_disorder").check(Some(&t), Some(&c)),
             Err(RequireFailure::SubjectMismatch { .. })
@@ -776,7 +803,10 @@ mod tests {
             "X509 subject mismatch: required '/CN=a' but presented '/CN=b'"
         );
         assert_eq!(
-            TlsRequirement::Ssl.check(None, None).unwrap_err().to_string(),
+            TlsRequirement::Ssl
+                .check(None, None)
+                .unwrap_err()
+                .to_string(),
             "SSL required but the connection is not encrypted"
         );
         assert_eq!(
@@ -798,10 +828,18 @@ mod tests {
         let req = spec(&[RequireClause::San(
             "DNS:a.example, DNS:b.example, IP:10.0.0.1, URI:spiffe://x/y".into(),
         )]);
-        let with = |names: Vec<SubjectAltName>| req.check(Some(&t), Some(&cert("/CN=ca", "/CN=c", names)));
+        let with =
+            |names: Vec<SubjectAltName>| req.check(Some(&t), Some(&cert("/CN=ca", "/CN=c", names)));
         use SubjectAltName::*;
         let ip = Ip("10.0.0.1".parse().unwrap());
-        assert!(with(vec![Dns("B.example".into()), ip.clone(), Uri("spiffe://x/y".into())]).is_ok());
+        assert!(
+            with(vec![
+                Dns("B.example".into()),
+                ip.clone(),
+                Uri("spiffe://x/y".into())
+            ])
+            .is_ok()
+        );
         // Missing the URI type: fails even though DNS and IP match.
         let err = with(vec![Dns("a.example".into()), ip.clone()]).unwrap_err();
         assert_eq!(
@@ -809,19 +847,36 @@ mod tests {
             "X509 SAN mismatch: required one of 'URI:spiffe://x/y' but presented 'DNS:a.example,IP:10.0.0.1'"
         );
         // No DNS value matches.
-        assert!(with(vec![Dns("c.example".into()), ip, Uri("spiffe://x/y".into())]).is_err());
+        assert!(
+            with(vec![
+                Dns("c.example".into()),
+                ip,
+                Uri("spiffe://x/y".into())
+            ])
+            .is_err()
+        );
         // IPv6 compares as an address, not as text.
         let v6 = spec(&[RequireClause::San("IP:0:0::1".into())]);
-        assert!(v6
-            .check(Some(&t), Some(&cert("/CN=ca", "/CN=c", vec![Ip("::1".parse().unwrap())])))
-            .is_ok());
+        assert!(
+            v6.check(
+                Some(&t),
+                Some(&cert("/CN=ca", "/CN=c", vec![Ip("::1".parse().unwrap())]))
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn cipher_only_needs_no_certificate() {
         let req = spec(&[RequireClause::Cipher("ECDHE-RSA-AES128-GCM-SHA256".into())]);
-        assert!(req.check(Some(&tls("ECDHE-RSA-AES128-GCM-SHA256")), None).is_ok());
-        assert!(req.check(Some(&tls("TLS_AES_128_GCM_SHA256")), None).is_err());
+        assert!(
+            req.check(Some(&tls("ECDHE-RSA-AES128-GCM-SHA256")), None)
+                .is_ok()
+        );
+        assert!(
+            req.check(Some(&tls("TLS_AES_128_GCM_SHA256")), None)
+                .is_err()
+        );
     }
 
     #[test]
@@ -829,36 +884,86 @@ mod tests {
         use RequireClause::*;
         let err = |c: Vec<RequireClause>| TlsRequirement::from_clauses(c).unwrap_err();
 
-        let e = err(vec![Cipher("AES128-GCM-SHA256".into()), Cipher("AES256-SHA".into())]);
-        assert_eq!((e.code, e.message.as_str()), (1225, "Option 'CIPHER' used twice in statement"));
-        let e = err(vec![Subject("/CN=a".into()), Issuer("/CN=b".into()), Subject("/CN=c".into())]);
+        let e = err(vec![
+            Cipher("AES128-GCM-SHA256".into()),
+            Cipher("AES256-SHA".into()),
+        ]);
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (1225, "Option 'CIPHER' used twice in statement")
+        );
+        let e = err(vec![
+            Subject("/CN=a".into()),
+            Issuer("/CN=b".into()),
+            Subject("/CN=c".into()),
+        ]);
         assert_eq!(e.message, "Option 'SUBJECT' used twice in statement");
         let e = err(vec![San("DNS:a".into()), San("DNS:b".into())]);
         assert_eq!(e.message, "Option 'SAN' used twice in statement");
 
         let e = err(vec![Cipher("NOT-A-CIPHER".into())]);
         assert_eq!(e.code, 1525);
-        assert!(e.message.starts_with("Incorrect CIPHER value: 'NOT-A-CIPHER': unknown cipher suite"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("Incorrect CIPHER value: 'NOT-A-CIPHER': unknown cipher suite"),
+            "{}",
+            e.message
+        );
         let e = err(vec![Cipher("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into())]);
-        assert!(e.message.contains("the OpenSSL name is 'ECDHE-RSA-AES128-GCM-SHA256'"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("the OpenSSL name is 'ECDHE-RSA-AES128-GCM-SHA256'"),
+            "{}",
+            e.message
+        );
 
         let e = err(vec![Issuer("CN=a".into())]);
-        assert!(e.message.starts_with("Incorrect ISSUER value: 'CN=a': an X.509 name is written"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("Incorrect ISSUER value: 'CN=a': an X.509 name is written"),
+            "{}",
+            e.message
+        );
         let e = err(vec![Subject("/CN=a/garbage".into())]);
-        assert_eq!(e.message, "Incorrect SUBJECT value: '/CN=a/garbage': component 'garbage' is not KEY=value");
+        assert_eq!(
+            e.message,
+            "Incorrect SUBJECT value: '/CN=a/garbage': component 'garbage' is not KEY=value"
+        );
         let e = err(vec![Subject("/CN=a/".into())]);
-        assert!(e.message.contains("component '' is not KEY=value"), "{}", e.message);
+        assert!(
+            e.message.contains("component '' is not KEY=value"),
+            "{}",
+            e.message
+        );
         let e = err(vec![Subject("/XX=a".into())]);
-        assert!(e.message.contains("unknown attribute 'XX'"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown attribute 'XX'"),
+            "{}",
+            e.message
+        );
         let e = err(vec![Subject("/cn=a".into())]);
-        assert!(e.message.contains("unknown attribute 'cn'"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown attribute 'cn'"),
+            "{}",
+            e.message
+        );
 
         let e = err(vec![San("FOO:bar".into())]);
-        assert_eq!(e.message, "Incorrect SAN value: 'FOO:bar': unsupported type 'FOO' (expected DNS, IP, URI or email)");
+        assert_eq!(
+            e.message,
+            "Incorrect SAN value: 'FOO:bar': unsupported type 'FOO' (expected DNS, IP, URI or email)"
+        );
         let e = err(vec![San("IP:1.2.3".into())]);
-        assert_eq!(e.message, "Incorrect SAN value: 'IP:1.2.3': '1.2.3' is not an IP address");
+        assert_eq!(
+            e.message,
+            "Incorrect SAN value: 'IP:1.2.3': '1.2.3' is not an IP address"
+        );
         let e = err(vec![San("DNS:a,".into())]);
-        assert!(e.message.contains("entry '' is not TYPE:value"), "{}", e.message);
+        assert!(
+            e.message.contains("entry '' is not TYPE:value"),
+            "{}",
+            e.message
+        );
         let e = err(vec![San("URI:nope".into())]);
         assert!(e.message.contains("is not a URI"), "{}", e.message);
         let e = err(vec![San("DNS:".into())]);
@@ -893,7 +998,11 @@ mod tests {
             TlsRequirement::Ssl,
             TlsRequirement::X509,
             spec(&[Cipher("AES128-GCM-SHA256".into())]),
-            spec(&[Issuer(ISSUER.into()), Subject(SUBJECT.into()), San("IP:::1,DNS:x".into())]),
+            spec(&[
+                Issuer(ISSUER.into()),
+                Subject(SUBJECT.into()),
+                San("IP:::1,DNS:x".into()),
+            ]),
         ] {
             assert_eq!(TlsRequirement::from_columns(req.to_columns()).unwrap(), req);
         }
@@ -903,7 +1012,10 @@ mod tests {
             ..RequireColumns::default()
         };
         assert!(TlsRequirement::from_columns(broken).is_err());
-        let unknown = RequireColumns { ssl_type: "MAYBE".into(), ..RequireColumns::default() };
+        let unknown = RequireColumns {
+            ssl_type: "MAYBE".into(),
+            ..RequireColumns::default()
+        };
         assert!(TlsRequirement::from_columns(unknown).is_err());
     }
 }

@@ -16,7 +16,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, PrivateKey, PublicKey};
 use rustls_pki_types::pem::PemObject;
@@ -321,16 +323,22 @@ mod tests {
         assert_eq!(again.public_pem(), pair.public_pem());
         // A public key from another pair is refused.
         fs::copy(testdata("rsa_other_public.pem"), &public).unwrap();
-        let err = RsaKeyPair::load_or_generate(dir.path()).unwrap_err().to_string();
+        let err = RsaKeyPair::load_or_generate(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(&public.display().to_string()), "{err}");
         // A public key without the private key is refused, not replaced.
         fs::remove_file(&private).unwrap();
-        let err = RsaKeyPair::load_or_generate(dir.path()).unwrap_err().to_string();
+        let err = RsaKeyPair::load_or_generate(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing"), "{err}");
         // Garbage in the private key file names the file.
         fs::remove_file(&public).unwrap();
         fs::write(&private, "not a key").unwrap();
-        let err = RsaKeyPair::load_or_generate(dir.path()).unwrap_err().to_string();
+        let err = RsaKeyPair::load_or_generate(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(&private.display().to_string()), "{err}");
     }
 
@@ -352,6 +360,9 @@ mod tests {
         let (loaded, generated) = RsaKeyPair::load_or_generate(dir.path()).unwrap();
         assert!(!generated);
         assert_eq!(loaded.public_pem(), pair.public_pem());
-        assert!(pair.public_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert!(
+            pair.public_pem()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
     }
 }
