@@ -105,4 +105,14 @@ pub mod codes {
     pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
     pub const ER_DA_SSL_LIBRARY_ERROR: u16 = 3888;
     pub const ER_ILLEGAL_USER_VAR: u16 = 3061;
+    pub const ER_PASSWORD_ANONYMOUS_USER: u16 = 1131;
+    pub const ER_WRONG_USAGE: u16 = 1221;
+    pub const ER_REVOKE_GRANTS: u16 = 1269;
+    pub const ER_DUP_ARGUMENT: u16 = 1225;
+    pub const ER_CANT_CREATE_USER_WITH_GRANT: u16 = 1410;
+    pub const ER_WRONG_STRING_LENGTH: u16 = 1470;
+    pub const ER_WRONG_VALUE: u16 = 1525;
+    pub const ER_PASSWORD_FORMAT: u16 = 1827;
+    pub const ER_USER_DOES_NOT_EXIST: u16 = 3162;
+    pub const ER_USER_ALREADY_EXISTS: u16 = 3163;
 }

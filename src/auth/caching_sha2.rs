@@ -1,0 +1,415 @@
+//! `caching_sha2_password`.
+//!
+//! # Exchanges
+//!
+//! The client answers the 20-byte nonce with
+//! `XOR(SHA256(pw), SHA256(SHA256(SHA256(pw)) || nonce))`, 32 bytes (or an empty packet / a
+//! single 0x00 for an empty password). The server can check that only if it knows
+//! SHA256(SHA256(pw)), which it never stores: it keeps it in [`FastAuthCache`] after a
+//! successful *full* authentication, in which the client sends the cleartext password (over TLS
+//! or a unix socket, or RSA-encrypted, see [`super::rsa_key`]).
+//!
+//! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_caching_sha2_authentication_exchanges.html>
+//!
+//! # Stored form: differs from MySQL
+//!
+//! MySQL stores `$A$005$<20-byte salt><43-char digest>`, where the digest is SHA-256-crypt
+//! computed over the whole 20-byte salt (`CRYPT_SALT_LENGTH 20` in MySQL's
+//! `crypt_genhash_impl`). Standard SHA-256-crypt (Drepper's specification, glibc, the
+//! `sha-crypt` crate) cuts the salt at 16 bytes, so the crate cannot reproduce MySQL's digests
+//! and hand-written crypto is off the table. tlsql therefore stores the standard crypt(3) string
+//! `$5$rounds=5000$<16-char salt>$<43-char digest>` (SHA-256-crypt, 5000 rounds, as MySQL uses,
+//! salt from the crypt base-64 alphabet). glibc's `crypt()`, `openssl passwd -5` and Python's
+//! `crypt` verify it; a MySQL `$A$005$` hash cannot be imported with `AS '…'` (rejected as a
+//! malformed hash), its users have to set their password again.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::accounts::{Account, AccountKey};
+use super::{Nonce, xor_repeating};
+
+/// SHA-256-crypt rounds, as MySQL's `caching_sha2_password_digest_rounds` default.
+pub const ROUNDS: u32 = 5000;
+
+/// Length of SHA-256 and of the client's fast-path response.
+pub const DIGEST_LEN: usize = 32;
+
+/// Random bytes per salt: 12 bytes are 16 crypt base-64 characters, the most SHA-256-crypt uses.
+const SALT_BYTES: usize = 12;
+
+const HASHER: ShaCrypt = ShaCrypt::SHA256;
+
+fn sha256(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// The stored form of `password`: `$5$rounds=5000$<salt>$<digest>` with a fresh random salt,
+/// or `""` for an empty password.
+pub fn hash_password(password: &[u8]) -> String {
+    if password.is_empty() {
+        return String::new();
+    }
+    let salt: [u8; SALT_BYTES] = rand::random();
+    match HASHER.hash_password_with_salt(password, &salt) {
+        Ok(hash) => hash.to_string(),
+        // The only failure modes are invalid parameters or salt encodings, and both are
+        // constants here; an empty string would silently mean "no password", so fail loudly.
+        Err(e) => panic!("SHA-256-crypt with constant parameters failed: {e}"),
+    }
+}
+
+/// Whether `stored` is a valid stored form: `""` or a SHA-256-crypt string (`$5$…`, with or
+/// without `rounds=`).
+pub fn is_valid_stored(stored: &str) -> bool {
+    if stored.is_empty() {
+        return true;
+    }
+    if !stored.starts_with("$5$") {
+        return false;
+    }
+    // Verifying any password distinguishes "malformed" from "valid but wrong".
+    !matches!(
+        HASHER.verify_password(b"", stored),
+        Err(e) if e != sha_crypt::password_hash::Error::PasswordInvalid
+    )
+}
+
+/// The full-authentication check: the cleartext `password` against the stored form. An empty
+/// stored form accepts only an empty password; a malformed one accepts nothing.
+pub fn verify_password(stored: &str, password: &[u8]) -> bool {
+    if stored.is_empty() {
+        return password.is_empty();
+    }
+    if password.is_empty() || !stored.starts_with("$5$") {
+        return false;
+    }
+    HASHER.verify_password(password, stored).is_ok()
+}
+
+/// SHA256(SHA256(password)): what the fast-auth cache holds for an account.
+pub fn fast_digest(password: &[u8]) -> [u8; DIGEST_LEN] {
+    sha256(&[&sha256(&[password])])
+}
+
+/// What a client sends on the fast path for `password` and `nonce` (empty for an empty
+/// password). Tests and tools that act as a client use it.
+pub fn scramble(password: &[u8], nonce: &Nonce) -> Vec<u8> {
+    if password.is_empty() {
+        return Vec::new();
+    }
+    let stage1 = sha256(&[password]);
+    let stage2 = sha256(&[&stage1]);
+    let mut out = sha256(&[&stage2, nonce]).to_vec();
+    xor_repeating(&mut out, &stage1);
+    out
+}
+
+/// Checks a fast-path `response` against a cached SHA256(SHA256(pw)).
+pub fn verify_scramble(digest: &[u8; DIGEST_LEN], nonce: &Nonce, response: &[u8]) -> bool {
+    if response.len() != DIGEST_LEN {
+        return false;
+    }
+    let mut stage1 = sha256(&[digest, nonce]);
+    xor_repeating(&mut stage1, response);
+    sha256(&[&stage1]).ct_eq(digest).into()
+}
+
+/// The password from a full-authentication packet sent in clear (`password\0`): the packet
+/// without its trailing NUL.
+pub fn cleartext(packet: &[u8]) -> &[u8] {
+    packet.strip_suffix(&[0]).unwrap_or(packet)
+}
+
+/// Whether a first response means "no password": an empty packet or a single 0x00.
+fn is_empty_response(response: &[u8]) -> bool {
+    response.is_empty() || response == [0]
+}
+
+/// What to do after the client's first `caching_sha2_password` response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastAuthOutcome {
+    /// No password given and the account has none: send OK.
+    EmptyPassword,
+    /// The cache verified the response: send AuthMoreData `01 03`, then OK.
+    CacheHit,
+    /// Unknown to the cache (or not matching it): send `01 04` and do the full authentication.
+    FullAuthRequired,
+    /// The response cannot succeed (no password for an account that has one, a password for
+    /// an account without one, or a malformed response): 1045.
+    Denied,
+}
+
+/// One cache entry: the digest, and the stored form it was verified against (so an entry
+/// filled by a login that raced a password change never validates the new password's
+/// account state).
+struct Entry {
+    auth_string: String,
+    digest: [u8; DIGEST_LEN],
+}
+
+/// Fast-authentication cache: account → SHA256(SHA256(pw)), filled by successful full
+/// authentications. [`super::accounts::AccountStore`] owns one and invalidates an account's
+/// entry when its password or plugin changes, when it is renamed or dropped, and clears it all
+/// on `FLUSH PRIVILEGES`, as MySQL's `sha2_cache_cleaner` does.
+#[derive(Default)]
+pub struct FastAuthCache {
+    entries: RwLock<HashMap<AccountKey, Entry>>,
+}
+
+impl FastAuthCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decides what to do with the client's first response for `account`.
+    pub fn fast_auth(&self, account: &Account, nonce: &Nonce, response: &[u8]) -> FastAuthOutcome {
+        if is_empty_response(response) {
+            return if account.auth_string.is_empty() {
+                FastAuthOutcome::EmptyPassword
+            } else {
+                FastAuthOutcome::Denied
+            };
+        }
+        if account.auth_string.is_empty() || response.len() != DIGEST_LEN {
+            return FastAuthOutcome::Denied;
+        }
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        match entries.get(&account.key()) {
+            Some(entry)
+                if entry.auth_string == account.auth_string
+                    && verify_scramble(&entry.digest, nonce, response) =>
+            {
+                FastAuthOutcome::CacheHit
+            }
+            _ => FastAuthOutcome::FullAuthRequired,
+        }
+    }
+
+    /// The full authentication: checks the cleartext `password` against `account`'s stored form
+    /// and, on success, caches its digest so later logins take the fast path.
+    pub fn full_auth(&self, account: &Account, password: &[u8]) -> bool {
+        if !verify_password(&account.auth_string, password) {
+            return false;
+        }
+        if !password.is_empty() {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            entries.insert(
+                account.key(),
+                Entry {
+                    auth_string: account.auth_string.clone(),
+                    digest: fast_digest(password),
+                },
+            );
+        }
+        true
+    }
+
+    /// Forgets one account.
+    pub fn invalidate(&self, key: &AccountKey) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
+    }
+
+    /// Forgets every account.
+    pub fn clear(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.clear();
+    }
+
+    /// Whether an entry exists for `key`.
+    pub fn contains(&self, key: &AccountKey) -> bool {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.contains_key(key)
+    }
+}
+
+impl std::fmt::Debug for FastAuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("FastAuthCache")
+            .field("accounts", &entries.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Plugin;
+
+    const NONCE: Nonce = [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ];
+
+    fn hex(bytes: &[u8]) -> String {
+        super::super::hex_upper(bytes).to_lowercase()
+    }
+
+    #[test]
+    fn fast_path_known_answer() {
+        // python3:
+        //   s1 = sha256(b'password').digest(); s2 = sha256(s1).digest()
+        //   s2.hex()
+        //   bytes(a ^ b for a, b in zip(s1, sha256(s2 + bytes(range(1, 21))).digest())).hex()
+        let digest = fast_digest(b"password");
+        assert_eq!(
+            hex(&digest),
+            "73641c99f7719f57d8f4beb11a303afcd190243a51ced8782ca6d3dbe014d146"
+        );
+        let response = scramble(b"password", &NONCE);
+        assert_eq!(
+            hex(&response),
+            "f7ab1c623a6e98dceab35e926290e5746a3141116115f4dd8ccca994393eccdd"
+        );
+        assert!(verify_scramble(&digest, &NONCE, &response));
+        assert!(!verify_scramble(
+            &digest,
+            &NONCE,
+            &scramble(b"passwore", &NONCE)
+        ));
+        assert!(!verify_scramble(&digest, &NONCE, &response[..31]));
+    }
+
+    #[test]
+    fn stored_form_is_standard_sha256_crypt() {
+        // `openssl passwd -5 -salt abcdefghijklmnop password` and glibc
+        // crypt('password', '$5$rounds=5000$abcdefghijklmnop') give this digest.
+        let glibc = "$5$rounds=5000$abcdefghijklmnop$ieyonWfl7MR75BuN79Fkt2PqhPI43TsNZYGUObDGVI/";
+        assert!(is_valid_stored(glibc));
+        assert!(verify_password(glibc, b"password"));
+        assert!(!verify_password(glibc, b"Password"));
+        let implicit_rounds = "$5$abcdefghijklmnop$ieyonWfl7MR75BuN79Fkt2PqhPI43TsNZYGUObDGVI/";
+        assert!(verify_password(implicit_rounds, b"password"));
+    }
+
+    #[test]
+    fn hashing_salts_and_verifies() {
+        let a = hash_password(b"s3cret");
+        let b = hash_password(b"s3cret");
+        assert_ne!(a, b, "each hash draws a new salt");
+        assert!(a.starts_with("$5$rounds=5000$"));
+        let salt = a.split('$').nth(3).unwrap();
+        assert_eq!(salt.len(), 16);
+        assert_eq!(a.split('$').nth(4).unwrap().len(), 43);
+        assert!(verify_password(&a, b"s3cret"));
+        assert!(!verify_password(&a, b"s3cret "));
+        assert!(!verify_password(&a, b""));
+        assert!(is_valid_stored(&a));
+    }
+
+    #[test]
+    fn empty_and_malformed_stored_forms() {
+        assert_eq!(hash_password(b""), "");
+        assert!(verify_password("", b""));
+        assert!(!verify_password("", b"x"));
+        assert!(is_valid_stored(""));
+        for bad in [
+            "$A$005$abcdefghijklmnopqrstieyonWfl7MR75BuN79Fkt2PqhPI43TsNZYGUObDGVI/",
+            "$5$rounds=5000$abcdefghijklmnop",
+            "$5$rounds=5000$abcdefghijklmnop$!!!",
+            "$6$rounds=5000$abcdefghijklmnop$ieyonWfl7MR75BuN79Fkt2PqhPI43TsNZYGUObDGVI/",
+            "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19",
+        ] {
+            assert!(!is_valid_stored(bad), "{bad}");
+            assert!(!verify_password(bad, b"password"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cleartext_strips_one_trailing_nul() {
+        assert_eq!(cleartext(b"pw\0"), b"pw");
+        assert_eq!(cleartext(b"pw"), b"pw");
+        assert_eq!(cleartext(b"\0"), b"");
+    }
+
+    fn account(password: &[u8]) -> Account {
+        Account::new(
+            AccountKey::new("u", "%"),
+            Plugin::CachingSha2Password,
+            hash_password(password),
+        )
+    }
+
+    #[test]
+    fn cache_is_filled_by_full_auth_only() {
+        let cache = FastAuthCache::new();
+        let acct = account(b"pw");
+        let response = scramble(b"pw", &NONCE);
+        assert_eq!(
+            cache.fast_auth(&acct, &NONCE, &response),
+            FastAuthOutcome::FullAuthRequired
+        );
+        assert!(!cache.full_auth(&acct, b"wrong"));
+        assert!(!cache.contains(&acct.key()));
+        assert_eq!(
+            cache.fast_auth(&acct, &NONCE, &response),
+            FastAuthOutcome::FullAuthRequired
+        );
+        assert!(cache.full_auth(&acct, b"pw"));
+        assert_eq!(
+            cache.fast_auth(&acct, &NONCE, &response),
+            FastAuthOutcome::CacheHit
+        );
+        // A wrong scramble with a cached account falls back to full authentication, as MySQL.
+        assert_eq!(
+            cache.fast_auth(&acct, &NONCE, &scramble(b"other", &NONCE)),
+            FastAuthOutcome::FullAuthRequired
+        );
+    }
+
+    #[test]
+    fn cache_entry_never_validates_a_changed_stored_form() {
+        let cache = FastAuthCache::new();
+        let old = account(b"old");
+        assert!(cache.full_auth(&old, b"old"));
+        // The password changed but nobody invalidated: the stale entry must not be trusted.
+        let new = account(b"new");
+        assert_eq!(
+            cache.fast_auth(&new, &NONCE, &scramble(b"old", &NONCE)),
+            FastAuthOutcome::FullAuthRequired
+        );
+        cache.invalidate(&old.key());
+        assert!(!cache.contains(&old.key()));
+        assert!(cache.full_auth(&new, b"new"));
+        cache.clear();
+        assert!(!cache.contains(&new.key()));
+    }
+
+    #[test]
+    fn empty_passwords() {
+        let cache = FastAuthCache::new();
+        let none = account(b"");
+        let some = account(b"pw");
+        for empty in [&b""[..], &b"\0"[..]] {
+            assert_eq!(
+                cache.fast_auth(&none, &NONCE, empty),
+                FastAuthOutcome::EmptyPassword
+            );
+            assert_eq!(
+                cache.fast_auth(&some, &NONCE, empty),
+                FastAuthOutcome::Denied
+            );
+        }
+        assert_eq!(
+            cache.fast_auth(&none, &NONCE, &scramble(b"pw", &NONCE)),
+            FastAuthOutcome::Denied
+        );
+        assert_eq!(
+            cache.fast_auth(&some, &NONCE, &[1u8; 20]),
+            FastAuthOutcome::Denied
+        );
+        assert!(cache.full_auth(&none, b""));
+        assert!(!cache.full_auth(&none, b"pw"));
+        assert!(!cache.contains(&none.key()));
+    }
+}
