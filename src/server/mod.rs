@@ -129,15 +129,18 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(io_err(format!("cannot create data directory {}", config.data_dir.display())))?;
         let engine = Engine::open(&config.data_dir).map_err(|e| ServerError::Storage(e.to_string()))?;
-        let (accounts, created) =
-            AccountStore::open(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
-        if created {
+        let accounts = AccountStore::open(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        if accounts.created_initial_accounts() {
             log::warn!(
                 "new account store: 'root' has no password and may connect from localhost, 127.0.0.1 and ::1 only; set one with ALTER USER"
             );
         }
-        let rsa = RsaKeyPair::load_or_create(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
-        let globals = GlobalVariables::new(&config, &accounts);
+        let (rsa, generated) =
+            RsaKeyPair::load_or_generate(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        if generated {
+            log::info!("generated the RSA key pair for caching_sha2_password in {}", config.data_dir.display());
+        }
+        let globals = GlobalVariables::new(&config, &accounts).map_err(|e| ServerError::Accounts(e.to_string()))?;
 
         let backend = Backend::from_name(config.security.tls_backend.name()).ok_or_else(|| {
             ServerError::TlsRequired(format!("TLS backend {} is not available in this build", config.security.tls_backend.name()))

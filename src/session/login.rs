@@ -22,8 +22,9 @@ use rand::RngExt;
 use tlsql_tls_api::CertSummary;
 
 use super::{Conn, Identity, Session, SessionState, SessionTls};
-use crate::auth::accounts::Account;
-use crate::auth::{Plugin, caching_sha2, native};
+use crate::auth::accounts::{Account, AccountKey};
+use crate::auth::caching_sha2::{self, FastAuthOutcome};
+use crate::auth::{Nonce, Plugin, native};
 use crate::error::{SqlError, codes};
 use crate::protocol::handshake::{
     FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request, caps, status,
@@ -108,7 +109,7 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         capabilities: server_caps,
         collation: SERVER_COLLATION,
         status: status::AUTOCOMMIT,
-        auth_plugin: Plugin::CachingSha2.name(),
+        auth_plugin: Plugin::CachingSha2Password.name(),
     };
     stream.write_packet(&greeting.encode()).map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
@@ -193,7 +194,9 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
     let client_host = peer.host();
     let using_password = !response.auth_response.is_empty();
 
-    if let Err(reason) = account.require.check(tls.as_ref().map(|t| &t.info), tls.as_ref().and_then(|t| t.peer_cert.as_ref())) {
+    if let Err(reason) =
+        account.require.check(tls.as_ref().map(|t| &t.info), tls.as_ref().and_then(|t| t.peer_cert.as_ref()))
+    {
         refuse(&mut stream, &access_denied(&response.user, &client_host, using_password))?;
         return Err(LoginFailure::new(
             log::Level::Info,
@@ -224,7 +227,12 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         peer,
         client_caps,
         tls,
-        identity: Identity { user: response.user.clone(), client_host, account_host: account.host.clone() },
+        identity: Identity {
+            user: response.user.clone(),
+            client_host,
+            account_user: account.user.clone(),
+            account_host: account.host.clone(),
+        },
         vars: HashMap::new(),
         user_vars: HashMap::new(),
         warnings: Vec::new(),
@@ -281,7 +289,7 @@ struct Refusal {
 struct Authenticator<'a> {
     shared: &'a Shared,
     stream: &'a mut PacketStream<Conn>,
-    scramble: [u8; SCRAMBLE_LEN],
+    scramble: Nonce,
     secure: bool,
     peer_host: String,
 }
@@ -290,13 +298,15 @@ impl Authenticator<'_> {
     fn authenticate(&mut self, response: &HandshakeResponse, client_caps: u32) -> Result<Account, Refusal> {
         let user = &response.user;
         let mut using_password = !response.auth_response.is_empty();
-        let deny = |using_password: bool, reason: String| Refusal {
-            error: access_denied(user, &self.peer_host, using_password),
-            reason: format!("user '{user}'@'{}': {reason}", self.peer_host),
+        let peer_host = self.peer_host.clone();
+        let deny = |using_password: bool, reason: &str| Refusal {
+            error: access_denied(user, &peer_host, using_password),
+            reason: format!("user '{user}'@'{peer_host}': {reason}"),
         };
-        let Some(account) = self.shared.accounts.find(user, &self.peer_host) else {
-            return Err(deny(using_password, "no account matches".into()));
-        };
+        // Unknown users go through the same exchange as known ones against a decoy that no
+        // password matches, so the answer does not tell whether the account exists.
+        let found = self.shared.accounts.find(user, &self.peer_host);
+        let account = found.clone().unwrap_or_else(|| decoy(user));
         let mut auth_data = response.auth_response.clone();
         if response.auth_plugin != account.plugin.name() {
             if client_caps & caps::PLUGIN_AUTH == 0 {
@@ -313,70 +323,68 @@ impl Authenticator<'_> {
             auth_data = self.read()?;
             using_password = !(auth_data.is_empty() || auth_data == [0]);
         }
-        let ok = match account.plugin {
-            Plugin::Native => native::verify(&account.auth_string, &self.scramble, &auth_data),
-            Plugin::CachingSha2 => self.caching_sha2(&account, &auth_data)?,
+        let verified = match account.plugin {
+            Plugin::MysqlNativePassword => native::verify(&account.auth_string, &self.scramble, &auth_data),
+            Plugin::CachingSha2Password => self.caching_sha2(&account, &auth_data, using_password)?,
         };
-        if ok { Ok(account) } else { Err(deny(using_password, "wrong password".into())) }
+        match found {
+            Some(account) if verified => Ok(account),
+            Some(_) => Err(deny(using_password, "wrong password")),
+            None => Err(deny(using_password, "no account matches")),
+        }
     }
 
     /// caching_sha2_password: the fast path against the cache, else full authentication with
-    /// the clear password — sent in the clear only over TLS or the unix socket, RSA-encrypted
-    /// otherwise. A clear password offered over plain TCP is refused, not used.
-    fn caching_sha2(&mut self, account: &Account, auth_data: &[u8]) -> Result<bool, Refusal> {
-        if auth_data.is_empty() || auth_data == [0] {
-            return Ok(account.auth_string.is_empty());
+    /// the clear password — accepted in the clear only over TLS or the unix socket,
+    /// RSA-encrypted otherwise. A clear password offered over plain TCP is refused, not used.
+    fn caching_sha2(&mut self, account: &Account, auth_data: &[u8], using_password: bool) -> Result<bool, Refusal> {
+        let cache = self.shared.accounts.sha2_cache();
+        match cache.fast_auth(account, &self.scramble, auth_data) {
+            FastAuthOutcome::EmptyPassword => return Ok(true),
+            FastAuthOutcome::Denied => return Ok(false),
+            FastAuthOutcome::CacheHit => {
+                self.send(&auth_more_data(&[FAST_AUTH_SUCCESS]))?;
+                return Ok(true);
+            }
+            FastAuthOutcome::FullAuthRequired => {}
         }
-        if auth_data.len() != caching_sha2::SCRAMBLE_RESPONSE_LEN {
-            return Ok(false);
-        }
-        let cache = self.shared.accounts.fast_auth_cache();
-        if let Some(digest) = cache.get(&account.user, &account.host)
-            && caching_sha2::verify_scramble(&digest, &self.scramble, auth_data)
-        {
-            self.send(&auth_more_data(&[caching_sha2::FAST_AUTH_SUCCESS]))?;
-            return Ok(true);
-        }
-        self.send(&auth_more_data(&[caching_sha2::PERFORM_FULL_AUTHENTICATION]))?;
-        let reply = self.read()?;
+        self.send(&auth_more_data(&[PERFORM_FULL_AUTHENTICATION]))?;
+        let mut reply = self.read()?;
+        let rsa = &self.shared.rsa;
         let password = if self.secure {
-            let clear = reply.strip_suffix(&[0]).unwrap_or(&reply);
-            String::from_utf8_lossy(clear).into_owned()
-        } else if reply == [caching_sha2::REQUEST_PUBLIC_KEY] {
-            let pem = self.shared.rsa.public_pem().as_bytes().to_vec();
-            self.send(&auth_more_data(&pem))?;
-            let encrypted = self.read()?;
-            match self.shared.rsa.decrypt_password(&encrypted, &self.scramble) {
+            caching_sha2::cleartext(&reply).to_vec()
+        } else {
+            if reply == [REQUEST_PUBLIC_KEY] {
+                self.send(&auth_more_data(rsa.public_pem().as_bytes()))?;
+                reply = self.read()?;
+            }
+            if reply.len() != rsa.size() {
+                return Err(Refusal {
+                    error: access_denied(&account.user, &self.peer_host, using_password),
+                    reason: format!(
+                        "user '{}': the client sent its password unencrypted over plain TCP; refused (use TLS, or let the client request the server's RSA key)",
+                        account.user
+                    ),
+                });
+            }
+            match rsa.decrypt_password(&reply, &self.scramble) {
                 Ok(p) => p,
                 Err(e) => {
                     return Err(Refusal {
-                        error: access_denied(&account.user, &self.peer_host, true),
-                        reason: format!("user '{}': RSA-encrypted password could not be decrypted: {e}", account.user),
+                        error: access_denied(&account.user, &self.peer_host, using_password),
+                        reason: format!("user '{}': RSA-encrypted password rejected: {e}", account.user),
                     });
                 }
             }
-        } else {
-            return Err(Refusal {
-                error: access_denied(&account.user, &self.peer_host, true),
-                reason: format!(
-                    "user '{}': the client sent its password unencrypted over plain TCP; refused (use TLS, or let the client request the server's RSA key)",
-                    account.user
-                ),
-            });
         };
-        if caching_sha2::verify_cleartext(&account.auth_string, &password) {
-            cache.put(&account.user, &account.host, caching_sha2::fast_digest(&password));
-            Ok(true)
-        } else {
-            Ok(false)
-        }
+        Ok(cache.full_auth(account, &password))
     }
 
     fn send(&mut self, payload: &[u8]) -> Result<(), Refusal> {
-        self.stream
-            .write_packet(payload)
-            .and_then(|()| self.stream.flush())
-            .map_err(|e| Refusal { error: SqlError::unknown("write failed"), reason: format!("connection error during login: {e}") })
+        self.stream.write_packet(payload).and_then(|()| self.stream.flush()).map_err(|e| Refusal {
+            error: SqlError::unknown("write failed"),
+            reason: format!("connection error during login: {e}"),
+        })
     }
 
     fn read(&mut self) -> Result<Vec<u8>, Refusal> {
@@ -385,4 +393,17 @@ impl Authenticator<'_> {
             reason: format!("connection error during login: {e}"),
         })
     }
+}
+
+/// `caching_sha2_password` AuthMoreData codes.
+const REQUEST_PUBLIC_KEY: u8 = 0x02;
+const FAST_AUTH_SUCCESS: u8 = 0x03;
+const PERFORM_FULL_AUTHENTICATION: u8 = 0x04;
+
+/// The stand-in for an unknown user: the default plugin and a password hash that no input
+/// matches (it is the hash of random bytes nobody knows).
+fn decoy(user: &str) -> Account {
+    let mut secret = [0u8; 32];
+    rand::fill(&mut secret);
+    Account::new(AccountKey::new(user, "%"), Plugin::CachingSha2Password, caching_sha2::hash_password(&secret))
 }

@@ -76,6 +76,8 @@ pub struct Identity {
     pub user: String,
     /// The client's host as accounts see it (`USER()`'s host part).
     pub client_host: String,
+    /// The matched account's user (`CURRENT_USER()`'s user part; empty for the anonymous user).
+    pub account_user: String,
     /// The matched account's host pattern (`CURRENT_USER()`'s host part).
     pub account_host: String,
 }
@@ -95,6 +97,11 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// The account the session logged in as.
+    pub fn account_key(&self) -> crate::auth::accounts::AccountKey {
+        crate::auth::accounts::AccountKey::new(self.identity.account_user.clone(), self.identity.account_host.clone())
+    }
+
     /// Whether the transport protects the password and data: TLS or the unix socket.
     pub fn is_secure_transport(&self) -> bool {
         self.tls.is_some() || self.peer == Peer::Unix

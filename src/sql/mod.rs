@@ -13,6 +13,8 @@ use std::io;
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+use crate::auth::accounts::Account;
+use crate::auth::privileges::{Privilege, specific_access_denied};
 use crate::error::{SqlError, codes};
 use crate::protocol::value::{Column, Value};
 use crate::server::SERVER_VERSION;
@@ -73,7 +75,7 @@ impl SessionContext for Context<'_> {
         let id = &self.state.identity;
         match name {
             "USER" | "SESSION_USER" | "SYSTEM_USER" => Some(Value::Text(format!("{}@{}", id.user, id.client_host))),
-            "CURRENT_USER" => Some(Value::Text(format!("{}@{}", id.user, id.account_host))),
+            "CURRENT_USER" => Some(Value::Text(format!("{}@{}", id.account_user, id.account_host))),
             "VERSION" => Some(Value::Text(SERVER_VERSION.to_string())),
             "CONNECTION_ID" => Some(Value::Int(i64::from(self.state.id))),
             _ => None,
@@ -404,7 +406,7 @@ impl Session {
     }
 
     fn set_global(&mut self, def: &'static VarDef, value: VarValue) -> Result<(), SqlError> {
-        self.require_any_privilege(&["SUPER", "SYSTEM_VARIABLES_ADMIN"])?;
+        self.require_any_privilege(&[Privilege::Super, Privilege::SystemVariablesAdmin])?;
         if def.name == "require_secure_transport" {
             let on = matches!(value, VarValue::Bool(true));
             if on && self.state.tls.is_none() {
@@ -429,17 +431,32 @@ impl Session {
         Ok(())
     }
 
-    /// Fails with 1227 unless the logged-in account has one of `privileges` globally.
-    pub(crate) fn require_any_privilege(&self, privileges: &[&str]) -> Result<(), SqlError> {
-        let id = &self.state.identity;
-        if privileges.iter().any(|p| self.state.shared.accounts.has_global_privilege(&id.user, &id.account_host, p)) {
-            return Ok(());
+    /// The logged-in account, as stored now (grants change while sessions run).
+    pub(crate) fn account(&self) -> Option<Account> {
+        self.state.shared.accounts.get(&self.state.account_key())
+    }
+
+    /// Fails with 1227 unless the logged-in account holds one of `privileges` globally.
+    pub(crate) fn require_any_privilege(&self, privileges: &[Privilege]) -> Result<(), SqlError> {
+        match self.account() {
+            Some(a) if privileges.iter().any(|p| a.grants.has_global(*p)) => Ok(()),
+            _ => Err(specific_access_denied(privileges)),
         }
-        Err(SqlError::new(
-            codes::ER_SPECIFIC_ACCESS_DENIED_ERROR,
-            "42000",
-            format!("Access denied; you need (at least one of) the {} privilege(s) for this operation", privileges.join(" or ")),
-        ))
+    }
+
+    /// Account statements (CREATE/ALTER/DROP/RENAME USER, GRANT, REVOKE, SET PASSWORD,
+    /// SHOW GRANTS, SHOW CREATE USER, FLUSH PRIVILEGES), run as the logged-in account.
+    fn account_statement(&mut self, sql: &str) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+        let actor = self.state.account_key();
+        match account_stmt::run(sql, &self.state.shared.accounts, &actor) {
+            None => Err(SqlError::syntax(format!("near '{sql}'"))),
+            Some(Err(e)) => Err(e),
+            Some(Ok(account_stmt::Outcome::Ok { notes, .. })) => {
+                self.state.warnings.extend(notes.into_iter().map(|n| (n.code, n.message)));
+                Ok(None)
+            }
+            Some(Ok(account_stmt::Outcome::ResultSet { columns, rows })) => Ok(Some((columns, rows))),
+        }
     }
 
     fn show_variables(&mut self, tokens: &[Token], global: bool, status: bool) -> io::Result<()> {
@@ -510,7 +527,7 @@ impl Session {
             [a, b, c, d] if [a, b, c, d] == ["NO", "ROLLBACK", "ON", "ERROR"] => true,
             _ => return Err(SqlError::syntax(format!("near '{}'", rest.join(" ")))),
         };
-        self.require_any_privilege(&["CONNECTION_ADMIN", "SUPER"])?;
+        self.require_any_privilege(&[Privilege::ConnectionAdmin, Privilege::Super])?;
         let who = format!("'{}'@'{}'", self.state.identity.user, self.state.identity.client_host);
         match self.state.shared.reload_tls(no_rollback) {
             Ok(ReloadOutcome::Reloaded) => {

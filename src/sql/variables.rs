@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use crate::auth::accounts::AccountStore;
+use crate::auth::accounts::{AccountStore, AccountStoreError};
 use crate::config::Config;
 use crate::error::{SqlError, codes};
 use crate::protocol::value::Value;
@@ -226,11 +226,11 @@ pub const PERSISTED_REQUIRE_SECURE_TRANSPORT: &str = "require_secure_transport";
 impl GlobalVariables {
     /// Defaults from the configuration; `require_secure_transport` from the persisted value
     /// when one was ever set, else from `security.require-secure-transport`.
-    pub fn new(config: &Config, accounts: &AccountStore) -> Self {
+    pub fn new(config: &Config, accounts: &AccountStore) -> Result<Self, AccountStoreError> {
         let text = |s: &str| VarValue::Text(s.to_string());
         let secs = |d: std::time::Duration| VarValue::Int(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let persisted_rst = accounts
-            .get_persisted(PERSISTED_REQUIRE_SECURE_TRANSPORT)
+            .get_persisted(PERSISTED_REQUIRE_SECURE_TRANSPORT)?
             .map(|v| v.eq_ignore_ascii_case("ON"));
         let mut values: HashMap<&'static str, VarValue> = HashMap::new();
         values.insert("autocommit", VarValue::Bool(true));
@@ -261,7 +261,7 @@ impl GlobalVariables {
         values.insert("transaction_read_only", VarValue::Bool(false));
         values.insert("unique_checks", VarValue::Bool(true));
         values.insert("wait_timeout", secs(config.wait_timeout));
-        Self { values: RwLock::new(values) }
+        Ok(Self { values: RwLock::new(values) })
     }
 
     /// The stored global value of a settable variable.
