@@ -8,7 +8,7 @@
 //! belongs to one context, so a reload never resumes an old context's sessions.
 //!
 //! One configured value is not applied: the openssl crate has no binding for
-//! `SSL_CTX_set_timeout` and the workspace forbids `unsafe`, so sessions live for OpenSSL's
+//! `SSL_CTX_set_timeout` and the workspace denies `unsafe` code, so sessions live for OpenSSL's
 //! default of two hours whatever `session_timeout` says.
 #![deny(missing_docs)]
 
@@ -29,7 +29,6 @@ use openssl::ssl::{
     self, ErrorCode, HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions,
     SslRef, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
-use openssl::stack::Stack;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509, X509VerifyResult};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -241,12 +240,10 @@ fn set_client_verification(
         path: ca.path.clone(),
         reason: format!("OpenSSL cannot use the CA certificate: {}", describe(&e)),
     };
-    let mut names = Stack::new().map_err(library)?;
     for der in &ca.certs {
         let cert = X509::from_der(der).map_err(bad_ca)?;
-        names
-            .push(cert.subject_name().to_owned().map_err(bad_ca)?)
-            .map_err(library)?;
+        // Also named in the certificate request as an acceptable issuer.
+        builder.add_client_ca(&cert).map_err(bad_ca)?;
         builder.cert_store_mut().add_cert(cert).map_err(bad_ca)?;
     }
     // Every certificate in ssl-ca is a trust anchor, an intermediate CA included, as it is on
@@ -255,7 +252,6 @@ fn set_client_verification(
         .cert_store_mut()
         .set_flags(X509VerifyFlags::PARTIAL_CHAIN)
         .map_err(library)?;
-    builder.set_client_ca_list(names);
     builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::CLIENT_ONCE);
     Ok(())
 }
@@ -323,17 +319,13 @@ impl fmt::Debug for OpensslContext {
 }
 
 impl OpensslContext {
-    /// Counts a handshake that got as far as choosing a version: a hit if it resumed and
-    /// completed, a miss if the client offered a session that was not resumed.
-    fn count(&self, ssl: &SslRef, offer: Offer, completed: bool) {
-        let Some(version) = negotiated_version(ssl) else {
-            return;
-        };
-        if ssl.session_reused() {
-            if completed {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-            }
-        } else if offer.asks_resumption(version) {
+    /// Counts a completed handshake: a hit if it resumed a session, a miss if the client
+    /// offered one (session id or ticket) that was not resumed. Failed handshakes count as
+    /// neither.
+    fn count(&self, info: &TlsInfo, offer: Offer) {
+        if info.resumed {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else if offer.asks_resumption(info.version) {
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -383,30 +375,29 @@ fn report(ssl: &SslRef) -> Result<TlsInfo, TlsError> {
 /// socket, the client hanging up, or OpenSSL's own reasons.
 fn handshake_failure(ssl: &SslRef, error: &ssl::Error, client_closed: bool) -> TlsError {
     let verify = ssl.verify_result();
-    TlsError::Handshake(if verify != X509VerifyResult::OK {
-        format!(
+    TlsError::Handshake(match (error.io_error(), error.ssl_error()) {
+        _ if verify != X509VerifyResult::OK => format!(
             "the client certificate did not verify: {}",
             verify.error_string()
-        )
-    } else if let Some(e) = error.io_error() {
-        match e.kind() {
+        ),
+        (Some(e), _) => match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 "the client did not complete the handshake in time".to_string()
             }
             _ => format!("I/O error: {e}"),
+        },
+        // OpenSSL 3 reports the hang-up as an "unexpected eof while reading" error.
+        _ if client_closed => "the client closed the connection during the handshake".to_string(),
+        (None, Some(stack)) => {
+            let mut reasons: Vec<&str> = stack.errors().iter().filter_map(|e| e.reason()).collect();
+            reasons.dedup();
+            if reasons.is_empty() {
+                describe(stack)
+            } else {
+                reasons.join("; ")
+            }
         }
-    } else if client_closed {
-        "the client closed the connection during the handshake".to_string()
-    } else if let Some(stack) = error.ssl_error() {
-        let mut reasons: Vec<&str> = stack.errors().iter().filter_map(|e| e.reason()).collect();
-        reasons.dedup();
-        if reasons.is_empty() {
-            describe(stack)
-        } else {
-            reasons.join("; ")
-        }
-    } else {
-        error.to_string()
+        (None, None) => error.to_string(),
     })
 }
 
@@ -420,23 +411,17 @@ impl TlsContext for OpensslContext {
         match ssl.accept(Recording::new(io)) {
             Ok(mut stream) => {
                 let offer = stream.get_mut().take_offer();
-                self.count(stream.ssl(), offer, true);
                 let info = report(stream.ssl())?;
+                self.count(&info, offer);
                 Ok(Box::new(OpensslStream {
                     inner: stream,
                     info,
                 }))
             }
             // A blocking socket only "would block" when its timeout expired.
-            Err(HandshakeError::Failure(mut mid) | HandshakeError::WouldBlock(mut mid)) => {
-                let offer = mid.get_mut().take_offer();
-                self.count(mid.ssl(), offer, false);
-                Err(handshake_failure(
-                    mid.ssl(),
-                    mid.error(),
-                    mid.get_ref().saw_eof(),
-                ))
-            }
+            Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => Err(
+                handshake_failure(mid.ssl(), mid.error(), mid.get_ref().saw_eof()),
+            ),
             Err(HandshakeError::SetupFailure(e)) => Err(library(e)),
         }
     }
