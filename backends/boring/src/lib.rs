@@ -7,8 +7,10 @@
 //! sessions.
 //!
 //! What BoringSSL cannot do is refused when the context is built: restricting TLS 1.3 suites
-//! (its set is fixed; the same set in another order is accepted, and BoringSSL keeps its own
-//! order) and the TLS ≤ 1.2 suites it dropped (DHE, SHA-384 CBC, static-RSA SHA-256 CBC).
+//! (the boring crate cannot configure them; the default set in any order is accepted, and
+//! BoringSSL then follows the client's preference among them, or puts ChaCha20 first on
+//! machines without AES instructions) and the TLS ≤ 1.2 suites it dropped (DHE, SHA-384 CBC,
+//! static-RSA SHA-256 CBC).
 //!
 //! One configured value is not applied: the boring crate has no safe binding for
 //! `SSL_CTX_set_timeout` and the workspace denies `unsafe` code, so sessions live as long as

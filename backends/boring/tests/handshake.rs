@@ -347,28 +347,29 @@ fn tls12_and_tls13_with_ecdsa_and_rsa_certificates() {
         (Key::Rsa, "ECDHE-RSA-AES128-GCM-SHA256"),
     ] {
         let settings = pki.settings(key);
-        for (options, version, cipher, label) in [
-            (tls12_only(), TlsVersion::Tls12, tls12_cipher, "TLSv1.2"),
-            (
-                tls13_only(),
-                TlsVersion::Tls13,
-                "TLS_AES_128_GCM_SHA256",
-                "TLSv1.3",
-            ),
+        for (options, version, label) in [
+            (tls12_only(), TlsVersion::Tls12, "TLSv1.2"),
+            (tls13_only(), TlsVersion::Tls13, "TLSv1.3"),
         ] {
             let (info, seen) = handshake(&settings, &Client::new(&pki, options));
             let info = info.unwrap();
             let seen = seen.unwrap();
-            let expected = TlsInfo {
-                version,
-                cipher: cipher.to_string(),
-                resumed: false,
-                peer_certificate: None,
-            };
-            assert_eq!(info, expected, "{key:?} {label}");
+            assert_eq!(info.version, version, "{key:?} {label}");
+            assert!(!info.resumed && info.peer_certificate.is_none());
+            if version == TlsVersion::Tls12 {
+                assert_eq!(info.cipher, tls12_cipher, "{key:?}");
+            } else {
+                // BoringSSL picks among its TLS 1.3 suites by the client's preference when it
+                // has AES instructions and puts ChaCha20 first when it has not.
+                assert!(
+                    split(TLS13_DEFAULT).contains(&info.cipher),
+                    "{}",
+                    info.cipher
+                );
+            }
             assert_eq!(
                 (seen.version.as_str(), seen.cipher.as_str()),
-                (label, cipher)
+                (label, info.cipher.as_str())
             );
         }
     }
