@@ -26,21 +26,42 @@ fn root_creates_writes_and_reads_back() {
         "CREATE TABLE `items` (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(40) NOT NULL, price DECIMAL(8,2), PRIMARY KEY (id), KEY by_name (name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     )
     .unwrap();
-    c.exec_drop("INSERT INTO items (name, price) VALUES (?, ?), (?, ?)", ("tea", "3.50", "it's", "1.25")).unwrap();
-    assert_eq!(c.last_insert_id(), 1, "LAST_INSERT_ID is the first id of a multi-row insert");
-    let rows: Vec<(u32, String)> = c.query("SELECT id, name FROM items ORDER BY id LIMIT 0, 10").unwrap();
+    c.exec_drop(
+        "INSERT INTO items (name, price) VALUES (?, ?), (?, ?)",
+        ("tea", "3.50", "it's", "1.25"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.last_insert_id(),
+        1,
+        "LAST_INSERT_ID is the first id of a multi-row insert"
+    );
+    let rows: Vec<(u32, String)> = c
+        .query("SELECT id, name FROM items ORDER BY id LIMIT 0, 10")
+        .unwrap();
     assert_eq!(rows, vec![(1, "tea".to_string()), (2, "it's".to_string())]);
-    let names: Vec<String> = c.exec("SELECT name FROM items WHERE price < ?", (2,)).unwrap();
+    let names: Vec<String> = c
+        .exec("SELECT name FROM items WHERE price < ?", (2,))
+        .unwrap();
     assert_eq!(names, vec!["it's".to_string()]);
-    let (db, user, current): (String, String, String) = c.query_first("SELECT DATABASE(), USER(), CURRENT_USER()").unwrap().unwrap();
-    assert_eq!((db.as_str(), user.as_str(), current.as_str()), ("shop", "root@127.0.0.1", "root@127.0.0.1"));
+    let (db, user, current): (String, String, String) = c
+        .query_first("SELECT DATABASE(), USER(), CURRENT_USER()")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (db.as_str(), user.as_str(), current.as_str()),
+        ("shop", "root@127.0.0.1", "root@127.0.0.1")
+    );
 }
 
 #[test]
 fn variables_and_status_answer_like_mysql() {
     let server = TestServer::start();
     let mut c = server.root();
-    let comment: String = c.query_first("select @@version_comment limit 1").unwrap().unwrap();
+    let comment: String = c
+        .query_first("select @@version_comment limit 1")
+        .unwrap()
+        .unwrap();
     assert!(comment.contains("tlsql"));
     let row: mysql::Row = c.query_first("SELECT @@session.auto_increment_increment AS auto_increment_increment, @@max_allowed_packet AS max_allowed_packet").unwrap().unwrap();
     assert_eq!(row.columns()[0].name_str(), "auto_increment_increment");
@@ -48,24 +69,44 @@ fn variables_and_status_answer_like_mysql() {
     c.query_drop("SET @@session.autocommit = OFF").unwrap();
     let ac: i64 = c.query_first("SELECT @@autocommit").unwrap().unwrap();
     assert_eq!(ac, 0);
-    c.query_drop("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'").unwrap();
-    let coll: String = c.query_first("SELECT @@collation_connection").unwrap().unwrap();
+    c.query_drop("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'")
+        .unwrap();
+    let coll: String = c
+        .query_first("SELECT @@collation_connection")
+        .unwrap()
+        .unwrap();
     assert_eq!(coll, "utf8mb4_0900_ai_ci");
     let (code, msg) = server_error(c.query_drop("SELECT @@no_such_thing").unwrap_err());
-    assert_eq!((code, msg.as_str()), (1193, "Unknown system variable 'no_such_thing'"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (1193, "Unknown system variable 'no_such_thing'")
+    );
     let (code, _) = server_error(c.query_drop("SET SESSION have_ssl = 'NO'").unwrap_err());
     assert_eq!(code, 1238);
-    let (code, msg) = server_error(c.query_drop("SET SESSION require_secure_transport = ON").unwrap_err());
+    let (code, msg) = server_error(
+        c.query_drop("SET SESSION require_secure_transport = ON")
+            .unwrap_err(),
+    );
     assert_eq!(code, 1229, "{msg}");
     let rows: Vec<(String, String)> = c.query("SHOW GLOBAL STATUS LIKE 'Threads_%'").unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(names, ["Threads_cached", "Threads_connected", "Threads_created", "Threads_running"]);
+    assert_eq!(
+        names,
+        [
+            "Threads_cached",
+            "Threads_connected",
+            "Threads_created",
+            "Threads_running"
+        ]
+    );
     let connections: String = c
         .query_first("SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Connections'")
         .unwrap()
         .unwrap();
     assert!(connections.parse::<u64>().unwrap() >= 1);
-    let rows: Vec<(String, String)> = c.query("SHOW VARIABLES WHERE Variable_name IN ('have_ssl', 'port')").unwrap();
+    let rows: Vec<(String, String)> = c
+        .query("SHOW VARIABLES WHERE Variable_name IN ('have_ssl', 'port')")
+        .unwrap();
     assert_eq!(rows[0], ("have_ssl".to_string(), "YES".to_string()));
 }
 
@@ -73,8 +114,10 @@ fn variables_and_status_answer_like_mysql() {
 fn accounts_log_in_with_both_plugins() {
     let server = TestServer::start();
     let mut root = server.root();
-    root.query_drop("CREATE USER 'sha'@'%' IDENTIFIED WITH caching_sha2_password BY 'pw-sha'").unwrap();
-    root.query_drop("CREATE USER 'nat'@'%' IDENTIFIED WITH mysql_native_password BY 'pw-nat'").unwrap();
+    root.query_drop("CREATE USER 'sha'@'%' IDENTIFIED WITH caching_sha2_password BY 'pw-sha'")
+        .unwrap();
+    root.query_drop("CREATE USER 'nat'@'%' IDENTIFIED WITH mysql_native_password BY 'pw-nat'")
+        .unwrap();
     // native: scramble only.
     let mut nat = mysql::Conn::new(server.opts("nat", "pw-nat")).unwrap();
     let who: String = nat.query_first("SELECT CURRENT_USER()").unwrap().unwrap();
@@ -92,22 +135,34 @@ fn accounts_log_in_with_both_plugins() {
     // ... so a plain connection now takes the fast path.
     let mut raw = RawClient::connect(server.addr).unwrap();
     raw.login("sha", "pw-sha", None).unwrap();
-    assert_eq!(raw.query("SELECT CURRENT_USER()").unwrap()[0][0].as_deref(), Some("sha@%"));
+    assert_eq!(
+        raw.query("SELECT CURRENT_USER()").unwrap()[0][0].as_deref(),
+        Some("sha@%")
+    );
     // A password change empties the cache entry: back to full authentication.
-    root.query_drop("ALTER USER 'sha'@'%' IDENTIFIED BY 'pw-new'").unwrap();
+    root.query_drop("ALTER USER 'sha'@'%' IDENTIFIED BY 'pw-new'")
+        .unwrap();
     let mut raw = RawClient::connect(server.addr).unwrap();
     assert_eq!(raw.login("sha", "pw-new", None).unwrap_err().code, 2061);
     // Wrong passwords and unknown users look the same.
     let mut raw = RawClient::connect(server.addr).unwrap();
     let e = raw.login("nat", "wrong", None).unwrap_err();
     assert_eq!((e.code, e.state.as_str()), (1045, "28000"));
-    assert_eq!(e.message, "Access denied for user 'nat'@'127.0.0.1' (using password: YES)");
+    assert_eq!(
+        e.message,
+        "Access denied for user 'nat'@'127.0.0.1' (using password: YES)"
+    );
     let mut raw = RawClient::connect(server.addr).unwrap();
     raw.start_tls(&Default::default()).unwrap();
     let e = raw.login("ghost", "x", None).unwrap_err();
-    assert_eq!(e.message, "Access denied for user 'ghost'@'127.0.0.1' (using password: YES)");
+    assert_eq!(
+        e.message,
+        "Access denied for user 'ghost'@'127.0.0.1' (using password: YES)"
+    );
     // The mysql crate itself, over TLS, with the new password.
-    let opts = server.opts("sha", "pw-new").ssl_opts(Some(mysql::SslOpts::default().with_danger_accept_invalid_certs(true)));
+    let opts = server.opts("sha", "pw-new").ssl_opts(Some(
+        mysql::SslOpts::default().with_danger_accept_invalid_certs(true),
+    ));
     let mut c = mysql::Conn::new(opts).unwrap();
     let cipher: Option<(String, String)> = c.query_first("SHOW STATUS LIKE 'Ssl_cipher'").unwrap();
     assert!(!cipher.unwrap().1.is_empty());
@@ -126,7 +181,10 @@ fn unknown_database_at_login_and_use() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(server.addr).unwrap();
     let e = raw.login("root", "", Some("nope")).unwrap_err();
-    assert_eq!((e.code, e.message.as_str()), (1049, "Unknown database 'nope'"));
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (1049, "Unknown database 'nope'")
+    );
     let mut c = server.root();
     let (code, _) = server_error(c.query_drop("USE nope").unwrap_err());
     assert_eq!(code, 1049);
@@ -151,7 +209,10 @@ fn max_connections_refuses_with_1040_and_recovers() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(admitted.is_some(), "a slot freed by a closed connection is reused");
+    assert!(
+        admitted.is_some(),
+        "a slot freed by a closed connection is reused"
+    );
     drop(b);
 }
 
@@ -176,7 +237,10 @@ fn a_silent_client_is_dropped_after_connect_timeout() {
 fn ssl_request_without_tls_is_bad_handshake_never_a_login() {
     let server = TestServer::start_with(|c, _| c.security.auto_tls = false);
     let mut raw = RawClient::connect(server.addr).unwrap();
-    assert!(!raw.offers_tls(), "CLIENT_SSL must not be advertised without a context");
+    assert!(
+        !raw.offers_tls(),
+        "CLIENT_SSL must not be advertised without a context"
+    );
     let mut p = Vec::new();
     p.extend_from_slice(&(0x200u32 | 0x800 | 0x8000 | (1 << 19)).to_le_bytes());
     p.extend_from_slice(&[0; 28]);
@@ -204,7 +268,12 @@ fn oversized_packets_get_1153_and_the_server_survives() {
 #[test]
 fn malformed_packets_do_not_hurt_other_sessions() {
     let server = TestServer::start();
-    for junk in [&b"\x01\x00\x00\x01\xff"[..], b"\xff\xff\xff\x00garbage", b"\x05\x00\x00\x07abcde", b"\x00\x00\x00\x01"] {
+    for junk in [
+        &b"\x01\x00\x00\x01\xff"[..],
+        b"\xff\xff\xff\x00garbage",
+        b"\x05\x00\x00\x07abcde",
+        b"\x00\x00\x00\x01",
+    ] {
         let mut s = TcpStream::connect(server.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut greeting = vec![0u8; 512];
@@ -221,10 +290,17 @@ fn large_results_cross_the_16_mib_packet_boundary() {
     let server = TestServer::start();
     let mut c = server.root();
     c.query_drop("CREATE DATABASE big").unwrap();
-    c.query_drop("CREATE TABLE big.blobs (id INT PRIMARY KEY, b LONGBLOB)").unwrap();
-    let payload: Vec<u8> = (0..(16 * 1024 * 1024 + 5)).map(|i| (i % 253) as u8).collect();
-    c.exec_drop("INSERT INTO big.blobs VALUES (1, ?)", (payload.clone(),)).unwrap();
-    let back: Vec<u8> = c.query_first("SELECT b FROM big.blobs WHERE id = 1").unwrap().unwrap();
+    c.query_drop("CREATE TABLE big.blobs (id INT PRIMARY KEY, b LONGBLOB)")
+        .unwrap();
+    let payload: Vec<u8> = (0..(16 * 1024 * 1024 + 5))
+        .map(|i| (i % 253) as u8)
+        .collect();
+    c.exec_drop("INSERT INTO big.blobs VALUES (1, ?)", (payload.clone(),))
+        .unwrap();
+    let back: Vec<u8> = c
+        .query_first("SELECT b FROM big.blobs WHERE id = 1")
+        .unwrap()
+        .unwrap();
     assert_eq!(back.len(), payload.len());
     assert!(back == payload);
 }
@@ -235,14 +311,20 @@ fn data_survives_a_restart() {
     {
         let mut c = server.root();
         c.query_drop("CREATE DATABASE keep").unwrap();
-        c.query_drop("CREATE TABLE keep.t (id INT PRIMARY KEY, v TEXT)").unwrap();
-        c.query_drop("INSERT INTO keep.t VALUES (1, 'one')").unwrap();
-        c.query_drop("CREATE USER 'kept'@'%' IDENTIFIED BY 'pw'").unwrap();
+        c.query_drop("CREATE TABLE keep.t (id INT PRIMARY KEY, v TEXT)")
+            .unwrap();
+        c.query_drop("INSERT INTO keep.t VALUES (1, 'one')")
+            .unwrap();
+        c.query_drop("CREATE USER 'kept'@'%' IDENTIFIED BY 'pw'")
+            .unwrap();
     }
     let (dir, config) = server.stop();
     let server = TestServer::start_in(dir, config);
     let mut c = server.root();
-    let v: String = c.query_first("SELECT v FROM keep.t WHERE id = 1").unwrap().unwrap();
+    let v: String = c
+        .query_first("SELECT v FROM keep.t WHERE id = 1")
+        .unwrap()
+        .unwrap();
     assert_eq!(v, "one");
     let grants: Vec<String> = c.query("SHOW GRANTS FOR 'kept'@'%'").unwrap();
     assert_eq!(grants, vec!["GRANT USAGE ON *.* TO `kept`@`%`".to_string()]);

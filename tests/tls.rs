@@ -56,10 +56,19 @@ pub(crate) fn fixture(dir: &std::path::Path, key: Key) -> Fixture {
     let ca = Ca::new(&dir.join("pki"), "test");
     let foreign = Ca::new(&dir.join("foreign"), "foreign");
     let server = ca.server("server", key);
-    let subject = [(DnType::CountryName, "SE"), (DnType::OrganizationName, "tlsql tests"), (DnType::CommonName, "client")];
+    let subject = [
+        (DnType::CountryName, "SE"),
+        (DnType::OrganizationName, "tlsql tests"),
+        (DnType::CommonName, "client"),
+    ];
     let client = ca.client("client", &subject, vec![]);
     let foreign_client = foreign.client("foreign-client", &subject, vec![]);
-    Fixture { ca, server, client, foreign_client }
+    Fixture {
+        ca,
+        server,
+        client,
+        foreign_client,
+    }
 }
 
 /// A server on `backend` with the fixture's certificates and CA.
@@ -77,7 +86,10 @@ pub(crate) fn server_with(backend: TlsBackendKind, key: Key) -> (TestServer, Fix
 }
 
 fn verified(f: &Fixture) -> TlsOptions {
-    TlsOptions { ca: Some(f.ca.cert.clone()), ..Default::default() }
+    TlsOptions {
+        ca: Some(f.ca.cert.clone()),
+        ..Default::default()
+    }
 }
 
 mod cases {
@@ -99,11 +111,22 @@ mod cases {
     pub(super) fn tls12_and_tls13_report_version_and_cipher(backend: TlsBackendKind) {
         let (server, f) = server_with(backend, Key::Ecdsa);
         for (version, name, cipher) in [
-            (&rustls::version::TLS13, "TLSv1.3", "TLS_AES_128_GCM_SHA256"),
-            (&rustls::version::TLS12, "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+            (
+                &::rustls::version::TLS13,
+                "TLSv1.3",
+                "TLS_AES_128_GCM_SHA256",
+            ),
+            (
+                &::rustls::version::TLS12,
+                "TLSv1.2",
+                "ECDHE-ECDSA-AES128-GCM-SHA256",
+            ),
         ] {
             let mut c = RawClient::connect(server.addr).unwrap();
-            let opts = TlsOptions { versions: Some(vec![version]), ..verified(&f) };
+            let opts = TlsOptions {
+                versions: Some(vec![version]),
+                ..verified(&f)
+            };
             c.start_tls(&opts).unwrap();
             c.login("root", "", None).unwrap();
             assert_eq!(c.status("Ssl_version"), name);
@@ -111,22 +134,37 @@ mod cases {
             if !(backend == TlsBackendKind::Boring && name == "TLSv1.3") {
                 assert_eq!(c.status("Ssl_cipher"), cipher, "{name}");
             }
-            let negotiated = c.tls_connection().unwrap().negotiated_cipher_suite().unwrap();
+            let negotiated = c
+                .tls_connection()
+                .unwrap()
+                .negotiated_cipher_suite()
+                .unwrap();
             let iana = format!("{:?}", negotiated.suite()).replace("TLS13_", "TLS_");
-            let expected = tlsql_tls_api::cipher::lookup(&c.status("Ssl_cipher")).unwrap().iana;
-            assert_eq!(iana, expected, "Ssl_cipher names the suite really negotiated");
+            let expected = tlsql_tls_api::cipher::lookup(&c.status("Ssl_cipher"))
+                .unwrap()
+                .iana;
+            assert_eq!(
+                iana, expected,
+                "Ssl_cipher names the suite really negotiated"
+            );
         }
     }
 
     pub(super) fn rsa_certificate_negotiates_rsa_suites(backend: TlsBackendKind) {
         let (server, f) = server_with(backend, Key::Rsa);
         let mut c = RawClient::connect(server.addr).unwrap();
-        let opts = TlsOptions { versions: Some(vec![&rustls::version::TLS12]), ..verified(&f) };
+        let opts = TlsOptions {
+            versions: Some(vec![&::rustls::version::TLS12]),
+            ..verified(&f)
+        };
         c.start_tls(&opts).unwrap();
         c.login("root", "", None).unwrap();
         assert_eq!(c.status("Ssl_cipher"), "ECDHE-RSA-AES128-GCM-SHA256");
         let list = c.status("Ssl_cipher_list");
-        assert!(list.contains("ECDHE-RSA-AES256-GCM-SHA384") && !list.contains("ECDSA"), "{list}");
+        assert!(
+            list.contains("ECDHE-RSA-AES256-GCM-SHA384") && !list.contains("ECDSA"),
+            "{list}"
+        );
     }
 
     pub(super) fn status_variables_describe_the_context(backend: TlsBackendKind) {
@@ -142,34 +180,60 @@ mod cases {
         let not_after = c.status("Ssl_server_not_after");
         let re = regex_like_openssl_date(&not_after);
         assert!(re, "Ssl_server_not_after format: {not_after:?}");
-        assert_eq!(c.status("Current_tls_cert"), f.server.cert.display().to_string());
+        assert_eq!(
+            c.status("Current_tls_cert"),
+            f.server.cert.display().to_string()
+        );
         assert_eq!(c.status("Current_tls_ca"), f.ca.cert.display().to_string());
-        let rows = c.query("SELECT @@have_ssl, @@tls_version, @@ssl_ca").unwrap();
+        let rows = c
+            .query("SELECT @@have_ssl, @@tls_version, @@ssl_ca")
+            .unwrap();
         assert_eq!(rows[0][0].as_deref(), Some("YES"));
         assert_eq!(rows[0][1].as_deref(), Some("TLSv1.2,TLSv1.3"));
         assert_eq!(rows[0][2].as_deref(), Some(f.ca.cert.to_str().unwrap()));
-        let accepts: u64 = c.query("SHOW GLOBAL STATUS LIKE 'Ssl_finished_accepts'").unwrap()[0][1].as_deref().unwrap().parse().unwrap();
+        let accepts: u64 = c
+            .query("SHOW GLOBAL STATUS LIKE 'Ssl_finished_accepts'")
+            .unwrap()[0][1]
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(accepts >= 1);
     }
 
     pub(super) fn client_certificate_valid_foreign_and_absent(backend: TlsBackendKind) {
         let (server, f) = server_with(backend, Key::Ecdsa);
-        server.root().query_drop("CREATE USER 'cert'@'%' IDENTIFIED BY 'pw' REQUIRE X509").unwrap();
+        server
+            .root()
+            .query_drop("CREATE USER 'cert'@'%' IDENTIFIED BY 'pw' REQUIRE X509")
+            .unwrap();
         // Valid certificate: logs in.
         let mut c = RawClient::connect(server.addr).unwrap();
-        let opts = TlsOptions { identity: Some((f.client.cert.clone(), f.client.key.clone())), ..verified(&f) };
+        let opts = TlsOptions {
+            identity: Some((f.client.cert.clone(), f.client.key.clone())),
+            ..verified(&f)
+        };
         c.start_tls(&opts).unwrap();
         c.login("cert", "pw", None).unwrap();
         // From a foreign CA: the handshake itself fails.
         let mut c = RawClient::connect(server.addr).unwrap();
-        let opts = TlsOptions { identity: Some((f.foreign_client.cert.clone(), f.foreign_client.key.clone())), ..verified(&f) };
+        let opts = TlsOptions {
+            identity: Some((f.foreign_client.cert.clone(), f.foreign_client.key.clone())),
+            ..verified(&f)
+        };
         let failed = c.start_tls(&opts).is_err() || c.login("cert", "pw", None).is_err();
         assert!(failed, "a certificate from a foreign CA must not get in");
         // Absent: TLS works, but the X509 account is refused like a bad password.
         let mut c = RawClient::connect(server.addr).unwrap();
         c.start_tls(&verified(&f)).unwrap();
         let e = c.login("cert", "pw", None).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (1045, "Access denied for user 'cert'@'127.0.0.1' (using password: YES)"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                1045,
+                "Access denied for user 'cert'@'127.0.0.1' (using password: YES)"
+            )
+        );
         assert!(server.root().ping().is_ok());
     }
 
@@ -177,8 +241,16 @@ mod cases {
         let (server, _) = server_with(backend, Key::Ecdsa);
         let other = Ca::new(&server.dir.path().join("other"), "other");
         let mut c = RawClient::connect(server.addr).unwrap();
-        let err = c.start_tls(&TlsOptions { ca: Some(other.cert.clone()), ..Default::default() }).unwrap_err();
-        assert!(err.contains("UnknownIssuer") || err.contains("issuer"), "{err}");
+        let err = c
+            .start_tls(&TlsOptions {
+                ca: Some(other.cert.clone()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(
+            err.contains("UnknownIssuer") || err.contains("issuer"),
+            "{err}"
+        );
         assert!(server.root().ping().is_ok());
     }
 
@@ -189,18 +261,31 @@ mod cases {
                 c.security.tls_backend = backend;
                 let expired = f.ca.server_valid("expired", Key::Ecdsa, -30, -1);
                 let other = f.ca.server("other", Key::Ecdsa);
-                c.security.ssl_cert = Some(if broken == "expired" { expired.cert } else { f.server.cert.clone() });
-                c.security.ssl_key = Some(if broken == "expired" { expired.key } else { other.key });
+                c.security.ssl_cert = Some(if broken == "expired" {
+                    expired.cert
+                } else {
+                    f.server.cert.clone()
+                });
+                c.security.ssl_key = Some(if broken == "expired" {
+                    expired.key
+                } else {
+                    other.key
+                });
             });
             let c = RawClient::connect(server.addr).unwrap();
-            assert!(!c.offers_tls(), "{broken}: CLIENT_SSL advertised without a usable context");
+            assert!(
+                !c.offers_tls(),
+                "{broken}: CLIENT_SSL advertised without a usable context"
+            );
             let mut root = server.root();
             let have: String = root.query_first("SELECT @@have_ssl").unwrap().unwrap();
             assert_eq!(have, "DISABLED");
         }
     }
 
-    pub(super) fn expired_certificate_with_require_secure_transport_refuses_to_start(backend: TlsBackendKind) {
+    pub(super) fn expired_certificate_with_require_secure_transport_refuses_to_start(
+        backend: TlsBackendKind,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut config = TestServer::config(dir.path());
         let f = fixture(dir.path(), Key::Ecdsa);
@@ -209,15 +294,24 @@ mod cases {
         config.security.ssl_cert = Some(expired.cert.clone());
         config.security.ssl_key = Some(expired.key);
         config.security.require_secure_transport = true;
-        let err = tlsql::server::Server::start(config).err().expect("must refuse to start");
+        let err = tlsql::server::Server::start(config)
+            .err()
+            .expect("must refuse to start");
         let msg = err.to_string();
-        assert!(msg.contains("certificate expired on") && msg.contains(expired.cert.to_str().unwrap()), "{msg}");
+        assert!(
+            msg.contains("certificate expired on") && msg.contains(expired.cert.to_str().unwrap()),
+            "{msg}"
+        );
     }
 
     pub(super) fn pipelined_client_hello_is_not_lost(backend: TlsBackendKind) {
         let (server, f) = server_with(backend, Key::Ecdsa);
         let mut c = RawClient::connect(server.addr).unwrap();
-        c.start_tls(&TlsOptions { pipelined: true, ..verified(&f) }).unwrap();
+        c.start_tls(&TlsOptions {
+            pipelined: true,
+            ..verified(&f)
+        })
+        .unwrap();
         c.login("root", "", None).unwrap();
         assert!(!c.status("Ssl_cipher").is_empty());
     }
@@ -225,7 +319,11 @@ mod cases {
     pub(super) fn delayed_client_hello_is_waited_for(backend: TlsBackendKind) {
         let (server, f) = server_with(backend, Key::Ecdsa);
         let mut c = RawClient::connect(server.addr).unwrap();
-        c.start_tls(&TlsOptions { delay: Some(Duration::from_millis(300)), ..verified(&f) }).unwrap();
+        c.start_tls(&TlsOptions {
+            delay: Some(Duration::from_millis(300)),
+            ..verified(&f)
+        })
+        .unwrap();
         c.login("root", "", None).unwrap();
         assert!(!c.status("Ssl_cipher").is_empty());
     }
@@ -239,19 +337,41 @@ mod cases {
             c.security.tls_version = tlsql_tls_api::TlsVersion::Tls13;
         });
         let mut c = RawClient::connect(server.addr).unwrap();
-        assert!(c.start_tls(&TlsOptions { versions: Some(vec![&rustls::version::TLS12]), ..Default::default() }).is_err());
+        assert!(
+            c.start_tls(&TlsOptions {
+                versions: Some(vec![&::rustls::version::TLS12]),
+                ..Default::default()
+            })
+            .is_err()
+        );
         let mut c = RawClient::connect(server.addr).unwrap();
-        c.start_tls(&TlsOptions { versions: Some(vec![&rustls::version::TLS13]), ..Default::default() }).unwrap();
+        c.start_tls(&TlsOptions {
+            versions: Some(vec![&::rustls::version::TLS13]),
+            ..Default::default()
+        })
+        .unwrap();
         c.login("root", "", None).unwrap();
-        assert_eq!(c.query("SELECT @@tls_version").unwrap()[0][0].as_deref(), Some("TLSv1.3"));
+        assert_eq!(
+            c.query("SELECT @@tls_version").unwrap()[0][0].as_deref(),
+            Some("TLSv1.3")
+        );
     }
 
     pub(super) fn mysql_crate_verifies_the_auto_tls_ca(backend: TlsBackendKind) {
         let server = TestServer::start_with(|c, _| c.security.tls_backend = backend);
         let ca = server.tls_dir().join("ca.pem");
         let ssl = mysql::SslOpts::default().with_root_cert_path(Some(ca));
-        let mut c = mysql::Conn::new(server.opts("root", "").ip_or_hostname(Some("localhost")).ssl_opts(Some(ssl))).unwrap();
-        let (_, cipher): (String, String) = c.query_first("SHOW STATUS LIKE 'Ssl_cipher'").unwrap().unwrap();
+        let mut c = mysql::Conn::new(
+            server
+                .opts("root", "")
+                .ip_or_hostname(Some("localhost"))
+                .ssl_opts(Some(ssl)),
+        )
+        .unwrap();
+        let (_, cipher): (String, String) = c
+            .query_first("SHOW STATUS LIKE 'Ssl_cipher'")
+            .unwrap()
+            .unwrap();
         assert!(!cipher.is_empty());
     }
 
@@ -259,7 +379,10 @@ mod cases {
     fn regex_like_openssl_date(s: &str) -> bool {
         let parts: Vec<&str> = s.split(' ').filter(|p| !p.is_empty()).collect();
         parts.len() == 5
-            && ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].contains(&parts[0])
+            && [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ]
+            .contains(&parts[0])
             && (s.as_bytes()[4] == b' ' || s.as_bytes()[4].is_ascii_digit())
             && parts[2].len() == 8
             && parts[3].len() == 4

@@ -68,13 +68,23 @@ impl<'a> Command<'a> {
             0x03 => Self::Query(r.rest()),
             0x04 => {
                 let table = r.nul_bytes("table")?;
-                Self::FieldList { table, wildcard: r.rest() }
+                Self::FieldList {
+                    table,
+                    wildcard: r.rest(),
+                }
             }
             0x09 => Self::Statistics,
             0x0e => Self::Ping,
             0x16 => Self::StmtPrepare(r.rest()),
-            0x17 => Self::StmtExecute { id: r.u32("statement id")?, body: r.rest() },
-            0x18 => Self::StmtSendLongData { id: r.u32("statement id")?, param: r.u16("parameter")?, data: r.rest() },
+            0x17 => Self::StmtExecute {
+                id: r.u32("statement id")?,
+                body: r.rest(),
+            },
+            0x18 => Self::StmtSendLongData {
+                id: r.u32("statement id")?,
+                param: r.u16("parameter")?,
+                data: r.rest(),
+            },
             0x19 => Self::StmtClose(r.u32("statement id")?),
             0x1a => Self::StmtReset(r.u32("statement id")?),
             0x1b => Self::SetOption(r.u16("option")?),
@@ -119,11 +129,16 @@ pub fn decode_execute(
         for _ in 0..param_count {
             let code = r.u8("parameter type")?;
             let flag = r.u8("parameter flag")?;
-            types.push(ParamType { code, unsigned: flag & 0x80 != 0 });
+            types.push(ParamType {
+                code,
+                unsigned: flag & 0x80 != 0,
+            });
         }
     }
     if types.len() != param_count {
-        return Err(ProtocolError::new("parameters executed without their types ever being bound"));
+        return Err(ProtocolError::new(
+            "parameters executed without their types ever being bound",
+        ));
     }
     let mut values = Vec::with_capacity(param_count);
     for (i, ty) in types.iter().enumerate() {
@@ -147,7 +162,13 @@ fn bytes_value(bytes: Vec<u8>) -> Value {
 
 fn decode_param(r: &mut Reader<'_>, ty: ParamType) -> Result<Value, ProtocolError> {
     const WHAT: &str = "parameter value";
-    let int = |v: i64, u: u64| if ty.unsigned { Value::UInt(u) } else { Value::Int(v) };
+    let int = |v: i64, u: u64| {
+        if ty.unsigned {
+            Value::UInt(u)
+        } else {
+            Value::Int(v)
+        }
+    };
     Ok(match ty.code {
         t if t == ColumnType::Null as u8 => Value::Null,
         t if t == ColumnType::Tiny as u8 => {
@@ -164,14 +185,21 @@ fn decode_param(r: &mut Reader<'_>, ty: ParamType) -> Result<Value, ProtocolErro
         }
         t if t == ColumnType::LongLong as u8 => {
             let v = r.u64(WHAT)?;
-            if ty.unsigned && v > i64::MAX as u64 { Value::UInt(v) } else { Value::Int(v as i64) }
+            if ty.unsigned && v > i64::MAX as u64 {
+                Value::UInt(v)
+            } else {
+                Value::Int(v as i64)
+            }
         }
         t if t == ColumnType::Float as u8 => {
             let b = r.take(4, WHAT)?;
             Value::Double(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         }
         t if t == ColumnType::Double as u8 => Value::Double(f64::from_bits(r.u64(WHAT)?)),
-        t if t == ColumnType::Date as u8 || t == ColumnType::DateTime as u8 || t == ColumnType::Timestamp as u8 => {
+        t if t == ColumnType::Date as u8
+            || t == ColumnType::DateTime as u8
+            || t == ColumnType::Timestamp as u8 =>
+        {
             decode_datetime(r, ty.code == ColumnType::Date as u8)?
         }
         t if t == ColumnType::Time as u8 => decode_time(r)?,
@@ -183,9 +211,21 @@ fn decode_datetime(r: &mut Reader<'_>, date_only: bool) -> Result<Value, Protoco
     const WHAT: &str = "datetime parameter";
     let len = r.u8(WHAT)?;
     let b = r.take(usize::from(len), WHAT)?;
-    let (y, mo, d) = if len >= 4 { (u16::from_le_bytes([b[0], b[1]]), b[2], b[3]) } else { (0, 0, 0) };
-    let (h, mi, s) = if len >= 7 { (b[4], b[5], b[6]) } else { (0, 0, 0) };
-    let us = if len >= 11 { u32::from_le_bytes([b[7], b[8], b[9], b[10]]) } else { 0 };
+    let (y, mo, d) = if len >= 4 {
+        (u16::from_le_bytes([b[0], b[1]]), b[2], b[3])
+    } else {
+        (0, 0, 0)
+    };
+    let (h, mi, s) = if len >= 7 {
+        (b[4], b[5], b[6])
+    } else {
+        (0, 0, 0)
+    };
+    let us = if len >= 11 {
+        u32::from_le_bytes([b[7], b[8], b[9], b[10]])
+    } else {
+        0
+    };
     if !matches!(len, 0 | 4 | 7 | 11) {
         return Err(ProtocolError::new(format!("{WHAT}: invalid length {len}")));
     }
@@ -226,13 +266,22 @@ mod tests {
 
     #[test]
     fn commands_parse() {
-        assert_eq!(Command::parse(&[0x03, b's', b'e']).unwrap(), Command::Query(b"se"));
+        assert_eq!(
+            Command::parse(&[0x03, b's', b'e']).unwrap(),
+            Command::Query(b"se")
+        );
         assert_eq!(Command::parse(&[0x01]).unwrap(), Command::Quit);
         assert_eq!(
             Command::parse(&[0x04, b't', 0, b'%']).unwrap(),
-            Command::FieldList { table: b"t", wildcard: b"%" }
+            Command::FieldList {
+                table: b"t",
+                wildcard: b"%"
+            }
         );
-        assert_eq!(Command::parse(&[0x19, 7, 0, 0, 0]).unwrap(), Command::StmtClose(7));
+        assert_eq!(
+            Command::parse(&[0x19, 7, 0, 0, 0]).unwrap(),
+            Command::StmtClose(7)
+        );
         assert_eq!(Command::parse(&[0x63]).unwrap(), Command::Unsupported(0x63));
         assert!(Command::parse(&[]).is_err());
         assert!(Command::parse(&[0x19, 7]).is_err());
@@ -243,12 +292,22 @@ mod tests {
         let mut body = vec![0, 1, 0, 0, 0];
         body.push(0b0000_0010); // parameter 1 is NULL
         body.push(1); // types follow
-        body.extend_from_slice(&[ColumnType::LongLong as u8, 0x80, ColumnType::VarString as u8, 0, ColumnType::Double as u8, 0]);
+        body.extend_from_slice(&[
+            ColumnType::LongLong as u8,
+            0x80,
+            ColumnType::VarString as u8,
+            0,
+            ColumnType::Double as u8,
+            0,
+        ]);
         body.extend_from_slice(&u64::MAX.to_le_bytes());
         body.extend_from_slice(&2.5f64.to_le_bytes());
         let mut types = Vec::new();
         let v = decode_execute(&body, 3, &mut types, &[]).unwrap();
-        assert_eq!(v, vec![Value::UInt(u64::MAX), Value::Null, Value::Double(2.5)]);
+        assert_eq!(
+            v,
+            vec![Value::UInt(u64::MAX), Value::Null, Value::Double(2.5)]
+        );
 
         // Second execution without re-binding: the remembered types apply.
         let mut body = vec![0, 1, 0, 0, 0, 0b0000_0101, 0];
@@ -270,15 +329,36 @@ mod tests {
             let _ = decode_execute(&body[..cut], 1, &mut Vec::new(), &[]);
         }
         body.extend_from_slice(&[3, 4]);
-        assert_eq!(decode_execute(&body, 1, &mut Vec::new(), &[]).unwrap(), vec![Value::Int(0x0403_0201)]);
+        assert_eq!(
+            decode_execute(&body, 1, &mut Vec::new(), &[]).unwrap(),
+            vec![Value::Int(0x0403_0201)]
+        );
     }
 
     #[test]
     fn temporal_parameters() {
-        let mut body = vec![0, 1, 0, 0, 0, 0, 1, ColumnType::DateTime as u8, 0, ColumnType::Time as u8, 0];
+        let mut body = vec![
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            1,
+            ColumnType::DateTime as u8,
+            0,
+            ColumnType::Time as u8,
+            0,
+        ];
         body.extend_from_slice(&[7, 0xE8, 0x07, 2, 29, 13, 14, 15]);
         body.extend_from_slice(&[8, 1, 1, 0, 0, 0, 1, 0, 1]);
         let v = decode_execute(&body, 2, &mut Vec::new(), &[]).unwrap();
-        assert_eq!(v, vec![Value::Text("2024-02-29 13:14:15".into()), Value::Text("-25:00:01".into())]);
+        assert_eq!(
+            v,
+            vec![
+                Value::Text("2024-02-29 13:14:15".into()),
+                Value::Text("-25:00:01".into())
+            ]
+        );
     }
 }

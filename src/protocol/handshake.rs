@@ -167,7 +167,8 @@ impl std::fmt::Debug for HandshakeResponse {
 }
 
 fn utf8(bytes: &[u8], what: &str) -> Result<String, ProtocolError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| ProtocolError::new(format!("{what} is not valid UTF-8")))
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ProtocolError::new(format!("{what} is not valid UTF-8")))
 }
 
 impl HandshakeResponse {
@@ -224,7 +225,16 @@ impl HandshakeResponse {
                 attributes.push((k, v));
             }
         }
-        Ok(Self { capabilities, max_packet, collation, user, auth_response, database, auth_plugin, attributes })
+        Ok(Self {
+            capabilities,
+            max_packet,
+            collation,
+            user,
+            auth_response,
+            database,
+            auth_plugin,
+            attributes,
+        })
     }
 }
 
@@ -252,7 +262,14 @@ mod tests {
     use super::*;
     use crate::protocol::wire::{put_lenenc_bytes, put_lenenc_int};
 
-    fn response_bytes(caps: u32, user: &[u8], auth: &[u8], db: Option<&[u8]>, plugin: &[u8], attrs: &[(&str, &str)]) -> Vec<u8> {
+    fn response_bytes(
+        caps: u32,
+        user: &[u8],
+        auth: &[u8],
+        db: Option<&[u8]>,
+        plugin: &[u8],
+        attrs: &[(&str, &str)],
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&caps.to_le_bytes());
         out.extend_from_slice(&16_777_216u32.to_le_bytes());
@@ -297,7 +314,10 @@ mod tests {
         assert_eq!(r.u8("coll").unwrap(), 45);
         assert_eq!(r.u16("status").unwrap(), 2);
         let high = r.u16("caps2").unwrap();
-        assert_eq!(u32::from(low) | u32::from(high) << 16, caps::SERVER | caps::SSL);
+        assert_eq!(
+            u32::from(low) | u32::from(high) << 16,
+            caps::SERVER | caps::SSL
+        );
         assert_eq!(r.u8("len").unwrap(), 21);
         assert_eq!(r.take(10, "reserved").unwrap(), &[0; 10]);
         assert_eq!(r.take(13, "s2").unwrap(), b"ijklmnopqrst\0");
@@ -310,7 +330,10 @@ mod tests {
         let mut ssl = Vec::new();
         ssl.extend_from_slice(&(caps::PROTOCOL_41 | caps::SSL).to_le_bytes());
         ssl.extend_from_slice(&[0; 28]);
-        assert!(matches!(FirstPacket::parse(&ssl).unwrap(), FirstPacket::SslRequest { .. }));
+        assert!(matches!(
+            FirstPacket::parse(&ssl).unwrap(),
+            FirstPacket::SslRequest { .. }
+        ));
         // A full login claiming CLIENT_SSL is never treated as a plaintext login.
         let login = response_bytes(caps::SERVER | caps::SSL, b"root", b"", None, b"x", &[]);
         assert!(FirstPacket::parse(&login).is_err());
@@ -326,18 +349,30 @@ mod tests {
             b"caching_sha2_password",
             &[("_client_name", "libmariadb"), ("program_name", "mariadb")],
         );
-        let FirstPacket::Login(resp) = FirstPacket::parse(&login).unwrap() else { panic!("not a login") };
+        let FirstPacket::Login(resp) = FirstPacket::parse(&login).unwrap() else {
+            panic!("not a login")
+        };
         assert_eq!(resp.user, "alice");
         assert_eq!(resp.auth_response, vec![1, 2, 3]);
         assert_eq!(resp.database.as_deref(), Some("shop"));
         assert_eq!(resp.auth_plugin, "caching_sha2_password");
-        assert_eq!(resp.attributes[1], ("program_name".into(), "mariadb".into()));
+        assert_eq!(
+            resp.attributes[1],
+            ("program_name".into(), "mariadb".into())
+        );
         assert!(!format!("{resp:?}").contains("[1, 2, 3]"));
     }
 
     #[test]
     fn every_truncation_of_a_login_is_an_error_not_a_panic() {
-        let login = response_bytes(caps::SERVER, b"bob", &[9; 20], Some(b"db"), b"mysql_native_password", &[("a", "b")]);
+        let login = response_bytes(
+            caps::SERVER,
+            b"bob",
+            &[9; 20],
+            Some(b"db"),
+            b"mysql_native_password",
+            &[("a", "b")],
+        );
         for cut in 0..login.len() {
             let _ = FirstPacket::parse(&login[..cut]);
         }

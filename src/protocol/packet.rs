@@ -118,16 +118,27 @@ impl<S: Read + Write> PacketStream<S> {
         loop {
             let mut header = [0u8; 4];
             if !self.read_exact_buffered(&mut header)? {
-                return Err(if first { PacketError::Closed } else { PacketError::Truncated });
+                return Err(if first {
+                    PacketError::Closed
+                } else {
+                    PacketError::Truncated
+                });
             }
-            let len = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
+            let len =
+                usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
             if header[3] != self.seq {
-                return Err(PacketError::OutOfOrder { expected: self.seq, got: header[3] });
+                return Err(PacketError::OutOfOrder {
+                    expected: self.seq,
+                    got: header[3],
+                });
             }
             self.seq = self.seq.wrapping_add(1);
             let total = payload.len() + len;
             if total > self.max_payload {
-                return Err(PacketError::TooLarge { size: total, limit: self.max_payload });
+                return Err(PacketError::TooLarge {
+                    size: total,
+                    limit: self.max_payload,
+                });
             }
             let start = payload.len();
             payload.resize(total, 0);
@@ -150,14 +161,22 @@ impl<S: Read + Write> PacketStream<S> {
                 if out.len() - done >= self.rbuf.len() {
                     let n = self.stream.read(&mut out[done..])?;
                     if n == 0 {
-                        return if done == 0 { Ok(false) } else { Err(PacketError::Truncated) };
+                        return if done == 0 {
+                            Ok(false)
+                        } else {
+                            Err(PacketError::Truncated)
+                        };
                     }
                     done += n;
                     continue;
                 }
                 let n = self.stream.read(&mut self.rbuf)?;
                 if n == 0 {
-                    return if done == 0 { Ok(false) } else { Err(PacketError::Truncated) };
+                    return if done == 0 {
+                        Ok(false)
+                    } else {
+                        Err(PacketError::Truncated)
+                    };
                 }
                 self.rpos = 0;
                 self.rend = n;
@@ -176,7 +195,8 @@ impl<S: Read + Write> PacketStream<S> {
         loop {
             let chunk = rest.len().min(MAX_PAYLOAD);
             let len = chunk.to_le_bytes();
-            self.wbuf.extend_from_slice(&[len[0], len[1], len[2], self.seq]);
+            self.wbuf
+                .extend_from_slice(&[len[0], len[1], len[2], self.seq]);
             self.wbuf.extend_from_slice(&rest[..chunk]);
             self.seq = self.seq.wrapping_add(1);
             rest = &rest[chunk..];
@@ -235,7 +255,11 @@ mod tests {
     }
 
     fn duplex(input: Vec<u8>, max_read: usize) -> Duplex {
-        Duplex { input: Cursor::new(input), output: Vec::new(), max_read }
+        Duplex {
+            input: Cursor::new(input),
+            output: Vec::new(),
+            max_read,
+        }
     }
 
     fn written(len: usize) -> Vec<u8> {
@@ -250,7 +274,8 @@ mod tests {
     fn headers(mut bytes: &[u8]) -> Vec<(usize, u8)> {
         let mut out = Vec::new();
         while !bytes.is_empty() {
-            let len = usize::from(bytes[0]) | usize::from(bytes[1]) << 8 | usize::from(bytes[2]) << 16;
+            let len =
+                usize::from(bytes[0]) | usize::from(bytes[1]) << 8 | usize::from(bytes[2]) << 16;
             out.push((len, bytes[3]));
             bytes = &bytes[4 + len..];
         }
@@ -261,21 +286,46 @@ mod tests {
     fn writer_splits_at_the_boundary() {
         assert_eq!(headers(&written(0)), vec![(0, 0)]);
         assert_eq!(headers(&written(10)), vec![(10, 0)]);
-        assert_eq!(headers(&written(MAX_PAYLOAD - 1)), vec![(MAX_PAYLOAD - 1, 0)]);
+        assert_eq!(
+            headers(&written(MAX_PAYLOAD - 1)),
+            vec![(MAX_PAYLOAD - 1, 0)]
+        );
         // Exactly 0xFFFFFF: an empty packet must end the sequence.
-        assert_eq!(headers(&written(MAX_PAYLOAD)), vec![(MAX_PAYLOAD, 0), (0, 1)]);
-        assert_eq!(headers(&written(MAX_PAYLOAD + 1)), vec![(MAX_PAYLOAD, 0), (1, 1)]);
-        assert_eq!(headers(&written(2 * MAX_PAYLOAD)), vec![(MAX_PAYLOAD, 0), (MAX_PAYLOAD, 1), (0, 2)]);
+        assert_eq!(
+            headers(&written(MAX_PAYLOAD)),
+            vec![(MAX_PAYLOAD, 0), (0, 1)]
+        );
+        assert_eq!(
+            headers(&written(MAX_PAYLOAD + 1)),
+            vec![(MAX_PAYLOAD, 0), (1, 1)]
+        );
+        assert_eq!(
+            headers(&written(2 * MAX_PAYLOAD)),
+            vec![(MAX_PAYLOAD, 0), (MAX_PAYLOAD, 1), (0, 2)]
+        );
     }
 
     #[test]
     fn reader_joins_what_the_writer_split() {
-        for len in [0, 1, 1000, MAX_PAYLOAD - 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD] {
+        for len in [
+            0,
+            1,
+            1000,
+            MAX_PAYLOAD - 1,
+            MAX_PAYLOAD,
+            MAX_PAYLOAD + 1,
+            2 * MAX_PAYLOAD,
+        ] {
             let bytes = written(len);
             let mut ps = PacketStream::new(duplex(bytes, 7000), usize::MAX);
             let payload = ps.read_packet().unwrap();
             assert_eq!(payload.len(), len);
-            assert!(payload.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+            assert!(
+                payload
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == (i % 251) as u8)
+            );
             assert!(matches!(ps.read_packet(), Err(PacketError::Closed)));
         }
     }
@@ -283,13 +333,25 @@ mod tests {
     #[test]
     fn reader_checks_sequence_ids() {
         let mut ps = PacketStream::new(duplex(vec![1, 0, 0, 5, 0xAA], 100), 1024);
-        assert!(matches!(ps.read_packet(), Err(PacketError::OutOfOrder { expected: 0, got: 5 })));
+        assert!(matches!(
+            ps.read_packet(),
+            Err(PacketError::OutOfOrder {
+                expected: 0,
+                got: 5
+            })
+        ));
     }
 
     #[test]
     fn reader_enforces_the_limit_before_reading_the_payload() {
         let mut ps = PacketStream::new(duplex(vec![0xFF, 0xFF, 0xFF, 0], 100), 1024);
-        assert!(matches!(ps.read_packet(), Err(PacketError::TooLarge { size: MAX_PAYLOAD, limit: 1024 })));
+        assert!(matches!(
+            ps.read_packet(),
+            Err(PacketError::TooLarge {
+                size: MAX_PAYLOAD,
+                limit: 1024
+            })
+        ));
     }
 
     #[test]

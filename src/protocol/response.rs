@@ -11,7 +11,14 @@ use crate::error::SqlError;
 
 /// `OK_Packet`. With `CLIENT_DEPRECATE_EOF` the end of a result set is an OK packet with the
 /// header byte 0xFE instead of 0x00 (`eof_header`).
-pub fn ok(affected_rows: u64, last_insert_id: u64, status: u16, warnings: u16, info: &str, eof_header: bool) -> Vec<u8> {
+pub fn ok(
+    affected_rows: u64,
+    last_insert_id: u64,
+    status: u16,
+    warnings: u16,
+    info: &str,
+    eof_header: bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + info.len());
     out.push(if eof_header { 0xFE } else { 0x00 });
     put_lenenc_int(&mut out, affected_rows);
@@ -93,7 +100,10 @@ fn as_i64(v: &Value) -> i64 {
         Value::UInt(u) => *u as i64,
         Value::Double(d) => d.round() as i64,
         Value::Text(s) => parse_leading_number(s).map_or(0, |d| d.round() as i64),
-        Value::Bytes(b) => std::str::from_utf8(b).ok().and_then(parse_leading_number).map_or(0, |d| d.round() as i64),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(parse_leading_number)
+            .map_or(0, |d| d.round() as i64),
         Value::Null => 0,
     }
 }
@@ -104,7 +114,10 @@ fn as_f64(v: &Value) -> f64 {
         Value::UInt(u) => *u as f64,
         Value::Double(d) => *d,
         Value::Text(s) => parse_leading_number(s).unwrap_or(0.0),
-        Value::Bytes(b) => std::str::from_utf8(b).ok().and_then(parse_leading_number).unwrap_or(0.0),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(parse_leading_number)
+            .unwrap_or(0.0),
         Value::Null => 0.0,
     }
 }
@@ -114,7 +127,11 @@ fn parse_leading_number(s: &str) -> Option<f64> {
     let s = s.trim_start();
     let end = s
         .char_indices()
-        .take_while(|(i, c)| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E') || (*i == 0 && matches!(c, '-' | '+')))
+        .take_while(|(i, c)| {
+            c.is_ascii_digit()
+                || matches!(c, '.' | 'e' | 'E')
+                || (*i == 0 && matches!(c, '-' | '+'))
+        })
         .map(|(i, c)| i + c.len_utf8())
         .last()?;
     (1..=end).rev().find_map(|n| s[..n].parse().ok())
@@ -123,8 +140,12 @@ fn parse_leading_number(s: &str) -> Option<f64> {
 fn binary_value(t: ColumnType, v: &Value, out: &mut Vec<u8>) {
     match t {
         ColumnType::Tiny => out.push(as_i64(v) as u8),
-        ColumnType::Short | ColumnType::Year => out.extend_from_slice(&(as_i64(v) as u16).to_le_bytes()),
-        ColumnType::Long | ColumnType::Int24 => out.extend_from_slice(&(as_i64(v) as u32).to_le_bytes()),
+        ColumnType::Short | ColumnType::Year => {
+            out.extend_from_slice(&(as_i64(v) as u16).to_le_bytes())
+        }
+        ColumnType::Long | ColumnType::Int24 => {
+            out.extend_from_slice(&(as_i64(v) as u32).to_le_bytes())
+        }
         ColumnType::LongLong => {
             let bits = match v {
                 Value::UInt(u) => *u,
@@ -183,7 +204,13 @@ fn datetime_binary(text: &[u8], out: &mut Vec<u8>) {
     })();
     match parsed {
         Some((y, m, d, h, mi, s, us)) => {
-            let len: u8 = if us != 0 { 11 } else if h | mi | s != 0 { 7 } else { 4 };
+            let len: u8 = if us != 0 {
+                11
+            } else if h | mi | s != 0 {
+                7
+            } else {
+                4
+            };
             out.push(len);
             out.extend_from_slice(&(y as u16).to_le_bytes());
             out.extend_from_slice(&[m as u8, d as u8]);
@@ -252,7 +279,10 @@ mod tests {
     #[test]
     fn text_rows_encode_null_as_fb() {
         let mut out = Vec::new();
-        text_row(&[Value::Int(42), Value::Null, Value::Text("hé".into())], &mut out);
+        text_row(
+            &[Value::Int(42), Value::Null, Value::Text("hé".into())],
+            &mut out,
+        );
         assert_eq!(out, vec![2, b'4', b'2', 0xFB, 3, b'h', 0xC3, 0xA9]);
     }
 
@@ -260,7 +290,11 @@ mod tests {
     fn binary_rows_use_the_column_types() {
         let cols = vec![Column::int("a"), Column::text("b"), Column::int("c")];
         let mut out = Vec::new();
-        binary_row(&cols, &[Value::Int(-1), Value::Null, Value::Text("7".into())], &mut out);
+        binary_row(
+            &cols,
+            &[Value::Int(-1), Value::Null, Value::Text("7".into())],
+            &mut out,
+        );
         // header, bitmap (3 columns + 2 → 1 byte, column 1 is NULL → bit 3), -1 as i64, 7 as i64
         let mut expected = vec![0x00, 0b0000_1000];
         expected.extend_from_slice(&(-1i64).to_le_bytes());
@@ -272,7 +306,10 @@ mod tests {
     fn temporal_binary_forms() {
         let mut out = Vec::new();
         datetime_binary(b"2024-02-29 13:14:15.5", &mut out);
-        assert_eq!(out, vec![11, 0xE8, 0x07, 2, 29, 13, 14, 15, 0x20, 0xA1, 0x07, 0x00]);
+        assert_eq!(
+            out,
+            vec![11, 0xE8, 0x07, 2, 29, 13, 14, 15, 0x20, 0xA1, 0x07, 0x00]
+        );
         out.clear();
         datetime_binary(b"2024-02-29", &mut out);
         assert_eq!(out, vec![4, 0xE8, 0x07, 2, 29]);

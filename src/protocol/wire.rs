@@ -30,7 +30,10 @@ impl<'a> Reader<'a> {
     /// Takes exactly `n` bytes.
     pub fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ProtocolError> {
         if self.remaining() < n {
-            return Err(ProtocolError::new(format!("{what}: need {n} bytes, {} left", self.remaining())));
+            return Err(ProtocolError::new(format!(
+                "{what}: need {n} bytes, {} left",
+                self.remaining()
+            )));
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -72,14 +75,17 @@ impl<'a> Reader<'a> {
                 Ok(u64::from(b[0]) | u64::from(b[1]) << 8 | u64::from(b[2]) << 16)
             }
             0xFE => self.u64(what),
-            other => Err(ProtocolError::new(format!("{what}: invalid length-encoded integer prefix 0x{other:02X}"))),
+            other => Err(ProtocolError::new(format!(
+                "{what}: invalid length-encoded integer prefix 0x{other:02X}"
+            ))),
         }
     }
 
     /// A length-encoded string (`string<lenenc>`).
     pub fn lenenc_bytes(&mut self, what: &str) -> Result<&'a [u8], ProtocolError> {
         let len = self.lenenc_int(what)?;
-        let len = usize::try_from(len).map_err(|_| ProtocolError::new(format!("{what}: length {len} too large")))?;
+        let len = usize::try_from(len)
+            .map_err(|_| ProtocolError::new(format!("{what}: length {len} too large")))?;
         self.take(len, what)
     }
 
@@ -139,7 +145,16 @@ mod tests {
 
     #[test]
     fn lenenc_round_trip_at_every_width() {
-        for v in [0u64, 250, 251, 0xFFFF, 0x1_0000, 0xFF_FFFF, 0x100_0000, u64::MAX] {
+        for v in [
+            0u64,
+            250,
+            251,
+            0xFFFF,
+            0x1_0000,
+            0xFF_FFFF,
+            0x100_0000,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             put_lenenc_int(&mut out, v);
             let expected_len = match v {

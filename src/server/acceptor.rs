@@ -31,12 +31,16 @@ pub(crate) struct Acceptor {
 }
 
 impl Acceptor {
-    pub(crate) fn new(tcp: std::net::TcpListener, unix: Option<StdUnixListener>) -> io::Result<Self> {
+    pub(crate) fn new(
+        tcp: std::net::TcpListener,
+        unix: Option<StdUnixListener>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
         tcp.set_nonblocking(true)?;
         let mut tcp = TcpListener::from_std(tcp);
-        poll.registry().register(&mut tcp, TCP, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut tcp, TCP, Interest::READABLE)?;
         let unix = match unix {
             Some(l) => {
                 l.set_nonblocking(true)?;
@@ -46,7 +50,12 @@ impl Acceptor {
             }
             None => None,
         };
-        Ok(Self { poll, waker, tcp, unix })
+        Ok(Self {
+            poll,
+            waker,
+            tcp,
+            unix,
+        })
     }
 
     /// Wakes [`Acceptor::run`] so it returns (shutdown).
@@ -95,9 +104,12 @@ impl Acceptor {
         let Some(listener) = &self.unix else { return };
         loop {
             match listener.accept() {
-                Ok((stream, _)) => match Socket::unix(std::os::unix::net::UnixStream::from(stream)) {
+                Ok((stream, _)) => match Socket::unix(std::os::unix::net::UnixStream::from(stream))
+                {
                     Ok(socket) => admit(shared, pool, socket),
-                    Err(e) => log::debug!("dropping a unix-socket connection that failed setup: {e}"),
+                    Err(e) => {
+                        log::debug!("dropping a unix-socket connection that failed setup: {e}")
+                    }
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -113,11 +125,16 @@ impl Acceptor {
 fn admit(shared: &Arc<Shared>, pool: &Pool, mut socket: Socket) {
     Counters::bump(&shared.counters.connections);
     let connected = SharedGauge::raise(Arc::clone(shared), |s| &s.counters.threads_connected);
-    if Counters::get(&shared.counters.threads_connected) > u64::from(shared.config.max_connections) {
+    if Counters::get(&shared.counters.threads_connected) > u64::from(shared.config.max_connections)
+    {
         drop(connected);
         Counters::bump(&shared.counters.connection_errors_max_connections);
         Counters::bump(&shared.counters.aborted_connects);
-        log::info!("refusing {}: max-connections ({}) reached", socket.peer_label(), shared.config.max_connections);
+        log::info!(
+            "refusing {}: max-connections ({}) reached",
+            socket.peer_label(),
+            shared.config.max_connections
+        );
         refuse_too_many(&mut socket);
         return;
     }
@@ -131,5 +148,7 @@ fn refuse_too_many(socket: &mut Socket) {
     }
     let mut stream = PacketStream::new(socket, 0);
     let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
-    let _ = stream.write_packet(&response::err(&err)).and_then(|()| stream.flush());
+    let _ = stream
+        .write_packet(&response::err(&err))
+        .and_then(|()| stream.flush());
 }

@@ -70,7 +70,8 @@ impl Shared {
     /// Reloads TLS from the configured files. While `require_secure_transport` is ON a failed
     /// reload never switches TLS off, whatever `no_rollback` says.
     pub fn reload_tls(&self, no_rollback: bool) -> Result<ReloadOutcome, TlsLoadError> {
-        self.tls.reload(no_rollback, self.globals.require_secure_transport())
+        self.tls
+            .reload(no_rollback, self.globals.require_secure_transport())
     }
 }
 
@@ -93,7 +94,9 @@ pub enum ServerError {
     #[error("accounts: {0}")]
     Accounts(String),
     /// TLS is required (`require_secure_transport`) but could not be enabled.
-    #[error("require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in")]
+    #[error(
+        "require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in"
+    )]
     TlsRequired(String),
 }
 
@@ -126,24 +129,35 @@ impl ShutdownHandle {
 impl Server {
     /// Opens the data directory, loads accounts and TLS, and binds the listeners.
     pub fn start(config: Config) -> Result<Server, ServerError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(io_err(format!("cannot create data directory {}", config.data_dir.display())))?;
-        let engine = Engine::open(&config.data_dir).map_err(|e| ServerError::Storage(e.to_string()))?;
-        let accounts = AccountStore::open(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        std::fs::create_dir_all(&config.data_dir).map_err(io_err(format!(
+            "cannot create data directory {}",
+            config.data_dir.display()
+        )))?;
+        let engine =
+            Engine::open(&config.data_dir).map_err(|e| ServerError::Storage(e.to_string()))?;
+        let accounts = AccountStore::open(&config.data_dir)
+            .map_err(|e| ServerError::Accounts(e.to_string()))?;
         if accounts.created_initial_accounts() {
             log::warn!(
                 "new account store: 'root' has no password and may connect from localhost, 127.0.0.1 and ::1 only; set one with ALTER USER"
             );
         }
-        let (rsa, generated) =
-            RsaKeyPair::load_or_generate(&config.data_dir).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        let (rsa, generated) = RsaKeyPair::load_or_generate(&config.data_dir)
+            .map_err(|e| ServerError::Accounts(e.to_string()))?;
         if generated {
-            log::info!("generated the RSA key pair for caching_sha2_password in {}", config.data_dir.display());
+            log::info!(
+                "generated the RSA key pair for caching_sha2_password in {}",
+                config.data_dir.display()
+            );
         }
-        let globals = GlobalVariables::new(&config, &accounts).map_err(|e| ServerError::Accounts(e.to_string()))?;
+        let globals = GlobalVariables::new(&config, &accounts)
+            .map_err(|e| ServerError::Accounts(e.to_string()))?;
 
         let backend = Backend::from_name(config.security.tls_backend.name()).ok_or_else(|| {
-            ServerError::TlsRequired(format!("TLS backend {} is not available in this build", config.security.tls_backend.name()))
+            ServerError::TlsRequired(format!(
+                "TLS backend {} is not available in this build",
+                config.security.tls_backend.name()
+            ))
         })?;
         let tls = TlsManager::new(backend, tls_source(&config));
         if let Err(e) = tls.enable_at_startup()
@@ -152,19 +166,27 @@ impl Server {
             return Err(ServerError::TlsRequired(e.to_string()));
         }
 
-        let tcp = std::net::TcpListener::bind((config.host.as_str(), config.port))
-            .map_err(io_err(format!("cannot listen on {}:{}", config.host, config.port)))?;
-        let local_addr = tcp.local_addr().map_err(io_err("cannot read the listening address"))?;
+        let tcp = std::net::TcpListener::bind((config.host.as_str(), config.port)).map_err(
+            io_err(format!("cannot listen on {}:{}", config.host, config.port)),
+        )?;
+        let local_addr = tcp
+            .local_addr()
+            .map_err(io_err("cannot read the listening address"))?;
         let unix = match &config.socket {
             Some(path) => Some(bind_unix(path)?),
             None => None,
         };
-        let acceptor = acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
+        let acceptor =
+            acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
         log::info!(
             "tlsql {} listening on {}{}, data in {}",
             SERVER_VERSION,
             local_addr,
-            config.socket.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default(),
+            config
+                .socket
+                .as_ref()
+                .map(|p| format!(" and {}", p.display()))
+                .unwrap_or_default(),
             config.data_dir.display()
         );
         let shared = Arc::new(Shared {
@@ -179,7 +201,12 @@ impl Server {
             next_connection_id: AtomicU32::new(1),
         });
         let socket_path = shared.config.socket.clone();
-        Ok(Server { shared, acceptor, local_addr, socket_path })
+        Ok(Server {
+            shared,
+            acceptor,
+            local_addr,
+            socket_path,
+        })
     }
 
     /// The TCP address actually bound (port 0 in the configuration picks a free port).
@@ -199,7 +226,10 @@ impl Server {
 
     /// Accepts connections until shut down.
     pub fn serve(self) -> Result<(), ServerError> {
-        let result = self.acceptor.run(&self.shared).map_err(io_err("acceptor failed"));
+        let result = self
+            .acceptor
+            .run(&self.shared)
+            .map_err(io_err("acceptor failed"));
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
         }
@@ -233,15 +263,23 @@ fn bind_unix(path: &Path) -> Result<UnixListener, ServerError> {
         if UnixStream::connect(path).is_ok() {
             return Err(ServerError::Io {
                 what: format!("cannot listen on {}", path.display()),
-                source: io::Error::new(io::ErrorKind::AddrInUse, "another server is accepting connections on it"),
+                source: io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another server is accepting connections on it",
+                ),
             });
         }
-        std::fs::remove_file(path).map_err(io_err(format!("cannot remove stale socket {}", path.display())))?;
+        std::fs::remove_file(path).map_err(io_err(format!(
+            "cannot remove stale socket {}",
+            path.display()
+        )))?;
     }
-    let listener = UnixListener::bind(path).map_err(io_err(format!("cannot listen on {}", path.display())))?;
+    let listener =
+        UnixListener::bind(path).map_err(io_err(format!("cannot listen on {}", path.display())))?;
     // Like MySQL's socket: anyone may connect; accounts decide who may log in.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
-        .map_err(io_err(format!("cannot set permissions of {}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).map_err(io_err(
+        format!("cannot set permissions of {}", path.display()),
+    ))?;
     Ok(listener)
 }
 
@@ -263,7 +301,9 @@ pub fn run(config: Config) -> Result<(), ServerError> {
                 if signal == signal_hook::consts::SIGHUP {
                     match shared.reload_tls(false) {
                         Ok(_) => log::info!("SIGHUP: TLS reloaded"),
-                        Err(e) => log::error!("SIGHUP: TLS reload failed, the previous context stays in use: {e}"),
+                        Err(e) => log::error!(
+                            "SIGHUP: TLS reload failed, the previous context stays in use: {e}"
+                        ),
                     }
                 } else {
                     log::info!("signal {signal} received, shutting down");

@@ -45,7 +45,12 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
-        Self { shared, sender, receiver, idle: Arc::new(AtomicUsize::new(0)) }
+        Self {
+            shared,
+            sender,
+            receiver,
+            idle: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     /// Hands a connection to an idle worker, or to a new one when none is free.
@@ -92,7 +97,9 @@ fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) 
         let outcome = catch_unwind(AssertUnwindSafe(|| session::run(&shared, socket)));
         drop(connected);
         if outcome.is_err() {
-            log::error!("session with {peer} panicked; its connection was closed, the server continues");
+            log::error!(
+                "session with {peer} panicked; its connection was closed, the server continues"
+            );
         }
         if idle.load(Ordering::Acquire) >= IDLE_CACHE {
             return;

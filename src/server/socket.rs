@@ -27,7 +27,9 @@ impl Peer {
     pub fn host(&self) -> String {
         match self {
             Peer::Tcp(addr) => match addr.ip() {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+                IpAddr::V6(v6) => v6
+                    .to_ipv4_mapped()
+                    .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
                 ip => ip.to_string(),
             },
             Peer::Unix => "localhost".to_string(),
@@ -84,13 +86,21 @@ impl Socket {
         stream.set_nonblocking(false)?;
         // Interactive latency matters more than packet count: responses are written whole.
         stream.set_nodelay(true)?;
-        Ok(Self { raw: Raw::Tcp(stream), peer, deadline: Arc::default() })
+        Ok(Self {
+            raw: Raw::Tcp(stream),
+            peer,
+            deadline: Arc::default(),
+        })
     }
 
     /// Wraps an accepted unix-socket connection (blocking mode).
     pub fn unix(stream: UnixStream) -> io::Result<Self> {
         stream.set_nonblocking(false)?;
-        Ok(Self { raw: Raw::Unix(stream), peer: Peer::Unix, deadline: Arc::default() })
+        Ok(Self {
+            raw: Raw::Unix(stream),
+            peer: Peer::Unix,
+            deadline: Arc::default(),
+        })
     }
 
     /// Where the client is.
@@ -108,18 +118,30 @@ impl Socket {
 
     /// A handle for changing timeouts later.
     pub fn control(&self) -> io::Result<SocketControl> {
-        Ok(SocketControl { raw: self.raw.try_clone()?, deadline: Arc::clone(&self.deadline) })
+        Ok(SocketControl {
+            raw: self.raw.try_clone()?,
+            deadline: Arc::clone(&self.deadline),
+        })
     }
 
     /// Arms the time left before the deadline as the socket timeout; fails once it passed.
     fn arm(&self, write: bool) -> io::Result<()> {
         let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(deadline) = deadline else { return Ok(()) };
+        let Some(deadline) = deadline else {
+            return Ok(());
+        };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "connect-timeout expired"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connect-timeout expired",
+            ));
         }
-        if write { self.raw.set_write_timeout(Some(left)) } else { self.raw.set_read_timeout(Some(left)) }
+        if write {
+            self.raw.set_write_timeout(Some(left))
+        } else {
+            self.raw.set_read_timeout(Some(left))
+        }
     }
 }
 
@@ -156,8 +178,10 @@ impl SocketControl {
     /// Ends the deadline; reads wait at most `idle` from now on, writes at most `write`.
     pub fn set_idle_timeouts(&self, idle: Duration, write: Duration) -> io::Result<()> {
         *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.raw.set_read_timeout(Some(idle.max(Duration::from_millis(1))))?;
-        self.raw.set_write_timeout(Some(write.max(Duration::from_millis(1))))
+        self.raw
+            .set_read_timeout(Some(idle.max(Duration::from_millis(1))))?;
+        self.raw
+            .set_write_timeout(Some(write.max(Duration::from_millis(1))))
     }
 
     /// Closes both directions (unblocks a read in another thread, e.g. for KILL).
@@ -180,7 +204,11 @@ pub struct Replay {
 impl Replay {
     /// `pending` is returned first, then the socket's data.
     pub fn new(pending: Vec<u8>, socket: Socket) -> Self {
-        Self { pending, pos: 0, socket }
+        Self {
+            pending,
+            pos: 0,
+            socket,
+        }
     }
 }
 
@@ -238,7 +266,13 @@ mod tests {
         let control = socket.control().unwrap();
         control.set_deadline(Instant::now() + Duration::from_millis(200));
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
-        assert!(matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{err}");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{err}"
+        );
         // Once past the deadline every call fails at once.
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -246,9 +280,15 @@ mod tests {
 
     #[test]
     fn hosts_as_accounts_see_them() {
-        assert_eq!(Peer::Tcp("127.0.0.1:5".parse().unwrap()).host(), "127.0.0.1");
+        assert_eq!(
+            Peer::Tcp("127.0.0.1:5".parse().unwrap()).host(),
+            "127.0.0.1"
+        );
         assert_eq!(Peer::Tcp("[::1]:5".parse().unwrap()).host(), "::1");
-        assert_eq!(Peer::Tcp("[::ffff:10.0.0.1]:5".parse().unwrap()).host(), "10.0.0.1");
+        assert_eq!(
+            Peer::Tcp("[::ffff:10.0.0.1]:5".parse().unwrap()).host(),
+            "10.0.0.1"
+        );
         assert_eq!(Peer::Unix.host(), "localhost");
     }
 }

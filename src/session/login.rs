@@ -27,7 +27,8 @@ use crate::auth::caching_sha2::{self, FastAuthOutcome};
 use crate::auth::{Nonce, Plugin, native};
 use crate::error::{SqlError, codes};
 use crate::protocol::handshake::{
-    FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request, caps, status,
+    FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request,
+    caps, status,
 };
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
@@ -50,22 +51,40 @@ pub(crate) struct LoginFailure {
 
 impl LoginFailure {
     fn new(level: log::Level, reason: impl Into<String>) -> Self {
-        Self { level, reason: reason.into() }
+        Self {
+            level,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn log(&self, peer: &str) {
-        log::log!(self.level, "connection from {peer} refused: {}", self.reason);
+        log::log!(
+            self.level,
+            "connection from {peer} refused: {}",
+            self.reason
+        );
     }
 }
 
 fn io_failure(e: impl std::fmt::Display) -> LoginFailure {
-    LoginFailure::new(log::Level::Debug, format!("connection error during login: {e}"))
+    LoginFailure::new(
+        log::Level::Debug,
+        format!("connection error during login: {e}"),
+    )
 }
 
 fn packet_failure(e: PacketError) -> LoginFailure {
     match e {
-        PacketError::Io(io) if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-            LoginFailure::new(log::Level::Info, "connect-timeout expired before the login completed")
+        PacketError::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            LoginFailure::new(
+                log::Level::Info,
+                "connect-timeout expired before the login completed",
+            )
         }
         other => io_failure(other),
     }
@@ -111,7 +130,9 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         status: status::AUTOCOMMIT,
         auth_plugin: Plugin::CachingSha2Password.name(),
     };
-    stream.write_packet(&greeting.encode()).map_err(io_failure)?;
+    stream
+        .write_packet(&greeting.encode())
+        .map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
 
     let first = stream.read_packet().map_err(packet_failure)?;
@@ -119,7 +140,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         Ok(FirstPacket::SslRequest { .. }) => {
             let Some(context) = tls_context else {
                 refuse(&mut stream, &bad_handshake())?;
-                return Err(LoginFailure::new(log::Level::Info, "SSLRequest received but TLS is not enabled"));
+                return Err(LoginFailure::new(
+                    log::Level::Info,
+                    "SSLRequest received but TLS is not enabled",
+                ));
             };
             let (conn, leftover, seq) = stream.into_parts().map_err(io_failure)?;
             let Conn::Plain(socket) = conn else {
@@ -127,7 +151,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
             };
             let counters = &shared.counters;
             Counters::bump(&counters.ssl_accepts);
-            let tls_stream = match context.context.accept(Box::new(Replay::new(leftover, socket))) {
+            let tls_stream = match context
+                .context
+                .accept(Box::new(Replay::new(leftover, socket)))
+            {
                 Ok(s) => s,
                 Err(e) => {
                     Counters::bump(&counters.ssl_accept_failures);
@@ -138,7 +165,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
             let info = tls_stream.info().clone();
             let peer_cert = match &info.peer_certificate {
                 Some(der) => Some(CertSummary::from_der(der).map_err(|e| {
-                    LoginFailure::new(log::Level::Info, format!("client certificate cannot be parsed: {e}"))
+                    LoginFailure::new(
+                        log::Level::Info,
+                        format!("client certificate cannot be parsed: {e}"),
+                    )
                 })?),
                 None => None,
             };
@@ -158,7 +188,15 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
                     return Err(LoginFailure::new(log::Level::Info, e.to_string()));
                 }
             };
-            (stream, response, Some(SessionTls { info, peer_cert, context }))
+            (
+                stream,
+                response,
+                Some(SessionTls {
+                    info,
+                    peer_cert,
+                    context,
+                }),
+            )
         }
         Ok(FirstPacket::Login(response)) => {
             if peer != Peer::Unix && shared.globals.require_secure_transport() {
@@ -170,7 +208,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
                 refuse(&mut stream, &err)?;
                 return Err(LoginFailure::new(
                     log::Level::Info,
-                    format!("user '{}': plaintext TCP login while require_secure_transport=ON", response.user),
+                    format!(
+                        "user '{}': plaintext TCP login while require_secure_transport=ON",
+                        response.user
+                    ),
                 ));
             }
             (stream, response, None)
@@ -183,7 +224,13 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
 
     let client_caps = response.capabilities & (server_caps | caps::SSL);
     let secure = tls.is_some() || peer == Peer::Unix;
-    let mut auth = Authenticator { shared, stream: &mut stream, scramble, secure, peer_host: peer.host() };
+    let mut auth = Authenticator {
+        shared,
+        stream: &mut stream,
+        scramble,
+        secure,
+        peer_host: peer.host(),
+    };
     let account = match auth.authenticate(&response, client_caps) {
         Ok(account) => account,
         Err(Refusal { error, reason }) => {
@@ -194,30 +241,46 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
     let client_host = peer.host();
     let using_password = !response.auth_response.is_empty();
 
-    if let Err(reason) =
-        account.require.check(tls.as_ref().map(|t| &t.info), tls.as_ref().and_then(|t| t.peer_cert.as_ref()))
-    {
-        refuse(&mut stream, &access_denied(&response.user, &client_host, using_password))?;
+    if let Err(reason) = account.require.check(
+        tls.as_ref().map(|t| &t.info),
+        tls.as_ref().and_then(|t| t.peer_cert.as_ref()),
+    ) {
+        refuse(
+            &mut stream,
+            &access_denied(&response.user, &client_host, using_password),
+        )?;
         return Err(LoginFailure::new(
             log::Level::Info,
-            format!("user '{}'@'{}' (account '{}'@'{}'): {reason}", response.user, client_host, account.user, account.host),
+            format!(
+                "user '{}'@'{}' (account '{}'@'{}'): {reason}",
+                response.user, client_host, account.user, account.host
+            ),
         ));
     }
     if account.locked {
         let err = SqlError::new(
             codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
             "HY000",
-            format!("Access denied for user '{}'@'{}'. Account is locked.", response.user, client_host),
+            format!(
+                "Access denied for user '{}'@'{}'. Account is locked.",
+                response.user, client_host
+            ),
         );
         refuse(&mut stream, &err)?;
-        return Err(LoginFailure::new(log::Level::Info, format!("account '{}'@'{}' is locked", account.user, account.host)));
+        return Err(LoginFailure::new(
+            log::Level::Info,
+            format!("account '{}'@'{}' is locked", account.user, account.host),
+        ));
     }
 
     let engine = match shared.engine.connect() {
         Ok(e) => e,
         Err(e) => {
             refuse(&mut stream, &e)?;
-            return Err(LoginFailure::new(log::Level::Error, format!("storage session failed: {}", e.message)));
+            return Err(LoginFailure::new(
+                log::Level::Error,
+                format!("storage session failed: {}", e.message),
+            ));
         }
     };
     stream.set_max_payload(config.max_allowed_packet);
@@ -237,18 +300,31 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         user_vars: HashMap::new(),
         warnings: Vec::new(),
     };
-    let mut session = Session { stream, control, engine, state, statements: HashMap::new(), next_statement_id: 0 };
+    let mut session = Session {
+        stream,
+        control,
+        engine,
+        state,
+        statements: HashMap::new(),
+        next_statement_id: 0,
+    };
     if let Some(db) = &response.database
         && let Err(e) = session.use_database(db)
     {
         refuse(&mut session.stream, &e)?;
-        return Err(LoginFailure::new(log::Level::Info, format!("initial database: {}", e.message)));
+        return Err(LoginFailure::new(
+            log::Level::Info,
+            format!("initial database: {}", e.message),
+        ));
     }
     session.send_ok(0, 0).map_err(io_failure)?;
     session.stream.flush().map_err(io_failure)?;
     let wait = session.wait_timeout();
     let write = session.net_write_timeout();
-    session.control.set_idle_timeouts(wait, write).map_err(io_failure)?;
+    session
+        .control
+        .set_idle_timeouts(wait, write)
+        .map_err(io_failure)?;
     log::debug!(
         "connection {id}: '{}'@'{}' logged in as '{}'@'{}'{}",
         session.state.identity.user,
@@ -272,12 +348,17 @@ fn access_denied(user: &str, host: &str, using_password: bool) -> SqlError {
     SqlError::new(
         codes::ER_ACCESS_DENIED_ERROR,
         "28000",
-        format!("Access denied for user '{user}'@'{host}' (using password: {})", if using_password { "YES" } else { "NO" }),
+        format!(
+            "Access denied for user '{user}'@'{host}' (using password: {})",
+            if using_password { "YES" } else { "NO" }
+        ),
     )
 }
 
 fn refuse(stream: &mut PacketStream<Conn>, err: &SqlError) -> Result<(), LoginFailure> {
-    stream.write_packet(&response::err(err)).map_err(io_failure)?;
+    stream
+        .write_packet(&response::err(err))
+        .map_err(io_failure)?;
     stream.flush().map_err(io_failure)
 }
 
@@ -295,7 +376,11 @@ struct Authenticator<'a> {
 }
 
 impl Authenticator<'_> {
-    fn authenticate(&mut self, response: &HandshakeResponse, client_caps: u32) -> Result<Account, Refusal> {
+    fn authenticate(
+        &mut self,
+        response: &HandshakeResponse,
+        client_caps: u32,
+    ) -> Result<Account, Refusal> {
         let user = &response.user;
         let mut using_password = !response.auth_response.is_empty();
         let peer_host = self.peer_host.clone();
@@ -316,7 +401,10 @@ impl Authenticator<'_> {
                         "08004",
                         "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
                     ),
-                    reason: format!("user '{user}': client cannot switch to {}", account.plugin.name()),
+                    reason: format!(
+                        "user '{user}': client cannot switch to {}",
+                        account.plugin.name()
+                    ),
                 });
             }
             self.send(&auth_switch_request(account.plugin.name(), &self.scramble))?;
@@ -324,8 +412,12 @@ impl Authenticator<'_> {
             using_password = !(auth_data.is_empty() || auth_data == [0]);
         }
         let verified = match account.plugin {
-            Plugin::MysqlNativePassword => native::verify(&account.auth_string, &self.scramble, &auth_data),
-            Plugin::CachingSha2Password => self.caching_sha2(&account, &auth_data, using_password)?,
+            Plugin::MysqlNativePassword => {
+                native::verify(&account.auth_string, &self.scramble, &auth_data)
+            }
+            Plugin::CachingSha2Password => {
+                self.caching_sha2(&account, &auth_data, using_password)?
+            }
         };
         match found {
             Some(account) if verified => Ok(account),
@@ -337,7 +429,12 @@ impl Authenticator<'_> {
     /// caching_sha2_password: the fast path against the cache, else full authentication with
     /// the clear password — accepted in the clear only over TLS or the unix socket,
     /// RSA-encrypted otherwise. A clear password offered over plain TCP is refused, not used.
-    fn caching_sha2(&mut self, account: &Account, auth_data: &[u8], using_password: bool) -> Result<bool, Refusal> {
+    fn caching_sha2(
+        &mut self,
+        account: &Account,
+        auth_data: &[u8],
+        using_password: bool,
+    ) -> Result<bool, Refusal> {
         let cache = self.shared.accounts.sha2_cache();
         match cache.fast_auth(account, &self.scramble, auth_data) {
             FastAuthOutcome::EmptyPassword => return Ok(true),
@@ -372,7 +469,10 @@ impl Authenticator<'_> {
                 Err(e) => {
                     return Err(Refusal {
                         error: access_denied(&account.user, &self.peer_host, using_password),
-                        reason: format!("user '{}': RSA-encrypted password rejected: {e}", account.user),
+                        reason: format!(
+                            "user '{}': RSA-encrypted password rejected: {e}",
+                            account.user
+                        ),
                     });
                 }
             }
@@ -381,10 +481,13 @@ impl Authenticator<'_> {
     }
 
     fn send(&mut self, payload: &[u8]) -> Result<(), Refusal> {
-        self.stream.write_packet(payload).and_then(|()| self.stream.flush()).map_err(|e| Refusal {
-            error: SqlError::unknown("write failed"),
-            reason: format!("connection error during login: {e}"),
-        })
+        self.stream
+            .write_packet(payload)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Refusal {
+                error: SqlError::unknown("write failed"),
+                reason: format!("connection error during login: {e}"),
+            })
     }
 
     fn read(&mut self) -> Result<Vec<u8>, Refusal> {
@@ -405,5 +508,9 @@ const PERFORM_FULL_AUTHENTICATION: u8 = 0x04;
 fn decoy(user: &str) -> Account {
     let mut secret = [0u8; 32];
     rand::fill(&mut secret);
-    Account::new(AccountKey::new(user, "%"), Plugin::CachingSha2Password, caching_sha2::hash_password(&secret))
+    Account::new(
+        AccountKey::new(user, "%"),
+        Plugin::CachingSha2Password,
+        caching_sha2::hash_password(&secret),
+    )
 }

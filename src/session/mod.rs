@@ -99,7 +99,10 @@ pub struct SessionState {
 impl SessionState {
     /// The account the session logged in as.
     pub fn account_key(&self) -> crate::auth::accounts::AccountKey {
-        crate::auth::accounts::AccountKey::new(self.identity.account_user.clone(), self.identity.account_host.clone())
+        crate::auth::accounts::AccountKey::new(
+            self.identity.account_user.clone(),
+            self.identity.account_host.clone(),
+        )
     }
 
     /// Whether the transport protects the password and data: TLS or the unix socket.
@@ -166,7 +169,14 @@ impl Session {
     pub(crate) fn send_ok(&mut self, affected_rows: u64, last_insert_id: u64) -> io::Result<()> {
         let status = self.status_flags();
         let warnings = u16::try_from(self.state.warnings.len()).unwrap_or(u16::MAX);
-        self.stream.write_packet(&response::ok(affected_rows, last_insert_id, status, warnings, "", false))
+        self.stream.write_packet(&response::ok(
+            affected_rows,
+            last_insert_id,
+            status,
+            warnings,
+            "",
+            false,
+        ))
     }
 
     /// Queues an ERR packet.
@@ -196,7 +206,8 @@ impl Session {
                     return;
                 }
             };
-            let _running = GaugeGuard::raise(&self.state.shared.counters.threads_running);
+            let shared = Arc::clone(&self.state.shared);
+            let _running = GaugeGuard::raise(&shared.counters.threads_running);
             let outcome = match Command::parse(&packet) {
                 Ok(Command::Quit) => {
                     log::debug!("session {} ({label}) quit", self.state.id);
@@ -204,11 +215,18 @@ impl Session {
                     return;
                 }
                 Ok(cmd) => self.dispatch(cmd),
-                Err(e) => self.send_error(&SqlError::new(1835, "08S01", format!("Malformed communication packet: {}", e.0))),
+                Err(e) => self.send_error(&SqlError::new(
+                    1835,
+                    "08S01",
+                    format!("Malformed communication packet: {}", e.0),
+                )),
             };
             if let Err(e) = outcome.and_then(|()| self.stream.flush()) {
                 Counters::bump(&self.state.shared.counters.aborted_clients);
-                log::debug!("session {} ({label}) ended while writing: {e}", self.state.id);
+                log::debug!(
+                    "session {} ({label}) ended while writing: {e}",
+                    self.state.id
+                );
                 return;
             }
         }
@@ -224,7 +242,9 @@ impl Session {
             }
             PacketError::TooLarge { size, limit } => {
                 Counters::bump(&counters.aborted_clients);
-                log::info!("session {id} ({label}): packet of {size} bytes exceeds max_allowed_packet ({limit}); closing");
+                log::info!(
+                    "session {id} ({label}): packet of {size} bytes exceeds max_allowed_packet ({limit}); closing"
+                );
                 let err = SqlError::new(
                     codes::ER_NET_PACKET_TOO_LARGE,
                     "08S01",
@@ -232,7 +252,12 @@ impl Session {
                 );
                 let _ = self.send_error(&err).and_then(|()| self.stream.flush());
             }
-            PacketError::Io(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            PacketError::Io(io)
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Counters::bump(&counters.aborted_clients);
                 log::debug!("session {id} ({label}) idle longer than wait_timeout; closing");
                 let err = SqlError::new(
@@ -318,15 +343,18 @@ impl Session {
                 }
                 None => self.send_error(&unknown_statement(id, "mysqld_stmt_reset")),
             },
-            Command::Unsupported(code) => {
-                self.send_error(&SqlError::new(codes::ER_UNKNOWN_COM_ERROR, "08S01", format!("Unknown command 0x{code:02x}")))
-            }
+            Command::Unsupported(code) => self.send_error(&SqlError::new(
+                codes::ER_UNKNOWN_COM_ERROR,
+                "08S01",
+                format!("Unknown command 0x{code:02x}"),
+            )),
         }
     }
 
     fn field_list(&mut self, table: &[u8], wildcard: &[u8]) -> io::Result<()> {
         let table = String::from_utf8_lossy(table).into_owned();
-        let wildcard = (!wildcard.is_empty()).then(|| String::from_utf8_lossy(wildcard).into_owned());
+        let wildcard =
+            (!wildcard.is_empty()).then(|| String::from_utf8_lossy(wildcard).into_owned());
         match self.engine.field_list(&table, wildcard.as_deref()) {
             Ok(columns) => {
                 let mut out = Vec::new();
@@ -337,7 +365,8 @@ impl Session {
                 }
                 let status = self.status_flags();
                 if self.state.deprecate_eof() {
-                    self.stream.write_packet(&response::ok(0, 0, status, 0, "", true))
+                    self.stream
+                        .write_packet(&response::ok(0, 0, status, 0, "", true))
                 } else {
                     self.stream.write_packet(&response::eof(0, status))
                 }
@@ -360,10 +389,12 @@ impl Session {
 
     /// COM_RESET_CONNECTION: roll back, forget statements and session settings.
     fn reset(&mut self) {
-        if self.engine.in_transaction()
-            && let Err(e) = self.engine.set_autocommit(true)
-        {
-            log::debug!("session {}: rollback on reset failed: {}", self.state.id, e.message);
+        if let Err(e) = self.engine.reset() {
+            log::debug!(
+                "session {}: rollback on reset failed: {}",
+                self.state.id,
+                e.message
+            );
         }
         self.statements.clear();
         self.state.vars.clear();
@@ -380,7 +411,11 @@ impl Session {
                 let params = usize::from(prepared.params);
                 let mut head = vec![0x00];
                 head.extend_from_slice(&id.to_le_bytes());
-                head.extend_from_slice(&u16::try_from(prepared.columns.len()).unwrap_or(u16::MAX).to_le_bytes());
+                head.extend_from_slice(
+                    &u16::try_from(prepared.columns.len())
+                        .unwrap_or(u16::MAX)
+                        .to_le_bytes(),
+                );
                 head.extend_from_slice(&prepared.params.to_le_bytes());
                 head.push(0);
                 head.extend_from_slice(&0u16.to_le_bytes());
@@ -408,7 +443,14 @@ impl Session {
                         self.stream.write_packet(&response::eof(0, status))?;
                     }
                 }
-                self.statements.insert(id, Statement { prepared, param_types: Vec::new(), long_data: vec![None; params] });
+                self.statements.insert(
+                    id,
+                    Statement {
+                        prepared,
+                        param_types: Vec::new(),
+                        long_data: vec![None; params],
+                    },
+                );
                 Ok(())
             }
             Err(e) => self.send_error(&e),
@@ -420,16 +462,32 @@ impl Session {
             return self.send_error(&unknown_statement(id, "mysqld_stmt_execute"));
         };
         let params = usize::from(stmt.prepared.params);
-        let values = match crate::protocol::command::decode_execute(body, params, &mut stmt.param_types, &stmt.long_data) {
+        let values = match crate::protocol::command::decode_execute(
+            body,
+            params,
+            &mut stmt.param_types,
+            &stmt.long_data,
+        ) {
             Ok(v) => v,
-            Err(e) => return self.send_error(&SqlError::new(1835, "08S01", format!("Malformed communication packet: {}", e.0))),
+            Err(e) => {
+                return self.send_error(&SqlError::new(
+                    1835,
+                    "08S01",
+                    format!("Malformed communication packet: {}", e.0),
+                ));
+            }
         };
         stmt.long_data.iter_mut().for_each(|slot| *slot = None);
-        let Some(stmt) = self.statements.get(&id) else { return Ok(()) };
+        let Some(stmt) = self.statements.get(&id) else {
+            return Ok(());
+        };
         self.state.warnings.clear();
         let ctx = crate::sql::Context::new(&self.state);
-        let mut writer = results::ResultWriter::binary(&mut self.stream, self.state.deprecate_eof());
-        let outcome = self.engine.execute_prepared(&stmt.prepared, &values, &ctx, &mut writer);
+        let mut writer =
+            results::ResultWriter::binary(&mut self.stream, self.state.deprecate_eof());
+        let outcome = self
+            .engine
+            .execute_prepared(&stmt.prepared, &values, &ctx, &mut writer);
         let started = writer.started();
         drop(writer);
         self.finish_statement(outcome, started)
@@ -446,15 +504,35 @@ impl Session {
         match outcome {
             Ok(Outcome::Rows { .. }) => {
                 let warnings = u16::try_from(self.state.warnings.len()).unwrap_or(u16::MAX);
-                results::finish_rows(&mut self.stream, self.state.deprecate_eof(), status, warnings)
+                results::finish_rows(
+                    &mut self.stream,
+                    self.state.deprecate_eof(),
+                    status,
+                    warnings,
+                )
             }
-            Ok(Outcome::Done { affected_rows, last_insert_id, warnings }) => {
+            Ok(Outcome::Done {
+                affected_rows,
+                last_insert_id,
+                warnings,
+            }) => {
                 let status = self.status_flags();
-                self.stream.write_packet(&response::ok(affected_rows, last_insert_id, status, warnings, "", false))
+                self.stream.write_packet(&response::ok(
+                    affected_rows,
+                    last_insert_id,
+                    status,
+                    warnings,
+                    "",
+                    false,
+                ))
             }
             Err(ExecError::Sql(e)) => {
                 if columns_sent {
-                    log::debug!("session {}: error in the middle of a result set: {}", self.state.id, e.message);
+                    log::debug!(
+                        "session {}: error in the middle of a result set: {}",
+                        self.state.id,
+                        e.message
+                    );
                 }
                 self.send_error(&e)
             }
@@ -464,6 +542,8 @@ impl Session {
 
     /// Changes the default database (COM_INIT_DB, USE, the login database).
     pub(crate) fn use_database(&mut self, db: &str) -> Result<(), SqlError> {
+        use crate::storage::SessionContext;
+        crate::sql::Context::new(&self.state).authorize_database(db)?;
         self.engine.use_database(db)
     }
 }

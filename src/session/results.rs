@@ -28,12 +28,22 @@ pub(crate) struct ResultWriter<'a> {
 impl<'a> ResultWriter<'a> {
     /// A writer for COM_QUERY results.
     pub(crate) fn text(stream: &'a mut PacketStream<Conn>, deprecate_eof: bool) -> Self {
-        Self { stream, deprecate_eof, binary: false, columns: Vec::new(), started: false, row: Vec::new() }
+        Self {
+            stream,
+            deprecate_eof,
+            binary: false,
+            columns: Vec::new(),
+            started: false,
+            row: Vec::new(),
+        }
     }
 
     /// A writer for COM_STMT_EXECUTE results.
     pub(crate) fn binary(stream: &'a mut PacketStream<Conn>, deprecate_eof: bool) -> Self {
-        Self { binary: true, ..Self::text(stream, deprecate_eof) }
+        Self {
+            binary: true,
+            ..Self::text(stream, deprecate_eof)
+        }
     }
 
     /// Whether column definitions were sent.
@@ -48,7 +58,12 @@ impl<'a> ResultWriter<'a> {
 }
 
 /// The end of a result set: EOF, or OK with the 0xFE header under `CLIENT_DEPRECATE_EOF`.
-pub(crate) fn finish_rows(stream: &mut PacketStream<Conn>, deprecate_eof: bool, status: u16, warnings: u16) -> io::Result<()> {
+pub(crate) fn finish_rows(
+    stream: &mut PacketStream<Conn>,
+    deprecate_eof: bool,
+    status: u16,
+    warnings: u16,
+) -> io::Result<()> {
     if deprecate_eof {
         stream.write_packet(&response::ok(0, 0, status, warnings, "", true))
     } else {

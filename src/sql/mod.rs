@@ -14,7 +14,9 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::auth::accounts::Account;
-use crate::auth::privileges::{Privilege, specific_access_denied};
+use crate::auth::privileges::{
+    Privilege, db_access_denied, specific_access_denied, table_access_denied,
+};
 use crate::error::{SqlError, codes};
 use crate::protocol::value::{Column, Value};
 use crate::server::SERVER_VERSION;
@@ -49,17 +51,27 @@ pub fn read_variable(state: &SessionState, scope: VarScope, name: &str) -> Resul
             "HY000",
             format!("Variable '{}' is a GLOBAL variable", def.name),
         )),
-        (VarScope::Global, _) | (_, Scope::Global) => Ok(variables::global_value(&state.shared, def).to_select()),
+        (VarScope::Global, _) | (_, Scope::Global) => {
+            Ok(variables::global_value(&state.shared, def).to_select())
+        }
         _ => Ok(session_value(state, def).to_select()),
     }
 }
 
 fn session_value(state: &SessionState, def: &VarDef) -> VarValue {
-    state.vars.get(def.name).cloned().unwrap_or_else(|| variables::global_value(&state.shared, def))
+    state
+        .vars
+        .get(def.name)
+        .cloned()
+        .unwrap_or_else(|| variables::global_value(&state.shared, def))
 }
 
 fn unknown_variable(name: &str) -> SqlError {
-    SqlError::new(codes::ER_UNKNOWN_SYSTEM_VARIABLE, "HY000", format!("Unknown system variable '{name}'"))
+    SqlError::new(
+        codes::ER_UNKNOWN_SYSTEM_VARIABLE,
+        "HY000",
+        format!("Unknown system variable '{name}'"),
+    )
 }
 
 impl SessionContext for Context<'_> {
@@ -68,22 +80,69 @@ impl SessionContext for Context<'_> {
     }
 
     fn user_variable(&self, name: &str) -> Value {
-        self.state.user_vars.get(&name.to_ascii_lowercase()).cloned().unwrap_or(Value::Null)
+        self.state
+            .user_vars
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     fn function(&self, name: &str) -> Option<Value> {
         let id = &self.state.identity;
         match name {
-            "USER" | "SESSION_USER" | "SYSTEM_USER" => Some(Value::Text(format!("{}@{}", id.user, id.client_host))),
-            "CURRENT_USER" => Some(Value::Text(format!("{}@{}", id.account_user, id.account_host))),
+            "USER" | "SESSION_USER" | "SYSTEM_USER" => {
+                Some(Value::Text(format!("{}@{}", id.user, id.client_host)))
+            }
+            "CURRENT_USER" => Some(Value::Text(format!(
+                "{}@{}",
+                id.account_user, id.account_host
+            ))),
             "VERSION" => Some(Value::Text(SERVER_VERSION.to_string())),
             "CONNECTION_ID" => Some(Value::Int(i64::from(self.state.id))),
             _ => None,
         }
     }
 
+    fn authorize(
+        &self,
+        privilege: Privilege,
+        db: &str,
+        table: Option<&str>,
+    ) -> Result<(), SqlError> {
+        let grants = self
+            .state
+            .shared
+            .accounts
+            .get(&self.state.account_key())
+            .map(|a| a.grants);
+        if grants.as_ref().is_some_and(|g| g.has_db(db, privilege)) {
+            return Ok(());
+        }
+        let id = &self.state.identity;
+        Err(match table {
+            Some(table) => table_access_denied(privilege.name(), &id.user, &id.client_host, table),
+            None => db_access_denied(&id.user, &id.client_host, db),
+        })
+    }
+
+    fn authorize_database(&self, db: &str) -> Result<(), SqlError> {
+        let grants = self
+            .state
+            .shared
+            .accounts
+            .get(&self.state.account_key())
+            .map(|a| a.grants);
+        if grants.as_ref().is_some_and(|g| g.has_any_on_db(db)) {
+            return Ok(());
+        }
+        let id = &self.state.identity;
+        Err(db_access_denied(&id.user, &id.client_host, db))
+    }
+
     fn virtual_table(&self, schema: &str, table: &str) -> Option<VirtualTable> {
-        if !schema.eq_ignore_ascii_case("performance_schema") && !schema.eq_ignore_ascii_case("information_schema") {
+        if !schema.eq_ignore_ascii_case("performance_schema")
+            && !schema.eq_ignore_ascii_case("information_schema")
+        {
             return None;
         }
         let rows: Vec<(String, Value)> = match table.to_ascii_lowercase().as_str() {
@@ -95,7 +154,10 @@ impl SessionContext for Context<'_> {
         };
         Some(VirtualTable {
             columns: vec!["VARIABLE_NAME".into(), "VARIABLE_VALUE".into()],
-            rows: rows.into_iter().map(|(name, value)| vec![Value::Text(name), value]).collect(),
+            rows: rows
+                .into_iter()
+                .map(|(name, value)| vec![Value::Text(name), value])
+                .collect(),
         })
     }
 }
@@ -104,7 +166,10 @@ fn status_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
     status_vars::rows(&state.shared, state.tls.as_ref(), global)
         .into_iter()
         .map(|(n, v)| {
-            let shown = v.to_text().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            let shown = v
+                .to_text()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
             (n.to_string(), Value::Text(shown))
         })
         .collect()
@@ -145,8 +210,13 @@ pub fn like(pattern: &str, text: &str) -> bool {
 
 /// Significant tokens of a statement (no whitespace or comments).
 pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
-    let tokens = Tokenizer::new(&MySqlDialect {}, sql).tokenize().map_err(|e| SqlError::syntax(e.to_string()))?;
-    Ok(tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect())
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize()
+        .map_err(|e| SqlError::syntax(e.to_string()))?;
+    Ok(tokens
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect())
 }
 
 /// The upper-cased unquoted word at `i`, if it is one.
@@ -164,7 +234,11 @@ fn words(tokens: &[Token], n: usize) -> Vec<String> {
 /// The value of a one-token expression, if it is that simple.
 fn literal(token: &Token) -> Option<Value> {
     match token {
-        Token::Number(n, _) => n.parse::<i64>().map(Value::Int).ok().or_else(|| n.parse::<f64>().ok().map(Value::Double)),
+        Token::Number(n, _) => n
+            .parse::<i64>()
+            .map(Value::Int)
+            .ok()
+            .or_else(|| n.parse::<f64>().ok().map(Value::Double)),
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(Value::Text(s.clone())),
         Token::Word(w) if w.quote_style.is_none() && !w.value.starts_with('@') => {
             match w.value.to_ascii_uppercase().as_str() {
@@ -210,25 +284,39 @@ impl Session {
             Err(e) => return self.send_error(&e),
         };
         if tokens.is_empty() {
-            return self.send_error(&SqlError::new(codes::ER_EMPTY_QUERY, "42000", "Query was empty"));
+            return self.send_error(&SqlError::new(
+                codes::ER_EMPTY_QUERY,
+                "42000",
+                "Query was empty",
+            ));
         }
         let head = words(&tokens, 3);
         let head: Vec<&str> = head.iter().map(String::as_str).collect();
-        if !matches!(head.as_slice(), ["SHOW", "WARNINGS", ..] | ["SHOW", "ERRORS", ..] | ["SHOW", "COUNT", ..]) {
+        if !matches!(
+            head.as_slice(),
+            ["SHOW", "WARNINGS", ..] | ["SHOW", "ERRORS", ..] | ["SHOW", "COUNT", ..]
+        ) {
             self.state.warnings.clear();
         }
         let result = match head.as_slice() {
             ["SET", "PASSWORD", ..] => self.account_statement(sql),
             ["SET", ..] => self.set(&tokens[1..]),
-            ["SHOW", "GLOBAL" | "SESSION" | "LOCAL", "VARIABLES" | "STATUS", ..] => {
+            [
+                "SHOW",
+                "GLOBAL" | "SESSION" | "LOCAL",
+                "VARIABLES" | "STATUS",
+                ..,
+            ] => {
                 return self.show_variables(&tokens, head[1] == "GLOBAL", head[2] == "STATUS");
             }
-            ["SHOW", "VARIABLES" | "STATUS", ..] => return self.show_variables(&tokens, false, head[1] == "STATUS"),
+            ["SHOW", "VARIABLES" | "STATUS", ..] => {
+                return self.show_variables(&tokens, false, head[1] == "STATUS");
+            }
             ["SHOW", "WARNINGS" | "ERRORS", ..] => return self.show_warnings(),
             ["SHOW", "GRANTS", ..] | ["SHOW", "CREATE", "USER"] => self.account_statement(sql),
-            ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER", ..] | ["GRANT", ..] | ["REVOKE", ..] => {
-                self.account_statement(sql)
-            }
+            ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER", ..]
+            | ["GRANT", ..]
+            | ["REVOKE", ..] => self.account_statement(sql),
             ["FLUSH", "PRIVILEGES", ..] => self.account_statement(sql),
             ["FLUSH", ..] => Ok(None),
             ["ALTER", "INSTANCE", ..] => self.alter_instance(&tokens),
@@ -247,7 +335,10 @@ impl Session {
 
     fn storage_query(&mut self, sql: &str) -> io::Result<()> {
         let ctx = Context::new(&self.state);
-        let mut writer = crate::session::results::ResultWriter::text(&mut self.stream, self.state.deprecate_eof());
+        let mut writer = crate::session::results::ResultWriter::text(
+            &mut self.stream,
+            self.state.deprecate_eof(),
+        );
         let outcome = self.engine.execute(sql, &ctx, &mut writer);
         let started = writer.started();
         drop(writer);
@@ -258,8 +349,16 @@ impl Session {
     fn evaluate(&mut self, expr: &str) -> Result<Value, SqlError> {
         let ctx = Context::new(&self.state);
         let mut capture = Capture { rows: Vec::new() };
-        match self.engine.execute(&format!("SELECT {expr}"), &ctx, &mut capture) {
-            Ok(_) => Ok(capture.rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)),
+        match self
+            .engine
+            .execute(&format!("SELECT {expr}"), &ctx, &mut capture)
+        {
+            Ok(_) => Ok(capture
+                .rows
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .unwrap_or(Value::Null)),
             Err(crate::storage::ExecError::Sql(e)) => Err(e),
             Err(crate::storage::ExecError::Io(e)) => Err(SqlError::unknown(e.to_string())),
         }
@@ -288,15 +387,25 @@ impl Session {
     }
 
     /// `SET` with any number of comma-separated assignments.
-    fn set(&mut self, tokens: &[Token]) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn set(
+        &mut self,
+        tokens: &[Token],
+    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
         let lead = words(tokens, 2);
-        match lead.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match lead
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["NAMES", ..] => return self.set_names(&tokens[1..]).map(|()| None),
             ["CHARACTER", "SET"] | ["CHARSET", ..] => {
                 let skip = if lead[0] == "CHARSET" { 1 } else { 2 };
                 return self.set_names(&tokens[skip..]).map(|()| None);
             }
-            ["TRANSACTION", ..] | ["SESSION" | "GLOBAL" | "LOCAL", "TRANSACTION"] => return Ok(None),
+            ["TRANSACTION", ..] | ["SESSION" | "GLOBAL" | "LOCAL", "TRANSACTION"] => {
+                return Ok(None);
+            }
             _ => {}
         }
         for assignment in split_top_level(tokens) {
@@ -310,15 +419,24 @@ impl Session {
             Some(Value::Text(s)) => s.to_ascii_lowercase(),
             _ => return Err(SqlError::syntax("SET NAMES needs a character set name")),
         };
-        if !["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(&charset.as_str()) {
-            return Err(SqlError::new(1115, "42000", format!("Unknown character set: '{charset}'")));
+        if !["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(&charset.as_str())
+        {
+            return Err(SqlError::new(
+                1115,
+                "42000",
+                format!("Unknown character set: '{charset}'"),
+            ));
         }
         let collation = match (word(tokens, 1).as_deref(), tokens.get(2).and_then(literal)) {
             (Some("COLLATE"), Some(Value::Text(c))) => c,
             _ if charset == "utf8mb4" => "utf8mb4_general_ci".into(),
             _ => format!("{charset}_general_ci"),
         };
-        for name in ["character_set_client", "character_set_connection", "character_set_results"] {
+        for name in [
+            "character_set_client",
+            "character_set_connection",
+            "character_set_results",
+        ] {
             self.store_session(name, VarValue::Text(charset.clone()))?;
         }
         self.store_session("collation_connection", VarValue::Text(collation))
@@ -342,14 +460,22 @@ impl Session {
         };
         match target {
             Target::User(name) => {
-                self.state.user_vars.insert(name.to_ascii_lowercase(), value);
+                self.state
+                    .user_vars
+                    .insert(name.to_ascii_lowercase(), value);
                 Ok(())
             }
             Target::System { scope, name } => self.set_system(scope, &name, &value, rest),
         }
     }
 
-    fn set_system(&mut self, scope: VarScope, name: &str, value: &Value, expr: &[Token]) -> Result<(), SqlError> {
+    fn set_system(
+        &mut self,
+        scope: VarScope,
+        name: &str,
+        value: &Value,
+        expr: &[Token],
+    ) -> Result<(), SqlError> {
         let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
         if !def.settable {
             return Err(SqlError::new(
@@ -363,14 +489,20 @@ impl Session {
             (VarScope::Global, Scope::Session) => Err(SqlError::new(
                 codes::ER_LOCAL_VARIABLE,
                 "HY000",
-                format!("Variable '{}' is a SESSION variable and can't be used with SET GLOBAL", def.name),
+                format!(
+                    "Variable '{}' is a SESSION variable and can't be used with SET GLOBAL",
+                    def.name
+                ),
             )),
             (VarScope::Global, _) | (VarScope::Default, Scope::Global) => {
                 if def.scope == Scope::Global && scope != VarScope::Global {
                     return Err(SqlError::new(
                         codes::ER_GLOBAL_VARIABLE,
                         "HY000",
-                        format!("Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL", def.name),
+                        format!(
+                            "Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL",
+                            def.name
+                        ),
                     ));
                 }
                 let v = variables::convert(def, value)?;
@@ -379,7 +511,10 @@ impl Session {
             (VarScope::Session, Scope::Global) => Err(SqlError::new(
                 codes::ER_GLOBAL_VARIABLE,
                 "HY000",
-                format!("Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL", def.name),
+                format!(
+                    "Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL",
+                    def.name
+                ),
             )),
             _ => {
                 if is_default {
@@ -396,9 +531,14 @@ impl Session {
                     _ => {}
                 }
                 self.state.vars.insert(def.name, v);
-                if matches!(def.name, "wait_timeout" | "interactive_timeout" | "net_write_timeout") {
+                if matches!(
+                    def.name,
+                    "wait_timeout" | "interactive_timeout" | "net_write_timeout"
+                ) {
                     let (wait, write) = (self.wait_timeout(), self.net_write_timeout());
-                    self.control.set_idle_timeouts(wait, write).map_err(|e| SqlError::unknown(e.to_string()))?;
+                    self.control
+                        .set_idle_timeouts(wait, write)
+                        .map_err(|e| SqlError::unknown(e.to_string()))?;
                 }
                 Ok(())
             }
@@ -416,10 +556,10 @@ impl Session {
                     "require_secure_transport can only be set to ON if the connection issuing the change is secure",
                 ));
             }
-            self.state
-                .shared
-                .accounts
-                .set_persisted(variables::PERSISTED_REQUIRE_SECURE_TRANSPORT, if on { "ON" } else { "OFF" })?;
+            self.state.shared.accounts.set_persisted(
+                variables::PERSISTED_REQUIRE_SECURE_TRANSPORT,
+                if on { "ON" } else { "OFF" },
+            )?;
             log::info!(
                 "require_secure_transport set to {} by '{}'@'{}'",
                 if on { "ON" } else { "OFF" },
@@ -446,34 +586,53 @@ impl Session {
 
     /// Account statements (CREATE/ALTER/DROP/RENAME USER, GRANT, REVOKE, SET PASSWORD,
     /// SHOW GRANTS, SHOW CREATE USER, FLUSH PRIVILEGES), run as the logged-in account.
-    fn account_statement(&mut self, sql: &str) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn account_statement(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
         let actor = self.state.account_key();
         match account_stmt::run(sql, &self.state.shared.accounts, &actor) {
             None => Err(SqlError::syntax(format!("near '{sql}'"))),
             Some(Err(e)) => Err(e),
             Some(Ok(account_stmt::Outcome::Ok { notes, .. })) => {
-                self.state.warnings.extend(notes.into_iter().map(|n| (n.code, n.message)));
+                self.state
+                    .warnings
+                    .extend(notes.into_iter().map(|n| (n.code, n.message)));
                 Ok(None)
             }
-            Some(Ok(account_stmt::Outcome::ResultSet { columns, rows })) => Ok(Some((columns, rows))),
+            Some(Ok(account_stmt::Outcome::ResultSet { columns, rows })) => {
+                Ok(Some((columns, rows)))
+            }
         }
     }
 
     fn show_variables(&mut self, tokens: &[Token], global: bool, status: bool) -> io::Result<()> {
-        let rows = if status { status_rows(&self.state, global) } else { variable_rows(&self.state, global) };
+        let rows = if status {
+            status_rows(&self.state, global)
+        } else {
+            variable_rows(&self.state, global)
+        };
         let filter_at = tokens.iter().position(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && matches!(w.value.to_ascii_uppercase().as_str(), "LIKE" | "WHERE")));
         let columns = vec![Column::text("Variable_name"), Column::text("Value")];
         match filter_at {
             None => {
-                let rows: Vec<Vec<Value>> = rows.into_iter().map(|(n, v)| vec![Value::Text(n), v]).collect();
+                let rows: Vec<Vec<Value>> = rows
+                    .into_iter()
+                    .map(|(n, v)| vec![Value::Text(n), v])
+                    .collect();
                 self.send_rows(&columns, &rows)
             }
             Some(i) if word(tokens, i).as_deref() == Some("LIKE") => {
-                let Some(Token::SingleQuotedString(pattern) | Token::DoubleQuotedString(pattern)) = tokens.get(i + 1) else {
+                let Some(Token::SingleQuotedString(pattern) | Token::DoubleQuotedString(pattern)) =
+                    tokens.get(i + 1)
+                else {
                     return self.send_error(&SqlError::syntax("LIKE needs a quoted pattern"));
                 };
-                let rows: Vec<Vec<Value>> =
-                    rows.into_iter().filter(|(n, _)| like(pattern, n)).map(|(n, v)| vec![Value::Text(n), v]).collect();
+                let rows: Vec<Vec<Value>> = rows
+                    .into_iter()
+                    .filter(|(n, _)| like(pattern, n))
+                    .map(|(n, v)| vec![Value::Text(n), v])
+                    .collect();
                 self.send_rows(&columns, &rows)
             }
             Some(i) => {
@@ -495,20 +654,35 @@ impl Session {
     }
 
     fn show_warnings(&mut self) -> io::Result<()> {
-        let columns = vec![Column::text("Level"), Column::int("Code"), Column::text("Message")];
+        let columns = vec![
+            Column::text("Level"),
+            Column::int("Code"),
+            Column::text("Message"),
+        ];
         let rows: Vec<Vec<Value>> = self
             .state
             .warnings
             .iter()
-            .map(|(code, msg)| vec![Value::Text("Warning".into()), Value::Int(i64::from(*code)), Value::Text(msg.clone())])
+            .map(|(code, msg)| {
+                vec![
+                    Value::Text("Warning".into()),
+                    Value::Int(i64::from(*code)),
+                    Value::Text(msg.clone()),
+                ]
+            })
             .collect();
         self.send_rows(&columns, &rows)
     }
 
     /// `ALTER INSTANCE RELOAD TLS [FOR CHANNEL mysql_main] [NO ROLLBACK ON ERROR]`.
-    fn alter_instance(&mut self, tokens: &[Token]) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn alter_instance(
+        &mut self,
+        tokens: &[Token],
+    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
         let all: Vec<String> = (0..tokens.len()).map_while(|i| word(tokens, i)).collect();
-        if all.len() != tokens.len() || all.get(2..4) != Some(&["RELOAD".to_string(), "TLS".to_string()][..]) {
+        if all.len() != tokens.len()
+            || all.get(2..4) != Some(&["RELOAD".to_string(), "TLS".to_string()][..])
+        {
             return Err(SqlError::not_supported(render(tokens)));
         }
         let mut rest = &all[4..];
@@ -517,7 +691,10 @@ impl Session {
                 return Err(SqlError::new(
                     codes::ER_WRONG_ARGUMENTS,
                     "HY000",
-                    format!("Incorrect arguments to ALTER INSTANCE RELOAD TLS: unknown channel '{}'", rest[2].to_ascii_lowercase()),
+                    format!(
+                        "Incorrect arguments to ALTER INSTANCE RELOAD TLS: unknown channel '{}'",
+                        rest[2].to_ascii_lowercase()
+                    ),
                 ));
             }
             rest = &rest[3..];
@@ -528,16 +705,23 @@ impl Session {
             _ => return Err(SqlError::syntax(format!("near '{}'", rest.join(" ")))),
         };
         self.require_any_privilege(&[Privilege::ConnectionAdmin, Privilege::Super])?;
-        let who = format!("'{}'@'{}'", self.state.identity.user, self.state.identity.client_host);
+        let who = format!(
+            "'{}'@'{}'",
+            self.state.identity.user, self.state.identity.client_host
+        );
         match self.state.shared.reload_tls(no_rollback) {
             Ok(ReloadOutcome::Reloaded) => {
-                log::info!("ALTER INSTANCE RELOAD TLS by {who}: new connections use the reloaded context");
+                log::info!(
+                    "ALTER INSTANCE RELOAD TLS by {who}: new connections use the reloaded context"
+                );
                 Ok(None)
             }
             Ok(ReloadOutcome::Disabled(reason)) => {
                 self.state.warnings.push((
                     codes::ER_DA_SSL_LIBRARY_ERROR,
-                    format!("Failed to set up SSL because of the following SSL library error: {reason}"),
+                    format!(
+                        "Failed to set up SSL because of the following SSL library error: {reason}"
+                    ),
                 ));
                 Ok(None)
             }
@@ -577,15 +761,33 @@ fn parse_target(tokens: &[Token]) -> Result<(Target, &[Token]), SqlError> {
     };
     if let Some(name) = first.value.strip_prefix("@@") {
         // @@name, @@global.name, @@session.name, @@local.name
-        let (scope, name, next) = match (name.to_ascii_uppercase().as_str(), tokens.get(1), tokens.get(2)) {
-            ("GLOBAL", Some(Token::Period), Some(Token::Word(w))) => (VarScope::Global, w.value.clone(), 3),
-            ("SESSION" | "LOCAL", Some(Token::Period), Some(Token::Word(w))) => (VarScope::Session, w.value.clone(), 3),
+        let (scope, name, next) = match (
+            name.to_ascii_uppercase().as_str(),
+            tokens.get(1),
+            tokens.get(2),
+        ) {
+            ("GLOBAL", Some(Token::Period), Some(Token::Word(w))) => {
+                (VarScope::Global, w.value.clone(), 3)
+            }
+            ("SESSION" | "LOCAL", Some(Token::Period), Some(Token::Word(w))) => {
+                (VarScope::Session, w.value.clone(), 3)
+            }
             _ => (VarScope::Default, name.to_string(), 1),
         };
         if !is_assign(tokens.get(next)) {
             return Err(SqlError::syntax(format!("expected '=' after @@{name}")));
         }
-        return Ok((Target::System { scope: if scope == VarScope::Default { VarScope::Session } else { scope }, name }, &tokens[next + 1..]));
+        return Ok((
+            Target::System {
+                scope: if scope == VarScope::Default {
+                    VarScope::Session
+                } else {
+                    scope
+                },
+                name,
+            },
+            &tokens[next + 1..],
+        ));
     }
     if let Some(name) = first.value.strip_prefix('@') {
         if name.is_empty() || !is_assign(tokens.get(1)) {
@@ -603,14 +805,27 @@ fn parse_target(tokens: &[Token]) -> Result<(Target, &[Token]), SqlError> {
         return Err(SqlError::syntax("SET needs a variable name"));
     };
     if !is_assign(tokens.get(at + 1)) {
-        return Err(SqlError::syntax(format!("expected '=' after {}", name.value)));
+        return Err(SqlError::syntax(format!(
+            "expected '=' after {}",
+            name.value
+        )));
     }
-    Ok((Target::System { scope, name: name.value.clone() }, &tokens[at + 2..]))
+    Ok((
+        Target::System {
+            scope,
+            name: name.value.clone(),
+        },
+        &tokens[at + 2..],
+    ))
 }
 
 /// Turns tokens back into SQL text.
 pub(crate) fn render(tokens: &[Token]) -> String {
-    tokens.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    tokens
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -631,11 +846,19 @@ mod tests {
     fn set_targets() {
         let t = tokenize("@@session.autocommit = OFF").unwrap();
         let (target, rest) = parse_target(&t).unwrap();
-        assert!(matches!(target, Target::System { scope: VarScope::Session, ref name } if name == "autocommit"));
+        assert!(
+            matches!(target, Target::System { scope: VarScope::Session, ref name } if name == "autocommit")
+        );
         assert_eq!(rest.len(), 1);
         let t = tokenize("GLOBAL require_secure_transport := ON").unwrap();
         let (target, _) = parse_target(&t).unwrap();
-        assert!(matches!(target, Target::System { scope: VarScope::Global, .. }));
+        assert!(matches!(
+            target,
+            Target::System {
+                scope: VarScope::Global,
+                ..
+            }
+        ));
         let t = tokenize("@x = 1 + 2").unwrap();
         let (target, rest) = parse_target(&t).unwrap();
         assert!(matches!(target, Target::User(ref n) if n == "x"));

@@ -15,24 +15,89 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
     let text = |s: String| Value::Text(s);
     let active = shared.tls.current();
     let session_tls = if global { None } else { tls };
-    let stats = active.as_ref().map(|a| a.context.session_stats()).unwrap_or_default();
+    let stats = active
+        .as_ref()
+        .map(|a| a.context.session_stats())
+        .unwrap_or_default();
 
     let mut rows: Vec<(&'static str, Value)> = vec![
         ("Aborted_clients", n(&c.aborted_clients)),
         ("Aborted_connects", n(&c.aborted_connects)),
-        ("Caching_sha2_password_rsa_public_key", text(shared.rsa.public_pem().to_string())),
-        ("Connection_errors_max_connections", n(&c.connection_errors_max_connections)),
+        (
+            "Caching_sha2_password_rsa_public_key",
+            text(shared.rsa.public_pem().to_string()),
+        ),
+        (
+            "Connection_errors_max_connections",
+            n(&c.connection_errors_max_connections),
+        ),
         ("Connections", n(&c.connections)),
-        ("Current_tls_ca", text(active.as_ref().and_then(|a| a.ca_path.as_ref()).map(|p| p.display().to_string()).unwrap_or_default())),
-        ("Current_tls_cert", text(active.as_ref().map(|a| a.cert_path.display().to_string()).unwrap_or_default())),
-        ("Current_tls_cipher", text(active.as_ref().map(|a| a.ssl_cipher.clone()).unwrap_or_default())),
-        ("Current_tls_ciphersuites", text(active.as_ref().map(|a| a.tls_ciphersuites.clone()).unwrap_or_default())),
-        ("Current_tls_key", text(active.as_ref().map(|a| a.key_path.display().to_string()).unwrap_or_default())),
-        ("Current_tls_version", text(active.as_ref().map(|a| a.versions.clone()).unwrap_or_default())),
+        (
+            "Current_tls_ca",
+            text(
+                active
+                    .as_ref()
+                    .and_then(|a| a.ca_path.as_ref())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Current_tls_cert",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.cert_path.display().to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Current_tls_cipher",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.ssl_cipher.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Current_tls_ciphersuites",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.tls_ciphersuites.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Current_tls_key",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.key_path.display().to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Current_tls_version",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.versions.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
         ("Questions", n(&c.questions)),
         ("Ssl_accept_failures", n(&c.ssl_accept_failures)),
         ("Ssl_accepts", n(&c.ssl_accepts)),
-        ("Ssl_cipher", text(session_tls.map(|t| t.info.cipher.clone()).unwrap_or_default())),
+        (
+            "Ssl_cipher",
+            text(
+                session_tls
+                    .map(|t| t.info.cipher.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
         // The suites this session's context accepts (the live context's on a plain session).
         (
             "Ssl_cipher_list",
@@ -44,8 +109,24 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
             }),
         ),
         ("Ssl_finished_accepts", n(&c.ssl_finished_accepts)),
-        ("Ssl_server_not_after", text(active.as_ref().map(|a| format_time(a.server_cert.not_after)).unwrap_or_default())),
-        ("Ssl_server_not_before", text(active.as_ref().map(|a| format_time(a.server_cert.not_before)).unwrap_or_default())),
+        (
+            "Ssl_server_not_after",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| format_time(a.server_cert.not_after))
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
+            "Ssl_server_not_before",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| format_time(a.server_cert.not_before))
+                    .unwrap_or_default(),
+            ),
+        ),
         ("Ssl_session_cache_hits", Value::UInt(stats.hits)),
         ("Ssl_session_cache_misses", Value::UInt(stats.misses)),
         (
@@ -63,9 +144,24 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
             "Ssl_session_cache_timeout",
             Value::UInt(shared.config.security.ssl_session_cache_timeout.as_secs()),
         ),
-        ("Ssl_sessions_reused", Value::UInt(u64::from(session_tls.is_some_and(|t| t.info.resumed)))),
-        ("Ssl_verify_mode", Value::UInt(u64::from(session_tls.map_or(0, |t| t.context.verify_mode())))),
-        ("Ssl_version", text(session_tls.map(|t| t.info.version.to_string()).unwrap_or_default())),
+        (
+            "Ssl_sessions_reused",
+            Value::UInt(u64::from(session_tls.is_some_and(|t| t.info.resumed))),
+        ),
+        (
+            "Ssl_verify_mode",
+            Value::UInt(u64::from(
+                session_tls.map_or(0, |t| t.context.verify_mode()),
+            )),
+        ),
+        (
+            "Ssl_version",
+            text(
+                session_tls
+                    .map(|t| t.info.version.to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
         ("Threads_cached", n(&c.threads_cached)),
         ("Threads_connected", n(&c.threads_connected)),
         ("Threads_created", n(&c.threads_created)),

@@ -54,13 +54,23 @@ pub struct VarDef {
 }
 
 const fn var(name: &'static str, scope: Scope, kind: Kind, settable: bool) -> VarDef {
-    VarDef { name, scope, kind, settable }
+    VarDef {
+        name,
+        scope,
+        kind,
+        settable,
+    }
 }
 
 use Kind::{Bool, Enum, Int, Text};
-use Scope::{Both, Global, Session};
+use Scope::{Both, Global};
 
-const ISOLATION: &[&str] = &["READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE"];
+const ISOLATION: &[&str] = &[
+    "READ-UNCOMMITTED",
+    "READ-COMMITTED",
+    "REPEATABLE-READ",
+    "SERIALIZABLE",
+];
 const SECONDS: Kind = Int(1, 31_536_000);
 
 /// Every variable tlsql knows, sorted by name.
@@ -128,7 +138,10 @@ pub static VARIABLES: &[VarDef] = &[
 /// Finds a variable by name (case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static VarDef> {
     let name = name.to_ascii_lowercase();
-    VARIABLES.binary_search_by(|v| v.name.cmp(name.as_str())).ok().map(|i| &VARIABLES[i])
+    VARIABLES
+        .binary_search_by(|v| v.name.cmp(name.as_str()))
+        .ok()
+        .map(|i| &VARIABLES[i])
 }
 
 /// A stored variable value.
@@ -163,19 +176,29 @@ impl VarValue {
 }
 
 fn wrong_value(name: &str, shown: &str) -> SqlError {
-    SqlError::new(codes::ER_WRONG_VALUE_FOR_VAR, "42000", format!("Variable '{name}' can't be set to the value of '{shown}'"))
+    SqlError::new(
+        codes::ER_WRONG_VALUE_FOR_VAR,
+        "42000",
+        format!("Variable '{name}' can't be set to the value of '{shown}'"),
+    )
 }
 
 /// Checks and converts a value for `def` (`SET x = value`).
 pub fn convert(def: &VarDef, value: &Value) -> Result<VarValue, SqlError> {
-    let text = value.to_text().map(|t| String::from_utf8_lossy(&t).into_owned());
+    let text = value
+        .to_text()
+        .map(|t| String::from_utf8_lossy(&t).into_owned());
     let shown = text.clone().unwrap_or_else(|| "NULL".into());
     match def.kind {
         Bool => match value {
             Value::Int(0) => Ok(VarValue::Bool(false)),
             Value::Int(1) => Ok(VarValue::Bool(true)),
-            Value::Text(s) if s.eq_ignore_ascii_case("on") || s.eq_ignore_ascii_case("true") => Ok(VarValue::Bool(true)),
-            Value::Text(s) if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("false") => Ok(VarValue::Bool(false)),
+            Value::Text(s) if s.eq_ignore_ascii_case("on") || s.eq_ignore_ascii_case("true") => {
+                Ok(VarValue::Bool(true))
+            }
+            Value::Text(s) if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("false") => {
+                Ok(VarValue::Bool(false))
+            }
             Value::Int(_) | Value::Text(_) => Err(wrong_value(def.name, &shown)),
             _ => Err(SqlError::new(
                 codes::ER_WRONG_TYPE_FOR_VAR,
@@ -228,16 +251,27 @@ impl GlobalVariables {
     /// when one was ever set, else from `security.require-secure-transport`.
     pub fn new(config: &Config, accounts: &AccountStore) -> Result<Self, AccountStoreError> {
         let text = |s: &str| VarValue::Text(s.to_string());
-        let secs = |d: std::time::Duration| VarValue::Int(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let secs =
+            |d: std::time::Duration| VarValue::Int(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let persisted_rst = accounts
             .get_persisted(PERSISTED_REQUIRE_SECURE_TRANSPORT)?
             .map(|v| v.eq_ignore_ascii_case("ON"));
         let mut values: HashMap<&'static str, VarValue> = HashMap::new();
         values.insert("autocommit", VarValue::Bool(true));
-        for cs in ["character_set_client", "character_set_connection", "character_set_database", "character_set_results", "character_set_server"] {
+        for cs in [
+            "character_set_client",
+            "character_set_connection",
+            "character_set_database",
+            "character_set_results",
+            "character_set_server",
+        ] {
             values.insert(cs, text("utf8mb4"));
         }
-        for coll in ["collation_connection", "collation_database", "collation_server"] {
+        for coll in [
+            "collation_connection",
+            "collation_database",
+            "collation_server",
+        ] {
             values.insert(coll, text("utf8mb4_general_ci"));
         }
         values.insert("foreign_key_checks", VarValue::Bool(true));
@@ -261,22 +295,34 @@ impl GlobalVariables {
         values.insert("transaction_read_only", VarValue::Bool(false));
         values.insert("unique_checks", VarValue::Bool(true));
         values.insert("wait_timeout", secs(config.wait_timeout));
-        Ok(Self { values: RwLock::new(values) })
+        Ok(Self {
+            values: RwLock::new(values),
+        })
     }
 
     /// The stored global value of a settable variable.
     pub fn get(&self, name: &str) -> Option<VarValue> {
-        self.values.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+        self.values
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 
     /// Replaces a stored global value.
     pub fn set(&self, name: &'static str, value: VarValue) {
-        self.values.write().unwrap_or_else(|p| p.into_inner()).insert(name, value);
+        self.values
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, value);
     }
 
     /// The live value of `require_secure_transport`.
     pub fn require_secure_transport(&self) -> bool {
-        matches!(self.get("require_secure_transport"), Some(VarValue::Bool(true)))
+        matches!(
+            self.get("require_secure_transport"),
+            Some(VarValue::Bool(true))
+        )
     }
 }
 
@@ -304,7 +350,9 @@ pub fn global_value(shared: &Shared, def: &VarDef) -> VarValue {
         "init_connect" => text(""),
         "license" => text("Apache-2.0"),
         "lower_case_table_names" => VarValue::Int(0),
-        "max_allowed_packet" => VarValue::Int(i64::try_from(config.max_allowed_packet).unwrap_or(i64::MAX)),
+        "max_allowed_packet" => {
+            VarValue::Int(i64::try_from(config.max_allowed_packet).unwrap_or(i64::MAX))
+        }
         "max_connections" => VarValue::Int(i64::from(config.max_connections)),
         "performance_schema" => VarValue::Bool(false),
         "port" => VarValue::Int(i64::from(config.port)),
@@ -331,9 +379,9 @@ pub fn global_value(shared: &Shared, def: &VarDef) -> VarValue {
             None => text(""),
         },
         "ssl_session_cache_mode" => VarValue::Bool(sec.ssl_session_cache_mode),
-        "ssl_session_cache_timeout" => {
-            VarValue::Int(i64::try_from(sec.ssl_session_cache_timeout.as_secs()).unwrap_or(i64::MAX))
-        }
+        "ssl_session_cache_timeout" => VarValue::Int(
+            i64::try_from(sec.ssl_session_cache_timeout.as_secs()).unwrap_or(i64::MAX),
+        ),
         "system_time_zone" => text("UTC"),
         "version" => text(SERVER_VERSION),
         "version_comment" => text("tlsql - MySQL-compatible server with TLS at its core"),
@@ -360,15 +408,33 @@ mod tests {
     #[test]
     fn conversions_follow_mysql() {
         let autocommit = lookup("autocommit").unwrap();
-        assert_eq!(convert(autocommit, &Value::Text("OFF".into())).unwrap(), VarValue::Bool(false));
-        assert_eq!(convert(autocommit, &Value::Int(1)).unwrap(), VarValue::Bool(true));
-        assert_eq!(convert(autocommit, &Value::Int(2)).unwrap_err().code, codes::ER_WRONG_VALUE_FOR_VAR);
-        assert_eq!(convert(autocommit, &Value::Double(0.5)).unwrap_err().code, codes::ER_WRONG_TYPE_FOR_VAR);
+        assert_eq!(
+            convert(autocommit, &Value::Text("OFF".into())).unwrap(),
+            VarValue::Bool(false)
+        );
+        assert_eq!(
+            convert(autocommit, &Value::Int(1)).unwrap(),
+            VarValue::Bool(true)
+        );
+        assert_eq!(
+            convert(autocommit, &Value::Int(2)).unwrap_err().code,
+            codes::ER_WRONG_VALUE_FOR_VAR
+        );
+        assert_eq!(
+            convert(autocommit, &Value::Double(0.5)).unwrap_err().code,
+            codes::ER_WRONG_TYPE_FOR_VAR
+        );
         let wait = lookup("wait_timeout").unwrap();
-        assert_eq!(convert(wait, &Value::Int(0)).unwrap_err().code, codes::ER_WRONG_VALUE_FOR_VAR);
+        assert_eq!(
+            convert(wait, &Value::Int(0)).unwrap_err().code,
+            codes::ER_WRONG_VALUE_FOR_VAR
+        );
         assert_eq!(convert(wait, &Value::Int(60)).unwrap(), VarValue::Int(60));
         let iso = lookup("transaction_isolation").unwrap();
-        assert_eq!(convert(iso, &Value::Text("read-committed".into())).unwrap(), VarValue::Text("READ-COMMITTED".into()));
+        assert_eq!(
+            convert(iso, &Value::Text("read-committed".into())).unwrap(),
+            VarValue::Text("READ-COMMITTED".into())
+        );
         assert!(convert(iso, &Value::Text("chaos".into())).is_err());
     }
 

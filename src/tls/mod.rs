@@ -151,7 +151,11 @@ impl ActiveTls {
     /// `Ssl_verify_mode` as OpenSSL numbers it: 5 (`SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE`)
     /// when client certificates are requested and verified, else 0.
     pub fn verify_mode(&self) -> u32 {
-        if self.context.verifies_clients() { 5 } else { 0 }
+        if self.context.verifies_clients() {
+            5
+        } else {
+            0
+        }
     }
 }
 
@@ -192,7 +196,12 @@ pub struct TlsManager {
 impl TlsManager {
     /// A manager with no context loaded yet.
     pub fn new(backend: Backend, source: TlsSource) -> Self {
-        Self { backend, source, active: ArcSwapOption::empty(), reload_lock: Mutex::new(()) }
+        Self {
+            backend,
+            source,
+            active: ArcSwapOption::empty(),
+            reload_lock: Mutex::new(()),
+        }
     }
 
     /// The backend in use.
@@ -226,7 +235,11 @@ impl TlsManager {
     /// SIGHUP, auto-reload). On failure the old context stays, unless `no_rollback` is set and
     /// `tls_required` (require_secure_transport) is off: then TLS is switched off for new
     /// connections. `Err` carries the reason for ERR 3888.
-    pub fn reload(&self, no_rollback: bool, tls_required: bool) -> Result<ReloadOutcome, TlsLoadError> {
+    pub fn reload(
+        &self,
+        no_rollback: bool,
+        tls_required: bool,
+    ) -> Result<ReloadOutcome, TlsLoadError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
         match self.load() {
             Ok(active) => {
@@ -235,7 +248,9 @@ impl TlsManager {
                 Ok(ReloadOutcome::Reloaded)
             }
             Err(e) if no_rollback && !tls_required => {
-                log::warn!("TLS reload failed and NO ROLLBACK ON ERROR was given: TLS is now disabled for new connections: {e}");
+                log::warn!(
+                    "TLS reload failed and NO ROLLBACK ON ERROR was given: TLS is now disabled for new connections: {e}"
+                );
                 self.active.store(None);
                 Ok(ReloadOutcome::Disabled(e.to_string()))
             }
@@ -259,14 +274,22 @@ impl TlsManager {
                         files.paths.ca_cert.display()
                     ),
                     auto::Outcome::Renewed => {
-                        log::info!("auto-tls: renewed the server certificate in {}", spec.dir.display())
+                        log::info!(
+                            "auto-tls: renewed the server certificate in {}",
+                            spec.dir.display()
+                        )
                     }
                     _ => {}
                 }
                 // The auto-tls CA also verifies client certificates unless another CA is
                 // configured, so its client certificate logs in REQUIRE X509 accounts.
                 let ca = s.ca.clone().unwrap_or(files.paths.ca_cert);
-                (files.paths.server_cert, files.paths.server_key, Some(ca), true)
+                (
+                    files.paths.server_cert,
+                    files.paths.server_key,
+                    Some(ca),
+                    true,
+                )
             }
             _ => return Err(TlsLoadError::NotConfigured),
         };
@@ -282,7 +305,12 @@ impl TlsManager {
             session_timeout: s.session_timeout,
         };
         let context = self.backend.build(&settings)?;
-        let versions = context.versions().iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
+        let versions = context
+            .versions()
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         let cipher_names = context.cipher_names().join(":");
         Ok(ActiveTls {
             context,
@@ -305,10 +333,18 @@ fn log_enabled(active: &ActiveTls, what: &str) {
         "{what}: backend {}, versions {}, client certificate verification {}, certificate {} ({}, {}issued by {}), valid until {}{}",
         active.context.backend(),
         active.versions,
-        if active.context.verifies_clients() { "on" } else { "off" },
+        if active.context.verifies_clients() {
+            "on"
+        } else {
+            "off"
+        },
         active.cert_path.display(),
         active.server_cert.key_type,
-        if active.auto_generated { "auto-generated, " } else { "" },
+        if active.auto_generated {
+            "auto-generated, "
+        } else {
+            ""
+        },
         active.server_cert.issuer,
         cert::format_time(active.server_cert.not_after),
         match &active.ca_path {

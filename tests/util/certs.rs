@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -51,7 +51,10 @@ impl Ca {
         std::fs::create_dir_all(dir).unwrap();
         let key = key_pair(Key::Ecdsa);
         let mut params = CertificateParams::default();
-        params.distinguished_name = dn(&[(DnType::OrganizationName, "tlsql tests"), (DnType::CommonName, name)]);
+        params.distinguished_name = dn(&[
+            (DnType::OrganizationName, "tlsql tests"),
+            (DnType::CommonName, name),
+        ]);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
@@ -59,11 +62,18 @@ impl Ca {
         let cert = params.self_signed(&key).unwrap();
         let path = dir.join(format!("{name}-ca.pem"));
         std::fs::write(&path, cert.pem()).unwrap();
-        Self { dir: dir.to_path_buf(), cert: path, issuer: Issuer::new(params, key) }
+        Self {
+            dir: dir.to_path_buf(),
+            cert: path,
+            issuer: Issuer::new(params, key),
+        }
     }
 
     fn write(&self, file: &str, cert: &rcgen::Certificate, key: &KeyPair) -> Pair {
-        let pair = Pair { cert: self.dir.join(format!("{file}.pem")), key: self.dir.join(format!("{file}-key.pem")) };
+        let pair = Pair {
+            cert: self.dir.join(format!("{file}.pem")),
+            key: self.dir.join(format!("{file}-key.pem")),
+        };
         std::fs::write(&pair.cert, cert.pem()).unwrap();
         std::fs::write(&pair.key, key.serialize_pem()).unwrap();
         pair
@@ -74,8 +84,13 @@ impl Ca {
     pub fn server_valid(&self, file: &str, key: Key, from: i64, to: i64) -> Pair {
         let k = key_pair(key);
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
-        params.distinguished_name = dn(&[(DnType::OrganizationName, "tlsql tests"), (DnType::CommonName, file)]);
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        params.distinguished_name = dn(&[
+            (DnType::OrganizationName, "tlsql tests"),
+            (DnType::CommonName, file),
+        ]);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.not_before = OffsetDateTime::now_utc() + Duration::days(from);
         params.not_after = OffsetDateTime::now_utc() + Duration::days(to);

@@ -25,7 +25,11 @@ pub struct TestServer {
 impl TestServer {
     /// A configuration on port 0 with a fresh data directory in `dir`.
     pub fn config(dir: &Path) -> Config {
-        let mut config = Config { port: 0, data_dir: dir.join("data"), ..Config::default() };
+        let mut config = Config {
+            port: 0,
+            data_dir: dir.join("data"),
+            ..Config::default()
+        };
         config.connect_timeout = std::time::Duration::from_secs(5);
         config
     }
@@ -50,7 +54,14 @@ impl TestServer {
         let shared = server.shared();
         let handle = server.shutdown_handle();
         let thread = std::thread::spawn(move || server.serve().expect("server runs"));
-        Self { addr, shared, dir, config, handle, thread: Some(thread) }
+        Self {
+            addr,
+            shared,
+            dir,
+            config,
+            handle,
+            thread: Some(thread),
+        }
     }
 
     /// Stops the server and returns its directory and configuration for a restart.

@@ -123,8 +123,13 @@ pub fn client_config(opts: &TlsOptions) -> Arc<ClientConfig> {
         provider.cipher_suites = suites.clone();
     }
     let provider = Arc::new(provider);
-    let versions = opts.versions.clone().unwrap_or_else(|| vec![&rustls::version::TLS13, &rustls::version::TLS12]);
-    let builder = ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions).unwrap();
+    let versions = opts
+        .versions
+        .clone()
+        .unwrap_or_else(|| vec![&rustls::version::TLS13, &rustls::version::TLS12]);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .unwrap();
     let builder = match &opts.ca {
         Some(ca) => {
             let mut roots = RootCertStore::empty();
@@ -133,12 +138,19 @@ pub fn client_config(opts: &TlsOptions) -> Arc<ClientConfig> {
             }
             builder.with_root_certificates(roots)
         }
-        None => builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider))),
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider))),
     };
     let mut config = match &opts.identity {
         Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert).unwrap().map(Result::unwrap).collect();
-            builder.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).unwrap()).unwrap()
+            let chain = CertificateDer::pem_file_iter(cert)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            builder
+                .with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).unwrap())
+                .unwrap()
         }
         None => builder.with_no_client_auth(),
     };
@@ -219,13 +231,16 @@ impl RawClient {
 
     /// Sends an SSLRequest and performs the TLS handshake.
     pub fn start_tls(&mut self, opts: &TlsOptions) -> Result<(), String> {
-        let Transport::Plain(tcp) = &self.stream else { return Err("already TLS".into()) };
+        let Transport::Plain(tcp) = &self.stream else {
+            return Err("already TLS".into());
+        };
         let mut tcp = tcp.try_clone().map_err(|e| e.to_string())?;
         let req = self.ssl_request();
         let mut packet = self.header(req.len()).to_vec();
         packet.extend_from_slice(&req);
         let server_name = ServerName::try_from("localhost").unwrap();
-        let mut conn = ClientConnection::new(client_config(opts), server_name).map_err(|e| e.to_string())?;
+        let mut conn =
+            ClientConnection::new(client_config(opts), server_name).map_err(|e| e.to_string())?;
         if opts.pipelined {
             // The ClientHello leaves in the same write as the SSLRequest.
             conn.write_tls(&mut packet).map_err(|e| e.to_string())?;
@@ -251,7 +266,12 @@ impl RawClient {
     }
 
     /// Sends the login and runs the authentication exchange.
-    pub fn login(&mut self, user: &str, password: &str, db: Option<&str>) -> Result<(), ServerError> {
+    pub fn login(
+        &mut self,
+        user: &str,
+        password: &str,
+        db: Option<&str>,
+    ) -> Result<(), ServerError> {
         let plugin = self.server_plugin.clone();
         let mut caps = CLIENT_CAPS;
         if matches!(self.stream, Transport::Tls(_)) {
@@ -302,7 +322,11 @@ impl RawClient {
                         clear.push(0);
                         self.write_packet(&clear).map_err(io_err)?;
                     } else {
-                        return Err(ServerError { code: 2061, state: "HY000".into(), message: "full auth over plaintext".into() });
+                        return Err(ServerError {
+                            code: 2061,
+                            state: "HY000".into(),
+                            message: "full auth over plaintext".into(),
+                        });
                     }
                 }
                 other => panic!("unexpected auth packet {other:?}"),
@@ -347,7 +371,9 @@ impl RawClient {
                 }
                 let (len, n) = lenenc(&r[pos..]);
                 pos += n;
-                row.push(Some(String::from_utf8_lossy(&r[pos..pos + len]).into_owned()));
+                row.push(Some(
+                    String::from_utf8_lossy(&r[pos..pos + len]).into_owned(),
+                ));
                 pos += len;
             }
             rows.push(row);
@@ -356,7 +382,9 @@ impl RawClient {
 
     /// One status or variable value by exact name.
     pub fn status(&mut self, name: &str) -> String {
-        let rows = self.query(&format!("SHOW SESSION STATUS LIKE '{name}'")).unwrap();
+        let rows = self
+            .query(&format!("SHOW SESSION STATUS LIKE '{name}'"))
+            .unwrap();
         rows.first().and_then(|r| r[1].clone()).unwrap_or_default()
     }
 }
@@ -364,19 +392,30 @@ impl RawClient {
 fn lenenc(b: &[u8]) -> (usize, usize) {
     match b[0] {
         0xFC => (usize::from(u16::from_le_bytes([b[1], b[2]])), 3),
-        0xFD => (usize::from(b[1]) | usize::from(b[2]) << 8 | usize::from(b[3]) << 16, 4),
+        0xFD => (
+            usize::from(b[1]) | usize::from(b[2]) << 8 | usize::from(b[3]) << 16,
+            4,
+        ),
         0xFE => (u64::from_le_bytes(b[1..9].try_into().unwrap()) as usize, 9),
         n => (usize::from(n), 1),
     }
 }
 
 fn io_err(e: std::io::Error) -> ServerError {
-    ServerError { code: 2013, state: "HY000".into(), message: e.to_string() }
+    ServerError {
+        code: 2013,
+        state: "HY000".into(),
+        message: e.to_string(),
+    }
 }
 
 pub fn parse_err(p: &[u8]) -> ServerError {
     let code = u16::from_le_bytes([p[1], p[2]]);
-    let (state, msg) = if p.get(3) == Some(&b'#') { (&p[4..9], &p[9..]) } else { (&b""[..], &p[3..]) };
+    let (state, msg) = if p.get(3) == Some(&b'#') {
+        (&p[4..9], &p[9..])
+    } else {
+        (&b""[..], &p[3..])
+    };
     ServerError {
         code,
         state: String::from_utf8_lossy(state).into_owned(),

@@ -1,0 +1,131 @@
+//! Storage: the narrow interface the session needs, and the SQLite engine behind it.
+//!
+//! Every MySQL database is one SQLite file in `<data-dir>/db/`. A session owns one SQLite
+//! connection whose `main` schema is in memory; the databases it uses are attached under their
+//! own names, and every table reference is qualified with its database before the statement
+//! reaches SQLite, so `USE` only changes which name unqualified references get. Statements are
+//! parsed with sqlparser's MySQL dialect, checked against the session's privileges, rewritten
+//! where SQLite differs (see [`translate`]) and rendered back to SQL for SQLite.
+//!
+//! Durability: each database file is in WAL mode with `synchronous=FULL`, so a committed
+//! transaction survives `kill -9` of the server.
+
+mod engine;
+mod show;
+mod translate;
+mod types;
+
+use std::io;
+
+use crate::auth::privileges::Privilege;
+use crate::error::SqlError;
+use crate::protocol::value::{Column, Value};
+
+pub use engine::{Engine, EngineSession, Prepared};
+
+/// Which value of a system variable an expression asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarScope {
+    /// `@@global.x`
+    Global,
+    /// `@@session.x` / `@@local.x`
+    Session,
+    /// `@@x`: the session value where there is one, the global value otherwise.
+    Default,
+}
+
+/// A table the server computes (`performance_schema.session_status` and friends).
+pub struct VirtualTable {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, as many values as columns each.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// What storage needs from the session while it runs a statement.
+pub trait SessionContext {
+    /// The value of a system variable (`@@x`).
+    fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError>;
+    /// The value of a user variable (`@x`), NULL when unset.
+    fn user_variable(&self, name: &str) -> Value;
+    /// Session functions (`USER()`, `CURRENT_USER()`, `VERSION()`, `CONNECTION_ID()`), by
+    /// upper-case name; `None` when the name is not one of them.
+    fn function(&self, name: &str) -> Option<Value>;
+    /// A server-computed table, if `schema.table` is one.
+    fn virtual_table(&self, schema: &str, table: &str) -> Option<VirtualTable>;
+    /// Whether the session may use `privilege` on `db` (and `table`, when the statement names
+    /// one): `Ok` or the MySQL error (1142 for a table, 1044 for a database).
+    fn authorize(
+        &self,
+        privilege: Privilege,
+        db: &str,
+        table: Option<&str>,
+    ) -> Result<(), SqlError>;
+    /// Whether the session holds any privilege on `db` (what `USE` and `SHOW TABLES` need):
+    /// `Ok` or 1044.
+    fn authorize_database(&self, db: &str) -> Result<(), SqlError>;
+}
+
+/// Where a result set goes: the client's result writer, or a capture.
+pub trait RowSink {
+    /// The column definitions; called once, before any row.
+    fn columns(&mut self, columns: &[Column]) -> io::Result<()>;
+    /// One row.
+    fn row(&mut self, row: &[Value]) -> io::Result<()>;
+}
+
+/// How a statement ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A result set was written to the sink; the caller writes its end.
+    Rows {
+        /// Rows written.
+        count: u64,
+    },
+    /// No result set: the caller sends OK.
+    Done {
+        /// Rows inserted, changed or deleted.
+        affected_rows: u64,
+        /// The AUTO_INCREMENT value of the last inserted row (0 when none).
+        last_insert_id: u64,
+        /// Warnings raised.
+        warnings: u16,
+    },
+}
+
+/// Why a statement failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// The statement failed; the session is fine.
+    #[error("{0}")]
+    Sql(SqlError),
+    /// Writing the result to the client failed; the session ends.
+    #[error("writing the result: {0}")]
+    Io(io::Error),
+}
+
+impl From<SqlError> for ExecError {
+    fn from(e: SqlError) -> Self {
+        ExecError::Sql(e)
+    }
+}
+
+impl From<io::Error> for ExecError {
+    fn from(e: io::Error) -> Self {
+        ExecError::Io(e)
+    }
+}
+
+/// The engine could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The data directory could not be created or read.
+    #[error("data directory {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
