@@ -4,13 +4,13 @@
 # the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client).
 #
 #   tests/run.sh            everything
-#   TLSQL_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
-#   TLSQL_SKIP_INSTALL=1 tests/run.sh               skip apt/pip (already installed)
+#   TLSQLTEST_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
+#   TLSQLTEST_SKIP_INSTALL=1 tests/run.sh               skip apt/pip (already installed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-BACKENDS=${TLSQL_BACKENDS:-"rustls openssl boring"}
-VENV=${TLSQL_VENV:-$ROOT/target/test-venv}
+BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
+VENV=${TLSQLTEST_VENV:-$ROOT/target/test-venv}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -34,10 +34,12 @@ install() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
   fi
-  if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import pymysql, mysql.connector, cryptography' 2>/dev/null; then
+  if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ssl, pymysql, cryptography, mysql.connector as m; assert m.HAVE_CEXT' 2>/dev/null; then
     step "installing Python drivers into $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q PyMySQL mysql-connector-python cryptography
+    # mysql-connector-python 9.2+ wheels link OpenSSL 3.2 symbols; Debian 12 ships OpenSSL 3.0, so its
+    # C extension would not load. 9.1 bundles a build against OpenSSL 3.0.
+    "$VENV/bin/pip" install -q PyMySQL "mysql-connector-python==9.1.0" cryptography
   fi
 }
 
@@ -50,7 +52,7 @@ features_for() {
   esac
 }
 
-[[ -n ${TLSQL_SKIP_INSTALL:-} ]] || install
+[[ -n ${TLSQLTEST_SKIP_INSTALL:-} ]] || install
 
 step "shared TLS interface: cargo test -p tlsql-tls-api"
 cargo test -p tlsql-tls-api
@@ -65,7 +67,7 @@ for backend in $BACKENDS; do
   step "$backend: real clients against the tlsql binary"
   # shellcheck disable=SC2086
   cargo build --bin tlsql $features
-  TLSQL_BIN="$ROOT/target/debug/tlsql" TLSQL_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/run-clients.sh
 done
 

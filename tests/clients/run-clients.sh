@@ -4,13 +4,13 @@
 # openssl s_client, each logging in with caching_sha2_password and mysql_native_password,
 # writing and reading back; then a restart (data persisted) and kill -9 (committed data kept).
 #
-# Needs: TLSQL_BIN (the server binary), PYTHON (with PyMySQL, mysql-connector-python,
-# cryptography), TLSQL_BACKEND (rustls | openssl | boring).
+# Needs: TLSQLTEST_BIN (the server binary), PYTHON (with PyMySQL, mysql-connector-python,
+# cryptography), TLSQLTEST_BACKEND (rustls | openssl | boring).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${TLSQL_BIN:?set TLSQL_BIN to the tlsql binary}
+BIN=${TLSQLTEST_BIN:?set TLSQLTEST_BIN to the tlsql binary}
 PY=${PYTHON:-python3}
-BACKEND=${TLSQL_BACKEND:-rustls}
+BACKEND=${TLSQLTEST_BACKEND:-rustls}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-clients.XXXXXX")
 SOCK=$WORK/tlsql.sock
 PID=""
@@ -56,9 +56,9 @@ s_client() {
   out=$(openssl s_client -starttls mysql -connect "127.0.0.1:$PORT" "-$version" -CAfile "$TLS/ca.pem" \
     -verify_return_error -verify_hostname localhost </dev/null 2>&1) || { echo "$out"; echo "s_client -$version failed"; exit 1; }
   local expected=${version/tls1_/TLSv1.}
-  grep -q "Protocol *: $expected" <<<"$out" || { echo "$out"; echo "s_client -$version: protocol is not $expected"; exit 1; }
+  grep -Eq "Protocol *: $expected|^New, $expected, " <<<"$out" || { echo "$out"; echo "s_client -$version: protocol is not $expected"; exit 1; }
   grep -q "Verify return code: 0 (ok)" <<<"$out" || { echo "$out"; echo "s_client -$version: verification failed"; exit 1; }
-  echo "--- openssl s_client -starttls mysql -$version: $(sed -n 's/^ *Cipher *: //p' <<<"$out" | head -n1) ok"
+  echo "--- openssl s_client -starttls mysql -$version: $(sed -n 's/^New, .*, Cipher is //p' <<<"$out" | head -n1) ok"
 }
 
 echo "== real clients against tlsql ($BACKEND), work dir $WORK"
