@@ -1,9 +1,33 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
-//! * `tls`: one suite, instantiated for every TLS backend compiled into this build.
+//! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
+//! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
+//! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
+#![allow(unreachable_pub)]
+
+/// Instantiates `cases::<name>(backend)` as a test for every TLS backend compiled in, so
+/// rustls, OpenSSL and BoringSSL are held to the same behaviour by the same code.
+#[macro_export]
+macro_rules! backend_suite {
+    ($($case:ident),* $(,)?) => {
+        #[cfg(feature = "rustls")]
+        mod rustls {
+            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Rustls) } )*
+        }
+        #[cfg(feature = "openssl")]
+        mod openssl {
+            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Openssl) } )*
+        }
+        #[cfg(feature = "boring")]
+        mod boring {
+            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Boring) } )*
+        }
+    };
+}
 
 mod util;
 
 mod core;
+mod policy;
 mod tls;

@@ -1,5 +1,5 @@
 //! The TLS suite: written once, instantiated for every backend compiled into this build by
-//! `tls_suite!`, so rustls, OpenSSL and BoringSSL are held to the same behaviour.
+//! `backend_suite!`, so rustls, OpenSSL and BoringSSL are held to the same behaviour.
 
 use std::time::Duration;
 
@@ -11,24 +11,7 @@ use crate::util::TestServer;
 use crate::util::certs::{Ca, Key, Pair};
 use crate::util::raw::{RawClient, TlsOptions};
 
-macro_rules! tls_suite {
-    ($($case:ident),* $(,)?) => {
-        #[cfg(feature = "rustls")]
-        mod rustls {
-            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Rustls) } )*
-        }
-        #[cfg(feature = "openssl")]
-        mod openssl {
-            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Openssl) } )*
-        }
-        #[cfg(feature = "boring")]
-        mod boring {
-            $( #[test] fn $case() { super::cases::$case(tlsql::config::TlsBackendKind::Boring) } )*
-        }
-    };
-}
-
-tls_suite!(
+crate::backend_suite!(
     plain_connection_reports_no_tls,
     tls12_and_tls13_report_version_and_cipher,
     rsa_certificate_negotiates_rsa_suites,

@@ -12,10 +12,9 @@
 //! machines without AES instructions) and the TLS ≤ 1.2 suites it dropped (DHE, SHA-384 CBC,
 //! static-RSA SHA-256 CBC).
 //!
-//! One configured value is not applied: the boring crate has no safe binding for
-//! `SSL_CTX_set_timeout` and the workspace denies `unsafe` code, so sessions live as long as
-//! BoringSSL's defaults allow (two hours for TLS 1.2; two days for TLS 1.3, renewable up to a
-//! week) whatever `session_timeout` says.
+//! The session lifetime has no safe binding in the boring crate: [`set_session_timeout`] calls
+//! `SSL_CTX_set_timeout` (TLS 1.2) and `SSL_CTX_set_session_psk_dhe_timeout` (TLS 1.3) through
+//! boring-sys, the crate's only `unsafe`.
 #![deny(missing_docs)]
 
 use std::fmt;
@@ -70,6 +69,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
+    set_session_timeout(&mut builder, settings.session_timeout);
     let offer = Ssl::new_ex_index().map_err(library)?;
     builder.set_select_certificate_callback(move |mut hello| {
         let seen = Offer::from_client_hello(&hello);
@@ -276,6 +276,18 @@ fn set_client_verification(
         .map_err(library)?;
     builder.set_verify(SslVerifyMode::PEER);
     Ok(())
+}
+
+/// How long a session (id or ticket) stays resumable: `ssl-session-cache-timeout`.
+#[allow(unsafe_code)]
+fn set_session_timeout(builder: &mut SslContextBuilder, timeout: std::time::Duration) {
+    let seconds = u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX);
+    // SAFETY: the builder owns a valid SSL_CTX for the whole call, and both functions only
+    // store the number in it.
+    unsafe {
+        boring_sys::SSL_CTX_set_timeout(builder.as_ptr(), seconds);
+        boring_sys::SSL_CTX_set_session_psk_dhe_timeout(builder.as_ptr(), seconds);
+    }
 }
 
 fn set_resumption(builder: &mut SslContextBuilder, enabled: bool) -> Result<(), TlsError> {

@@ -7,9 +7,8 @@
 //! one OpenSSL knows, and resumption state (session cache, ticket keys, session-id context)
 //! belongs to one context, so a reload never resumes an old context's sessions.
 //!
-//! One configured value is not applied: the openssl crate has no binding for
-//! `SSL_CTX_set_timeout` and the workspace denies `unsafe` code, so sessions live for OpenSSL's
-//! default of two hours whatever `session_timeout` says.
+//! The one call without a safe binding, `SSL_CTX_set_timeout` (session lifetime), is declared
+//! here and wrapped in [`set_session_timeout`], the crate's only `unsafe`.
 #![deny(missing_docs)]
 
 mod hello;
@@ -61,6 +60,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
+    set_session_timeout(&mut builder, settings.session_timeout);
     Ok(Arc::new(OpensslContext {
         ctx: builder.build(),
         cipher_names: suites.iter().map(|s| s.openssl.to_string()).collect(),
@@ -254,6 +254,24 @@ fn set_client_verification(
         .map_err(library)?;
     builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::CLIENT_ONCE);
     Ok(())
+}
+
+/// How long a session (id or ticket) stays resumable: `ssl-session-cache-timeout`.
+#[allow(unsafe_code)]
+fn set_session_timeout(builder: &mut SslContextBuilder, timeout: std::time::Duration) {
+    unsafe extern "C" {
+        // libssl: `long SSL_CTX_set_timeout(SSL_CTX *ctx, long t)`; returns the old value.
+        fn SSL_CTX_set_timeout(
+            ctx: *mut openssl_sys::SSL_CTX,
+            t: std::ffi::c_long,
+        ) -> std::ffi::c_long;
+    }
+    let seconds = std::ffi::c_long::try_from(timeout.as_secs()).unwrap_or(std::ffi::c_long::MAX);
+    // SAFETY: the builder owns a valid SSL_CTX for the whole call, and the function only
+    // stores the number in it.
+    unsafe {
+        SSL_CTX_set_timeout(builder.as_ptr(), seconds);
+    }
 }
 
 fn set_resumption(builder: &mut SslContextBuilder, enabled: bool) -> Result<(), TlsError> {

@@ -887,3 +887,30 @@ fn end_of_stream_with_and_without_close_notify() {
         server.join().unwrap().remove(0).unwrap();
     }
 }
+
+#[test]
+fn sessions_expire_after_the_configured_timeout() {
+    let pki = Pki::new();
+    for (label, options) in [
+        ("TLSv1.2 ticket", tls12_only as fn() -> ClientOptions),
+        ("TLSv1.3", tls13_only),
+    ] {
+        let ctx = build(&TlsSettings {
+            session_timeout: Duration::from_secs(1),
+            ..pki.settings(Key::Ecdsa)
+        });
+        let client = Client::new(&pki, options());
+        let (addr, server) = ping_pong_server(&ctx, 1);
+        let first = client.connect(addr, None).unwrap();
+        server.join().unwrap();
+        // OpenSSL compares whole seconds: wait past the next boundary plus the timeout.
+        thread::sleep(Duration::from_millis(2_500));
+        let (addr, server) = ping_pong_server(&ctx, 1);
+        let second = client.connect(addr, Some(&first.session)).unwrap();
+        let info = server.join().unwrap().remove(0).unwrap();
+        assert!(
+            !info.resumed && !second.reused,
+            "{label}: an expired session resumed"
+        );
+    }
+}
