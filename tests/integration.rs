@@ -29,5 +29,6 @@ macro_rules! backend_suite {
 mod util;
 
 mod core;
+mod lifecycle;
 mod policy;
 mod tls;

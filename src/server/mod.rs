@@ -10,6 +10,7 @@
 //! accepts until [`ShutdownHandle::shutdown`].
 
 pub(crate) mod acceptor;
+pub mod maintenance;
 pub(crate) mod pool;
 pub mod socket;
 
@@ -111,6 +112,8 @@ pub struct Server {
     acceptor: acceptor::Acceptor,
     local_addr: SocketAddr,
     socket_path: Option<PathBuf>,
+    /// Started before `start` returns, so files are watched from the moment it does.
+    maintenance: maintenance::Maintenance,
 }
 
 /// Stops a running [`Server::serve`] from another thread.
@@ -201,11 +204,13 @@ impl Server {
             next_connection_id: AtomicU32::new(1),
         });
         let socket_path = shared.config.socket.clone();
+        let maintenance = maintenance::start(&shared);
         Ok(Server {
             shared,
             acceptor,
             local_addr,
             socket_path,
+            maintenance,
         })
     }
 
@@ -230,6 +235,7 @@ impl Server {
             .acceptor
             .run(&self.shared)
             .map_err(io_err("acceptor failed"));
+        drop(self.maintenance);
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
         }

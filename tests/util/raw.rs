@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,8 +68,12 @@ pub struct TlsOptions {
     pub delay: Option<Duration>,
     /// Offer only these suites (rustls names).
     pub suites: Option<Vec<rustls::SupportedCipherSuite>>,
-    /// Resume with this session store (share it between connections to resume).
+    /// Resume with this session store.
     pub resumption: Option<Arc<dyn rustls::client::ClientSessionStore>>,
+    /// Use this configuration instead of building one from the fields above. rustls offers a
+    /// stored session only to a configuration with the same verifier and client credentials
+    /// (`Arc` identity), so connections that should resume share one.
+    pub config: Option<Arc<ClientConfig>>,
 }
 
 pub struct RawClient {
@@ -239,8 +242,11 @@ impl RawClient {
         let mut packet = self.header(req.len()).to_vec();
         packet.extend_from_slice(&req);
         let server_name = ServerName::try_from("localhost").unwrap();
-        let mut conn =
-            ClientConnection::new(client_config(opts), server_name).map_err(|e| e.to_string())?;
+        let mut conn = ClientConnection::new(
+            opts.config.clone().unwrap_or_else(|| client_config(opts)),
+            server_name,
+        )
+        .map_err(|e| e.to_string())?;
         if opts.pipelined {
             // The ClientHello leaves in the same write as the SSLRequest.
             conn.write_tls(&mut packet).map_err(|e| e.to_string())?;
@@ -448,9 +454,4 @@ pub fn scramble_for(plugin: &str, password: &str, nonce: &[u8]) -> Vec<u8> {
             p1.iter().zip(p3.iter()).map(|(a, b)| a ^ b).collect()
         }
     }
-}
-
-/// Reads a PEM file into a string (handy for assertions).
-pub fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
 }
