@@ -61,6 +61,24 @@ s_client() {
   echo "--- openssl s_client -starttls mysql -$version: $(sed -n 's/^New, .*, Cipher is //p' <<<"$out" | head -n1) ok"
 }
 
+# Resumption with s_client: a session saved from one connection is resumed by the next
+# (`Reused`), and after SIGHUP (a reload, so a fresh resumption context) it is not.
+# `sleep` keeps s_client reading long enough to receive TLS 1.3 tickets.
+resume() {
+  local version=$1 expect=$2
+  local out
+  out=$( (sleep 1) | openssl s_client -starttls mysql -connect "127.0.0.1:$PORT" "-$version" -CAfile "$TLS/ca.pem" \
+    -sess_in "$WORK/session-$version.pem" 2>&1) || { echo "$out"; echo "s_client -sess_in -$version failed"; exit 1; }
+  grep -q "^$expect, " <<<"$out" || { echo "$out"; echo "s_client -$version: expected a $expect session"; exit 1; }
+  echo "--- openssl s_client -$version -sess_in: $expect"
+}
+
+save_session() {
+  local version=$1
+  (sleep 1) | openssl s_client -starttls mysql -connect "127.0.0.1:$PORT" "-$version" -CAfile "$TLS/ca.pem" \
+    -sess_out "$WORK/session-$version.pem" >/dev/null 2>&1 || { echo "s_client -sess_out -$version failed"; exit 1; }
+}
+
 echo "== real clients against tlsql ($BACKEND), work dir $WORK"
 start_server
 run setup
@@ -70,6 +88,20 @@ run connector-pure
 run mariadb
 run mariadb-interactive
 s_client tls1_2
+s_client tls1_3
+
+echo "== resumption and SIGHUP"
+for v in tls1_2 tls1_3; do
+  save_session "$v"
+  resume "$v" Reused
+done
+kill -HUP "$PID"
+for _ in $(seq 1 50); do grep -q "SIGHUP: TLS reloaded" "$WORK/server.log" && break; sleep 0.1; done
+grep -q "SIGHUP: TLS reloaded" "$WORK/server.log" || { cat "$WORK/server.log"; echo "no reload after SIGHUP"; exit 1; }
+echo "--- SIGHUP: TLS reloaded"
+for v in tls1_2 tls1_3; do
+  resume "$v" New
+done
 s_client tls1_3
 
 echo "== restart: data persisted, caching_sha2 cache empty again (RSA path over plain TCP)"
