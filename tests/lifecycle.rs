@@ -103,7 +103,9 @@ mod cases {
         let ca = std::fs::read(&f.ca.cert).unwrap();
         let expired = f.ca.server_valid("expired", Key::Ecdsa, -30, -1);
         let other_key = f.ca.server_valid("other", Key::Ecdsa, -1, 30);
-        let broken: [(&str, Box<dyn Fn()>, &str); 4] = [
+        // (what is broken, how, a word the 3888 message must contain)
+        type Breakage<'a> = (&'a str, Box<dyn Fn() + 'a>, &'a str);
+        let broken: [Breakage<'_>; 4] = [
             (
                 "garbage key",
                 Box::new(|| std::fs::write(&f.server.key, "not a key").unwrap()),

@@ -254,6 +254,9 @@ fn literal(token: &Token) -> Option<Value> {
     }
 }
 
+/// A result set the server computed itself: columns and rows.
+type ServerRows = (Vec<Column>, Vec<Vec<Value>>);
+
 /// One `SET` target.
 enum Target {
     System { scope: VarScope, name: String },
@@ -387,10 +390,7 @@ impl Session {
     }
 
     /// `SET` with any number of comma-separated assignments.
-    fn set(
-        &mut self,
-        tokens: &[Token],
-    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn set(&mut self, tokens: &[Token]) -> Result<Option<ServerRows>, SqlError> {
         let lead = words(tokens, 2);
         match lead
             .iter()
@@ -586,10 +586,7 @@ impl Session {
 
     /// Account statements (CREATE/ALTER/DROP/RENAME USER, GRANT, REVOKE, SET PASSWORD,
     /// SHOW GRANTS, SHOW CREATE USER, FLUSH PRIVILEGES), run as the logged-in account.
-    fn account_statement(
-        &mut self,
-        sql: &str,
-    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn account_statement(&mut self, sql: &str) -> Result<Option<ServerRows>, SqlError> {
         let actor = self.state.account_key();
         match account_stmt::run(sql, &self.state.shared.accounts, &actor) {
             None => Err(SqlError::syntax(format!("near '{sql}'"))),
@@ -675,10 +672,7 @@ impl Session {
     }
 
     /// `ALTER INSTANCE RELOAD TLS [FOR CHANNEL mysql_main] [NO ROLLBACK ON ERROR]`.
-    fn alter_instance(
-        &mut self,
-        tokens: &[Token],
-    ) -> Result<Option<(Vec<Column>, Vec<Vec<Value>>)>, SqlError> {
+    fn alter_instance(&mut self, tokens: &[Token]) -> Result<Option<ServerRows>, SqlError> {
         let all: Vec<String> = (0..tokens.len()).map_while(|i| word(tokens, i)).collect();
         if all.len() != tokens.len()
             || all.get(2..4) != Some(&["RELOAD".to_string(), "TLS".to_string()][..])

@@ -642,7 +642,7 @@ impl EngineSession {
         match object_type {
             ObjectType::Table => {
                 let targets: Vec<TableRef> = names
-                    .into_iter()
+                    .iter()
                     .map(|n| translate::resolve(n, self.current.as_deref()))
                     .collect::<Result<_, _>>()?;
                 let mut missing = Vec::new();
