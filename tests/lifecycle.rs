@@ -26,6 +26,7 @@ crate::backend_suite!(
     certificate_check_warns_before_expiry,
     auto_tls_certificate_is_renewed_live,
     resumption_within_a_context_and_never_across_a_reload,
+    reloads_under_load_fail_no_connection,
 );
 
 /// The DER of the first certificate in a PEM file.
@@ -352,5 +353,67 @@ mod cases {
             drop(session("0"));
             drop(session("1"));
         }
+    }
+
+    pub(super) fn reloads_under_load_fail_no_connection(backend: TlsBackendKind) {
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+        let (server, f) = server_with(backend, Key::Ecdsa);
+        let pairs: Vec<Pair> = (0..4)
+            .map(|i| {
+                f.ca.server_valid(&format!("rotated-{i}"), Key::Ecdsa, -1, 30)
+            })
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let connected = Arc::new(AtomicU32::new(0));
+        let addr = server.addr;
+        let opts = verified(&f);
+        let client = {
+            let stop = Arc::clone(&stop);
+            let connected = Arc::clone(&connected);
+            std::thread::spawn(move || {
+                let (mut ok, mut failures) = (0u32, Vec::new());
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline && ok < 5_000 {
+                    let mut c = RawClient::connect(addr).unwrap();
+                    let attempt = c
+                        .start_tls(&opts)
+                        .and_then(|()| c.login("root", "", None).map_err(|e| e.message))
+                        .and_then(|()| c.query("SELECT 1").map(|_| ()).map_err(|e| e.message));
+                    match attempt {
+                        Ok(()) => {
+                            ok += 1;
+                            connected.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => failures.push(e),
+                    }
+                }
+                (ok, failures)
+            })
+        };
+        let (mut root, _) = tls_root(&server, &verified(&f));
+        for i in 0..20 {
+            install(&pairs[i % pairs.len()], &f);
+            reload(&mut root, "ALTER INSTANCE RELOAD TLS").unwrap();
+            // Let the client connect at least twice on each context before the next reload.
+            let seen = connected.load(Ordering::Relaxed);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while connected.load(Ordering::Relaxed) < seen + 2
+                && Instant::now() < deadline
+                && !client.is_finished()
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let (ok, failures) = client.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} of {} connections failed: {:?}",
+            failures.len(),
+            ok as usize + failures.len(),
+            &failures[..failures.len().min(3)]
+        );
+        assert!(ok >= 40, "only {ok} connections during 20 reloads");
     }
 }

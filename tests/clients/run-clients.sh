@@ -91,7 +91,12 @@ s_client tls1_2
 s_client tls1_3
 
 echo "== resumption and SIGHUP"
-for v in tls1_2 tls1_3; do
+# BoringSSL sends TLS 1.3 tickets with its first application data, and s_client -starttls
+# stops before the server writes any, so it never gets one there; TLS 1.3 resumption on
+# BoringSSL is covered by the integration suite, whose client logs in.
+RESUME_VERSIONS="tls1_2 tls1_3"
+[[ $BACKEND == boring ]] && RESUME_VERSIONS="tls1_2"
+for v in $RESUME_VERSIONS; do
   save_session "$v"
   resume "$v" Reused
 done
@@ -99,7 +104,7 @@ kill -HUP "$PID"
 for _ in $(seq 1 50); do grep -q "SIGHUP: TLS reloaded" "$WORK/server.log" && break; sleep 0.1; done
 grep -q "SIGHUP: TLS reloaded" "$WORK/server.log" || { cat "$WORK/server.log"; echo "no reload after SIGHUP"; exit 1; }
 echo "--- SIGHUP: TLS reloaded"
-for v in tls1_2 tls1_3; do
+for v in $RESUME_VERSIONS; do
   resume "$v" New
 done
 s_client tls1_3
