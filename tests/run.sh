@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian machine, then runs every
 # test for every TLS backend (rustls, OpenSSL, BoringSSL): unit and integration tests, and
-# the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client).
+# the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client,
+# sysbench).
 #
 #   tests/run.sh            everything
 #   TLSQLTEST_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
@@ -17,6 +18,7 @@ step() { printf '\n=== %s\n' "$*"; }
 install() {
   local need=()
   command -v mariadb >/dev/null || need+=(mariadb-client)
+  command -v sysbench >/dev/null || need+=(sysbench)
   command -v openssl >/dev/null || need+=(openssl)
   command -v pkg-config >/dev/null || need+=(pkg-config)
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)

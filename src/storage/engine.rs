@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use sqlparser::ast::{ObjectType, Statement};
 
 use super::translate::{self, TableRef, quote};
-use super::types::{column_for, from_sqlite, sql_error, to_sqlite};
+use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
 use super::{ExecError, Outcome, RowSink, SessionContext, StorageError};
 use crate::auth::privileges::Privilege;
 use crate::error::{SqlError, codes};
@@ -347,11 +347,26 @@ impl EngineSession {
                 self.create_database(&db, if_not_exists)
                     .map_err(ExecError::from)
             }
-            Statement::StartTransaction { .. } => {
+            Statement::StartTransaction { modes, .. } => {
                 if self.in_transaction() {
                     self.batch("COMMIT")?;
                 }
-                self.batch("BEGIN")?;
+                // A transaction that may write takes SQLite's write lock up front, waiting
+                // for it like a MySQL row lock; a deferred one that reads first could only
+                // fail (SQLITE_BUSY) when it later tries to write while another writes.
+                let read_only = modes.iter().any(|m| {
+                    matches!(
+                        m,
+                        sqlparser::ast::TransactionMode::AccessMode(
+                            sqlparser::ast::TransactionAccessMode::ReadOnly
+                        )
+                    )
+                });
+                self.batch(if read_only {
+                    "BEGIN DEFERRED"
+                } else {
+                    "BEGIN IMMEDIATE"
+                })?;
                 Ok(done(0, 0))
             }
             Statement::Commit { .. } => {
@@ -502,6 +517,11 @@ impl EngineSession {
             .map(|c| (c.name().to_string(), c.decl_type().map(str::to_string)))
             .collect();
         let width = declared.len();
+        // SQLite keeps DECIMAL(p,s) as a number; MySQL shows it with exactly s decimals.
+        let scales: Vec<Option<usize>> = declared
+            .iter()
+            .map(|(_, decl)| decl.as_deref().and_then(decimal_scale))
+            .collect();
         let mut rows = stmt
             .query(params_from_iter(params.iter().map(to_sqlite)))
             .map_err(|e| sql_error(&e, db))?;
@@ -509,7 +529,7 @@ impl EngineSession {
             (0..width)
                 .map(|i| {
                     row.get_ref(i)
-                        .map(from_sqlite)
+                        .map(|v| with_scale(from_sqlite(v), scales[i]))
                         .map_err(|e| sql_error(&e, db))
                 })
                 .collect()

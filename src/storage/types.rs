@@ -35,6 +35,9 @@ pub(crate) fn column_for(name: &str, decl: Option<&str>, first: Option<&Value>) 
     if matches!(column_type, ColumnType::Double | ColumnType::Float) {
         column.decimals = 31;
     }
+    if let Some(scale) = decl.and_then(decimal_scale) {
+        column.decimals = u8::try_from(scale).unwrap_or(30);
+    }
     column
 }
 
@@ -88,6 +91,36 @@ fn declared_length(d: &str) -> u32 {
         .and_then(|(_, rest)| rest.split([')', ',']).next())
         .and_then(|n| n.trim().parse::<u32>().ok())
         .map_or(1024, |n| n.saturating_mul(4))
+}
+
+/// The scale `s` of a declared `DECIMAL(p,s)` / `NUMERIC(p,s)` (0 for `DECIMAL(p)`).
+pub(crate) fn decimal_scale(decl: &str) -> Option<usize> {
+    let upper = decl.to_ascii_uppercase();
+    let base = upper.split(['(', ' ']).next().unwrap_or("");
+    if !matches!(base, "DECIMAL" | "NUMERIC" | "DEC" | "FIXED") {
+        return None;
+    }
+    let args = upper
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(a, _)| a.to_string());
+    match args {
+        Some(args) => args
+            .split(',')
+            .nth(1)
+            .map_or(Some(0), |s| s.trim().parse().ok()),
+        None => Some(0),
+    }
+}
+
+/// A number in a `DECIMAL` column as MySQL prints it: fixed-point text with the column's scale.
+pub(crate) fn with_scale(v: Value, scale: Option<usize>) -> Value {
+    match (scale, &v) {
+        (Some(0), Value::Int(i)) => Value::Text(i.to_string()),
+        (Some(s), Value::Int(i)) => Value::Text(format!("{i}.{}", "0".repeat(s))),
+        (Some(s), Value::Double(d)) => Value::Text(format!("{d:.s$}")),
+        _ => v,
+    }
 }
 
 /// A SQLite value as the protocol carries it.
@@ -210,6 +243,24 @@ mod tests {
             column_for("a", Some("TEXT"), None).flags & flags::BLOB,
             flags::BLOB
         );
+    }
+
+    #[test]
+    fn decimals_keep_their_scale() {
+        assert_eq!(decimal_scale("DECIMAL(10,2)"), Some(2));
+        assert_eq!(decimal_scale("decimal(5)"), Some(0));
+        assert_eq!(decimal_scale("NUMERIC"), Some(0));
+        assert_eq!(decimal_scale("DOUBLE"), None);
+        assert_eq!(
+            with_scale(Value::Double(10.5), Some(2)),
+            Value::Text("10.50".into())
+        );
+        assert_eq!(
+            with_scale(Value::Int(3), Some(2)),
+            Value::Text("3.00".into())
+        );
+        assert_eq!(with_scale(Value::Null, Some(2)), Value::Null);
+        assert_eq!(column_for("p", Some("DECIMAL(8,3)"), None).decimals, 3);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real clients against the tlsql binary on its defaults (auto-tls): the mariadb CLI (batch and
-# interactive), PyMySQL, mysql-connector-python (C extension and pure Python) and
-# openssl s_client, each logging in with caching_sha2_password and mysql_native_password,
-# writing and reading back; then a restart (data persisted) and kill -9 (committed data kept).
+# interactive), PyMySQL, mysql-connector-python (C extension and pure Python), each logging in
+# with caching_sha2_password and mysql_native_password, writing and reading back;
+# openssl s_client (TLS 1.2/1.3, resumption, SIGHUP reload); sysbench over TLS with the auto-tls
+# client certificate; then a restart (data persisted) and kill -9 (committed data kept).
 #
 # Needs: TLSQLTEST_BIN (the server binary), PYTHON (with PyMySQL, mysql-connector-python,
 # cryptography), TLSQLTEST_BACKEND (rustls | openssl | boring).
@@ -108,6 +109,24 @@ for v in $RESUME_VERSIONS; do
   resume "$v" New
 done
 s_client tls1_3
+
+echo "== sysbench oltp_read_write over TLS (auto-tls client certificate), 2 threads"
+mariadb --no-defaults -S "$SOCK" -uroot -e "CREATE DATABASE sbtest; \
+  CREATE USER sb IDENTIFIED WITH mysql_native_password BY 'sb' REQUIRE X509; GRANT ALL ON sbtest.* TO sb;"
+# sysbench 1.0 reads client-cert.pem, client-key.pem and cacert.pem from its working directory.
+mkdir -p "$WORK/sysbench"
+cp "$TLS/client-cert.pem" "$TLS/client-key.pem" "$WORK/sysbench/"
+cp "$TLS/ca.pem" "$WORK/sysbench/cacert.pem"
+sb() {
+  (cd "$WORK/sysbench" && timeout 120 sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PORT" \
+    --mysql-user=sb --mysql-password=sb --mysql-db=sbtest --mysql-ssl=on --tables=2 --table-size=500 \
+    --threads=2 --time=3 oltp_read_write "$@")
+}
+sb prepare >"$WORK/sysbench.log" 2>&1 || { cat "$WORK/sysbench.log"; echo "sysbench prepare failed"; exit 1; }
+sb run >"$WORK/sysbench.log" 2>&1 || { cat "$WORK/sysbench.log"; echo "sysbench run failed"; exit 1; }
+grep -Eq "transactions: +[1-9]" "$WORK/sysbench.log" || { cat "$WORK/sysbench.log"; echo "sysbench: no transactions"; exit 1; }
+grep -Eq "ignored errors: +0 " "$WORK/sysbench.log" || { cat "$WORK/sysbench.log"; echo "sysbench: errors"; exit 1; }
+echo "--- sysbench: $(grep -E 'transactions:' "$WORK/sysbench.log" | tr -s ' ')"
 
 echo "== restart: data persisted, caching_sha2 cache empty again (RSA path over plain TCP)"
 stop_server
