@@ -413,6 +413,35 @@ mod cases {
             In,
             "REQUIRE SSL kept"
         );
+
+        // SHOW CREATE USER round-trips: dropped and re-created from its output, the account
+        // has the same password hash and requirement.
+        root.query_drop(format!("ALTER USER 'keeper'@'%' REQUIRE SUBJECT '{ALICE}'"))
+            .unwrap();
+        let shown: String = root
+            .query_first("SHOW CREATE USER 'keeper'@'%'")
+            .unwrap()
+            .unwrap();
+        root.query_drop("DROP USER 'keeper'@'%'").unwrap();
+        assert_eq!(
+            connect(&server, &certs, Way::TlsRightCertificate, "keeper"),
+            Denied,
+            "dropped"
+        );
+        root.query_drop(&shown).unwrap();
+        let again: String = root
+            .query_first("SHOW CREATE USER 'keeper'@'%'")
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, shown);
+        assert_eq!(
+            connect(&server, &certs, Way::TlsRightCertificate, "keeper"),
+            In
+        );
+        assert_eq!(
+            connect(&server, &certs, Way::TlsWithoutCertificate, "keeper"),
+            Denied
+        );
     }
 
     pub(super) fn privileges_are_enforced(backend: TlsBackendKind) {
