@@ -309,6 +309,17 @@ fn function(
         };
         return parse_expr(equivalent).map(|e| Some(Expr::Nested(Box::new(e))));
     }
+    if name == "REPEAT"
+        && let FunctionArguments::List(list) = &f.args
+        && let [text, count] = list.args.as_slice()
+    {
+        // SQLite has no REPEAT: n zero bytes in hex are n copies of "00", each replaced by
+        // the text.
+        return parse_expr(&format!(
+            "replace(hex(zeroblob(max({count}, 0))), '00', {text})"
+        ))
+        .map(|e| Some(Expr::Nested(Box::new(e))));
+    }
     let renamed = match name.as_str() {
         "IF" => "iif",
         "CHAR_LENGTH" | "CHARACTER_LENGTH" => "length",
@@ -606,6 +617,17 @@ mod tests {
             "SELECT 'Default:version_comment' AS `@@version_comment`, 'Global:max_connections' AS `@@global.max_connections`, \
              'user:x' AS `@x`, 'u@localhost' AS `USER()`, NULL AS `DATABASE()` LIMIT 1"
         );
+    }
+
+    #[test]
+    fn repeat_becomes_a_sqlite_expression() {
+        let (sql, _) = rewritten("SELECT REPEAT(REPEAT('x', 2), 3) AS r", None);
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let r: String = conn.query_row(&sql, [], |row| row.get(0)).unwrap();
+        assert_eq!(r, "xxxxxx");
+        let (sql, _) = rewritten("SELECT REPEAT('ab', -1) AS r", None);
+        let r: String = conn.query_row(&sql, [], |row| row.get(0)).unwrap();
+        assert_eq!(r, "");
     }
 
     #[test]
