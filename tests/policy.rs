@@ -255,6 +255,19 @@ mod cases {
             .map(|(_, v): (String, u64)| v)
             .unwrap();
         assert!(aborted >= 30, "Aborted_connects = {aborted}");
+        // mysql.user describes the policy as MySQL does.
+        let row: (String, String, String) = root
+            .query_first("SELECT ssl_type, x509_subject, x509_issuer FROM mysql.user WHERE User = 'r_both' AND Host = '%'")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "SPECIFIED".to_string(),
+                ALICE.to_string(),
+                issuer.to_string()
+            )
+        );
         // SHOW CREATE USER shows the requirement back in MySQL's form.
         let shown: String = root
             .query_first("SHOW CREATE USER 'r_both'@'%'")
@@ -482,6 +495,7 @@ mod cases {
             )
         );
         assert_eq!(code(c.query_drop("CREATE USER 'x'@'%'")).0, 1227);
+        assert_eq!(code(c.query_drop("SELECT * FROM mysql.user")).0, 1142);
         assert_eq!(code(c.query_drop("ALTER INSTANCE RELOAD TLS")).0, 1227);
         assert_eq!(
             code(c.query_drop("SET GLOBAL require_secure_transport = OFF")).0,

@@ -140,6 +140,11 @@ impl SessionContext for Context<'_> {
     }
 
     fn virtual_table(&self, schema: &str, table: &str) -> Option<VirtualTable> {
+        if schema.eq_ignore_ascii_case("mysql") {
+            return table
+                .eq_ignore_ascii_case("user")
+                .then(|| mysql_user(&self.state.shared.accounts.accounts()));
+        }
         if !schema.eq_ignore_ascii_case("performance_schema")
             && !schema.eq_ignore_ascii_case("information_schema")
         {
@@ -159,6 +164,52 @@ impl SessionContext for Context<'_> {
                 .map(|(name, value)| vec![Value::Text(name), value])
                 .collect(),
         })
+    }
+}
+
+/// `mysql.user` as MySQL shows the columns that describe transport policy (the password
+/// hashes are not exposed).
+fn mysql_user(accounts: &[Account]) -> VirtualTable {
+    use crate::auth::require::TlsRequirement;
+    let columns = [
+        "Host",
+        "User",
+        "plugin",
+        "ssl_type",
+        "ssl_cipher",
+        "x509_issuer",
+        "x509_subject",
+        "account_locked",
+    ];
+    let rows = accounts
+        .iter()
+        .map(|a| {
+            let (ssl_type, cipher, issuer, subject) = match &a.require {
+                TlsRequirement::None => ("", None, None, None),
+                TlsRequirement::Ssl => ("ANY", None, None, None),
+                TlsRequirement::X509 => ("X509", None, None, None),
+                TlsRequirement::Specified(r) => (
+                    "SPECIFIED",
+                    r.cipher.clone(),
+                    r.issuer.clone(),
+                    r.subject.clone(),
+                ),
+            };
+            vec![
+                Value::Text(a.host.clone()),
+                Value::Text(a.user.clone()),
+                Value::from(a.plugin.name()),
+                Value::from(ssl_type),
+                Value::Text(cipher.unwrap_or_default()),
+                Value::Text(issuer.unwrap_or_default()),
+                Value::Text(subject.unwrap_or_default()),
+                Value::from(if a.locked { "Y" } else { "N" }),
+            ]
+        })
+        .collect();
+    VirtualTable {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
     }
 }
 

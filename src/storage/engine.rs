@@ -103,7 +103,14 @@ pub(super) fn check_database_name(db: &str) -> Result<(), SqlError> {
         && db
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-        && !["main", "temp"].contains(&db.to_ascii_lowercase().as_str());
+        && ![
+            "main",
+            "temp",
+            "mysql",
+            "information_schema",
+            "performance_schema",
+        ]
+        .contains(&db.to_ascii_lowercase().as_str());
     if valid {
         Ok(())
     } else {
@@ -447,6 +454,10 @@ impl EngineSession {
             self.attach(&t.db, &keep)?;
         }
         for (schema, table) in &found.virtual_tables {
+            // Status and variables are public, as in MySQL; the account table is not.
+            if schema == "mysql" {
+                ctx.authorize(Privilege::Select, schema, Some(table))?;
+            }
             self.fill_virtual_table(schema, table, ctx)?;
         }
         Ok((

@@ -24,7 +24,7 @@ use crate::error::{SqlError, codes};
 use crate::protocol::value::Value;
 
 /// Schemas whose tables the server computes instead of storing.
-pub(crate) const VIRTUAL_SCHEMAS: [&str; 2] = ["performance_schema", "information_schema"];
+pub(crate) const VIRTUAL_SCHEMAS: [&str; 3] = ["performance_schema", "information_schema", "mysql"];
 
 /// Parses exactly one statement.
 pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
