@@ -1,0 +1,110 @@
+//! Connection cost: TCP connect + (TLS) + login as root + COM_QUIT, against the server in this
+//! process on 127.0.0.1:0, for every TLS backend compiled in × TLS 1.3 / 1.2 × full / resumed
+//! handshake × ECDSA P-256 / RSA-2048 server certificate, and plaintext as the floor.
+//!
+//! `cargo bench --bench handshake [--features openssl|boring]`
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/util/mod.rs"]
+mod util;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rustls::client::Resumption;
+use tlsql::config::TlsBackendKind;
+use util::TestServer;
+use util::certs::{Ca, Key};
+use util::raw::{RawClient, TlsOptions, client_config};
+
+/// The backends this build contains.
+fn compiled() -> Vec<TlsBackendKind> {
+    TlsBackendKind::ALL
+        .into_iter()
+        .filter(|k| tlsql::tls::Backend::from_name(k.name()).is_some())
+        .collect()
+}
+
+fn server(backend: TlsBackendKind, key: Key) -> (TestServer, std::path::PathBuf) {
+    let mut ca_path = None;
+    let server = TestServer::start_with(|c, dir| {
+        let ca = Ca::new(&dir.join("pki"), "bench");
+        let pair = ca.server("server", key);
+        c.security.tls_backend = backend;
+        c.security.ssl_cert = Some(pair.cert);
+        c.security.ssl_key = Some(pair.key);
+        ca_path = Some(ca.cert);
+    });
+    (server, ca_path.unwrap())
+}
+
+/// One connection's life: connect, optional TLS, login, quit.
+fn connect_login_quit(server: &TestServer, tls: Option<&TlsOptions>) {
+    let mut c = RawClient::connect(server.addr).unwrap();
+    if let Some(opts) = tls {
+        c.start_tls(opts).unwrap();
+    }
+    c.login("root", "", None).unwrap();
+    c.seq = 0;
+    c.write_packet(&[0x01]).unwrap();
+}
+
+fn handshake(c: &mut Criterion) {
+    {
+        let (server, _) = server(TlsBackendKind::Rustls, Key::Ecdsa);
+        let mut group = c.benchmark_group("handshake");
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        group.bench_function("plaintext", |b| {
+            b.iter(|| connect_login_quit(&server, None))
+        });
+        group.finish();
+    }
+    for backend in compiled() {
+        for key in [Key::Ecdsa, Key::Rsa] {
+            let (server, ca) = server(backend, key);
+            let mut group = c.benchmark_group(format!("handshake/{}/{key:?}", backend.name()));
+            group
+                .sample_size(30)
+                .measurement_time(Duration::from_secs(3))
+                .warm_up_time(Duration::from_secs(1));
+            for (label, version) in [
+                ("TLSv1.3", &rustls::version::TLS13),
+                ("TLSv1.2", &rustls::version::TLS12),
+            ] {
+                let base = TlsOptions {
+                    versions: Some(vec![version]),
+                    ca: Some(ca.clone()),
+                    ..Default::default()
+                };
+                let mut full = (*client_config(&base)).clone();
+                full.resumption = Resumption::disabled();
+                let full = TlsOptions {
+                    config: Some(Arc::new(full)),
+                    ..Default::default()
+                };
+                group.bench_function(format!("{label}/full"), |b| {
+                    b.iter(|| connect_login_quit(&server, Some(&full)))
+                });
+
+                let mut resuming = (*client_config(&base)).clone();
+                resuming.resumption = Resumption::in_memory_sessions(64);
+                let resumed = TlsOptions {
+                    config: Some(Arc::new(resuming)),
+                    ..Default::default()
+                };
+                connect_login_quit(&server, Some(&resumed));
+                group.bench_function(format!("{label}/resumed"), |b| {
+                    b.iter(|| connect_login_quit(&server, Some(&resumed)))
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, handshake);
+criterion_main!(benches);
