@@ -167,6 +167,9 @@ impl RawClient {
     /// Connects and reads the greeting.
     pub fn connect(addr: SocketAddr) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr)?;
+        // As libmysqlclient does: without it, a small write after a small write waits for a
+        // delayed ACK (40 ms), which shows in resumed TLS 1.2 handshakes.
+        stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(20)))?;
         let mut c = Self {
             stream: Transport::Plain(stream),
