@@ -343,3 +343,38 @@ fn com_statistics_ping_and_field_list() {
     raw.write_packet(&[0x0e]).unwrap();
     assert_eq!(raw.read_packet().unwrap()[0], 0x00);
 }
+
+#[test]
+fn simultaneous_connections_are_all_greeted_while_sessions_stay_open() {
+    // Every connection must get a worker: the pool may never queue one for a worker that is
+    // not coming (as it once could, for a worker that had just taken another connection).
+    let server = TestServer::start();
+    let _held = server.root();
+    let addr = server.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for _ in 0..150 {
+                    let result = RawClient::connect(addr)
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut c| c.login("root", "", None).map_err(|e| e.message));
+                    if let Err(e) = result {
+                        failures.push(e);
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = clients
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of 600 connections failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+}

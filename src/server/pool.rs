@@ -54,10 +54,14 @@ impl Pool {
     }
 
     /// Hands a connection to an idle worker, or to a new one when none is free.
+    ///
+    /// `idle` counts waiting workers whose place has not been claimed yet. Dispatch claims one
+    /// (or starts a worker already claimed for this job) before sending, and a worker leaves
+    /// only if it can take its own place back unclaimed, so every queued job has a worker that
+    /// will not leave without it. Counting instead the workers blocked in `recv` would race:
+    /// a worker that has just received a job still counts as idle for a moment.
     pub(crate) fn dispatch(&self, job: Job) {
-        // Only this thread sends, so queued jobs can only shrink meanwhile: if there are at
-        // least as many idle workers as queued jobs, one of them will take this one.
-        if self.idle.load(Ordering::Acquire) <= self.receiver.len() {
+        if !claim(&self.idle) {
             self.spawn_worker();
         }
         if self.sender.send(job).is_err() {
@@ -80,18 +84,32 @@ impl Pool {
     }
 }
 
+/// Takes one unclaimed idle place; false when there is none.
+fn claim(idle: &AtomicUsize) -> bool {
+    idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .is_ok()
+}
+
 fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) {
+    // A new worker was started for a job that is already on its way.
+    let mut claimed = true;
     loop {
-        idle.fetch_add(1, Ordering::AcqRel);
+        if !claimed {
+            idle.fetch_add(1, Ordering::AcqRel);
+        }
         let cached = GaugeGuard::raise(&shared.counters.threads_cached);
-        let job = receiver.recv_timeout(IDLE_LIFETIME);
-        drop(cached);
-        idle.fetch_sub(1, Ordering::AcqRel);
-        let job = match job {
-            Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => return,
-            Err(RecvTimeoutError::Disconnected) => return,
+        let job = loop {
+            match receiver.recv_timeout(IDLE_LIFETIME) {
+                Ok(job) => break Some(job),
+                Err(RecvTimeoutError::Disconnected) => break None,
+                // Leave only with an unclaimed place; a claimed one means a job is coming.
+                Err(RecvTimeoutError::Timeout) if !claimed && claim(&idle) => break None,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
         };
+        drop(cached);
+        claimed = false;
+        let Some(job) = job else { return };
         let Job { socket, connected } = job;
         let peer = socket.peer_label();
         let outcome = catch_unwind(AssertUnwindSafe(|| session::run(&shared, socket)));
