@@ -44,6 +44,19 @@ fn root_creates_writes_and_reads_back() {
         .exec("SELECT name FROM items WHERE price < ?", (2,))
         .unwrap();
     assert_eq!(names, vec!["it's".to_string()]);
+    // IF NOT EXISTS turns the error into a note that SHOW WARNINGS reports.
+    c.query_drop("CREATE TABLE IF NOT EXISTS items (id INT)")
+        .unwrap();
+    assert_eq!(c.warnings(), 1);
+    let warnings: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").unwrap();
+    assert_eq!(
+        warnings,
+        vec![(
+            "Warning".to_string(),
+            1050,
+            "Table 'items' already exists".to_string()
+        )]
+    );
     let (db, user, current): (String, String, String) = c
         .query_first("SELECT DATABASE(), USER(), CURRENT_USER()")
         .unwrap()

@@ -514,17 +514,12 @@ impl Session {
             Ok(Outcome::Done {
                 affected_rows,
                 last_insert_id,
-                warnings,
+                notes,
             }) => {
-                let status = self.status_flags();
-                self.stream.write_packet(&response::ok(
-                    affected_rows,
-                    last_insert_id,
-                    status,
-                    warnings,
-                    "",
-                    false,
-                ))
+                self.state
+                    .warnings
+                    .extend(notes.into_iter().map(|n| (n.code, n.message)));
+                self.send_ok(affected_rows, last_insert_id)
             }
             Err(ExecError::Sql(e)) => {
                 if columns_sent {

@@ -74,6 +74,17 @@ fn unknown_variable(name: &str) -> SqlError {
     )
 }
 
+impl Context<'_> {
+    /// The logged-in account's privileges as stored now (grants change while sessions run).
+    fn grants(&self) -> Option<crate::auth::privileges::Grants> {
+        self.state
+            .shared
+            .accounts
+            .get(&self.state.account_key())
+            .map(|a| a.grants)
+    }
+}
+
 impl SessionContext for Context<'_> {
     fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError> {
         read_variable(self.state, scope, name)
@@ -109,13 +120,7 @@ impl SessionContext for Context<'_> {
         db: &str,
         table: Option<&str>,
     ) -> Result<(), SqlError> {
-        let grants = self
-            .state
-            .shared
-            .accounts
-            .get(&self.state.account_key())
-            .map(|a| a.grants);
-        if grants.as_ref().is_some_and(|g| g.has_db(db, privilege)) {
+        if self.grants().is_some_and(|g| g.has_db(db, privilege)) {
             return Ok(());
         }
         let id = &self.state.identity;
@@ -126,13 +131,7 @@ impl SessionContext for Context<'_> {
     }
 
     fn authorize_database(&self, db: &str) -> Result<(), SqlError> {
-        let grants = self
-            .state
-            .shared
-            .accounts
-            .get(&self.state.account_key())
-            .map(|a| a.grants);
-        if grants.as_ref().is_some_and(|g| g.has_any_on_db(db)) {
+        if self.grants().is_some_and(|g| g.has_any_on_db(db)) {
             return Ok(());
         }
         let id = &self.state.identity;

@@ -639,18 +639,16 @@ impl EngineSession {
         }
         let definition = translate::create_table(ct, target)?;
         if self.with_attached(target)? {
-            if ct.if_not_exists {
-                return Ok(Outcome::Done {
-                    affected_rows: 0,
-                    last_insert_id: 0,
-                    warnings: 1,
-                });
-            }
-            return Err(SqlError::new(
+            let exists = SqlError::new(
                 codes::ER_TABLE_EXISTS_ERROR,
                 "42S01",
                 format!("Table '{}' already exists", target.table),
-            ));
+            );
+            return if ct.if_not_exists {
+                Ok(noted(vec![exists]))
+            } else {
+                Err(exists)
+            };
         }
         let mut statements = definition.sqlite;
         statements.push(format!(
@@ -693,20 +691,19 @@ impl EngineSession {
                         t.table.replace('\'', "''")
                     ));
                 }
-                if !missing.is_empty() && !if_exists {
-                    return Err(SqlError::new(
+                let unknown = |tables: &str| {
+                    SqlError::new(
                         codes::ER_BAD_TABLE_ERROR,
                         "42S02",
-                        format!("Unknown table '{}'", missing.join(",")),
-                    ));
+                        format!("Unknown table '{tables}'"),
+                    )
+                };
+                if !missing.is_empty() && !if_exists {
+                    return Err(unknown(&missing.join(",")));
                 }
                 let dbs: Vec<&str> = dbs.iter().map(String::as_str).collect();
-                let warnings = u16::try_from(missing.len()).unwrap_or(u16::MAX);
-                self.ddl(&dbs, &statements).map(|_| Outcome::Done {
-                    affected_rows: 0,
-                    last_insert_id: 0,
-                    warnings,
-                })
+                self.ddl(&dbs, &statements)?;
+                Ok(noted(missing.iter().map(|m| unknown(m)).collect()))
             }
             ObjectType::Database | ObjectType::Schema => {
                 let Some(name) = names.first() else {
@@ -737,18 +734,16 @@ impl EngineSession {
     fn create_database(&mut self, db: &str, if_not_exists: bool) -> Result<Outcome, SqlError> {
         check_database_name(db)?;
         if self.database_exists(db) {
-            if if_not_exists {
-                return Ok(Outcome::Done {
-                    affected_rows: 0,
-                    last_insert_id: 0,
-                    warnings: 1,
-                });
-            }
-            return Err(SqlError::new(
+            let exists = SqlError::new(
                 codes::ER_DB_CREATE_EXISTS,
                 "HY000",
                 format!("Can't create database '{db}'; database exists"),
-            ));
+            );
+            return if if_not_exists {
+                Ok(noted(vec![exists]))
+            } else {
+                Err(exists)
+            };
         }
         if self.in_transaction() {
             self.batch("COMMIT")?;
@@ -767,18 +762,16 @@ impl EngineSession {
 
     fn drop_database(&mut self, db: &str, if_exists: bool) -> Result<Outcome, SqlError> {
         if !self.database_exists(db) {
-            if if_exists {
-                return Ok(Outcome::Done {
-                    affected_rows: 0,
-                    last_insert_id: 0,
-                    warnings: 1,
-                });
-            }
-            return Err(SqlError::new(
+            let missing = SqlError::new(
                 codes::ER_DB_DROP_EXISTS,
                 "HY000",
                 format!("Can't drop database '{db}'; database doesn't exist"),
-            ));
+            );
+            return if if_exists {
+                Ok(noted(vec![missing]))
+            } else {
+                Err(missing)
+            };
         }
         if self.in_transaction() {
             self.batch("COMMIT")?;
@@ -933,7 +926,16 @@ pub(super) fn done(affected_rows: u64, last_insert_id: u64) -> Outcome {
     Outcome::Done {
         affected_rows,
         last_insert_id,
-        warnings: 0,
+        notes: Vec::new(),
+    }
+}
+
+/// Nothing changed; what would have been errors are notes (`IF [NOT] EXISTS`).
+fn noted(notes: Vec<SqlError>) -> Outcome {
+    Outcome::Done {
+        affected_rows: 0,
+        last_insert_id: 0,
+        notes,
     }
 }
 

@@ -88,8 +88,8 @@ pub enum Outcome {
         affected_rows: u64,
         /// The AUTO_INCREMENT value of the last inserted row (0 when none).
         last_insert_id: u64,
-        /// Warnings raised.
-        warnings: u16,
+        /// Notes for `SHOW WARNINGS`: what would have been an error without `IF [NOT] EXISTS`.
+        notes: Vec<SqlError>,
     },
 }
 

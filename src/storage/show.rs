@@ -206,20 +206,32 @@ fn mysql_columns(
         .collect())
 }
 
+/// What describing a table needs: a privilege on it (MySQL asks for any; SELECT here), its
+/// database attached, and the table itself.
+fn open_table(
+    session: &mut EngineSession,
+    target: &TableRef,
+    ctx: &dyn SessionContext,
+) -> Result<(), SqlError> {
+    ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
+    if !session.database_exists(&target.db) {
+        return Err(no_such_table(target));
+    }
+    session.attach(&target.db, &[])?;
+    if session.table_exists(target)? {
+        Ok(())
+    } else {
+        Err(no_such_table(target))
+    }
+}
+
 fn columns(
     session: &mut EngineSession,
     target: &TableRef,
     pattern: Option<&str>,
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
-    ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
-    if !session.database_exists(&target.db) {
-        return Err(no_such_table(target));
-    }
-    session.attach(&target.db, &[])?;
-    if !session.table_exists(target)? {
-        return Err(no_such_table(target));
-    }
+    open_table(session, target, ctx)?;
     let mysql = mysql_columns(session, target)?;
     let mut listing = Listing::new(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
     let mut stmt = session
@@ -277,11 +289,7 @@ fn create_table(
     target: &TableRef,
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
-    ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
-    if !session.database_exists(&target.db) {
-        return Err(no_such_table(target));
-    }
-    session.attach(&target.db, &[])?;
+    open_table(session, target, ctx)?;
     let definition = match session.definition(target)? {
         Some(d) => d,
         None => session
