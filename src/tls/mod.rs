@@ -305,6 +305,14 @@ impl TlsManager {
             session_timeout: s.session_timeout,
         };
         let context = self.backend.build(&settings)?;
+        if let Some(oldest) = context.versions().first()
+            && *oldest > s.min_version
+        {
+            log::warn!(
+                "security.tls-version is {} but no configured cipher suite works below {oldest}, so {oldest} is the oldest version offered; add suites for the older versions to security.ssl-cipher to offer them",
+                s.min_version
+            );
+        }
         let versions = context
             .versions()
             .iter()
