@@ -502,7 +502,7 @@ impl Session {
         use crate::storage::{ExecError, Outcome};
         let status = self.status_flags();
         match outcome {
-            Ok(Outcome::Rows { .. }) => {
+            Ok(Outcome::Rows) => {
                 let warnings = u16::try_from(self.state.warnings.len()).unwrap_or(u16::MAX);
                 results::finish_rows(
                     &mut self.stream,

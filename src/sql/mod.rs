@@ -377,7 +377,7 @@ impl Session {
                 Some(Token::Word(w)) => self.use_database(&w.value).map(|()| None),
                 _ => Err(SqlError::syntax("USE needs a database name")),
             },
-            _ => return self.storage_query(sql),
+            _ => return self.storage_query(sql, Some(&tokens)),
         };
         match result {
             Ok(None) => self.send_ok(0, 0),
@@ -386,13 +386,23 @@ impl Session {
         }
     }
 
-    fn storage_query(&mut self, sql: &str) -> io::Result<()> {
+    /// Runs a statement in storage; `show_tokens` are its tokens when it may be one of
+    /// storage's SHOW forms (recognised from them, so they are not made twice).
+    fn storage_query(&mut self, sql: &str, show_tokens: Option<&[Token]>) -> io::Result<()> {
         let ctx = Context::new(&self.state);
         let mut writer = crate::session::results::ResultWriter::text(
             &mut self.stream,
             self.state.deprecate_eof(),
         );
-        let outcome = self.engine.execute(sql, &ctx, &mut writer);
+        let shown = match show_tokens {
+            Some(tokens) => self.engine.show(tokens, &ctx, &mut writer),
+            None => Ok(None),
+        };
+        let outcome = match shown {
+            Ok(Some(outcome)) => Ok(outcome),
+            Ok(None) => self.engine.execute(sql, &ctx, &mut writer),
+            Err(e) => Err(e),
+        };
         let started = writer.started();
         drop(writer);
         self.finish_statement(outcome, started)
@@ -695,7 +705,7 @@ impl Session {
                     "SELECT * FROM (SELECT VARIABLE_NAME AS Variable_name, VARIABLE_VALUE AS Value FROM performance_schema.{table}) AS v WHERE {}",
                     render(&tokens[i + 1..])
                 );
-                self.storage_query(&sql)
+                self.storage_query(&sql, None)
             }
         }
     }

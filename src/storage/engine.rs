@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use sqlparser::ast::{ObjectType, Statement};
+use sqlparser::tokenizer::Token;
 
 use super::translate::{self, TableRef, quote};
 use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
@@ -189,6 +190,15 @@ impl EngineSession {
         Ok(names)
     }
 
+    /// Attaches `db` and returns true, or returns false when there is no such database. A
+    /// database already attached is not looked up on disk again (this runs per statement).
+    pub(super) fn attach_if_exists(&mut self, db: &str, keep: &[&str]) -> Result<bool, SqlError> {
+        if !self.attached.iter().any(|a| a == db) && !self.database_exists(db) {
+            return Ok(false);
+        }
+        self.attach(db, keep).map(|()| true)
+    }
+
     /// Makes `db` reachable under its own name. Attaching is impossible inside a transaction,
     /// so a database first used inside one is an error naming the cause.
     pub(super) fn attach(&mut self, db: &str, keep: &[&str]) -> Result<(), SqlError> {
@@ -283,16 +293,25 @@ impl EngineSession {
             .map_err(|e| sql_error(&e, Some(&t.db)))
     }
 
-    /// Runs one COM_QUERY statement that the server layer did not take.
+    /// Runs `SHOW DATABASES | TABLES | COLUMNS | CREATE TABLE | CREATE DATABASE` and
+    /// `DESCRIBE` from the statement's tokens (which the server layer has already made);
+    /// `None` when the statement is none of them.
+    pub fn show(
+        &mut self,
+        tokens: &[Token],
+        ctx: &dyn SessionContext,
+        sink: &mut dyn RowSink,
+    ) -> Result<Option<Outcome>, ExecError> {
+        super::show::run(self, tokens, ctx, sink)
+    }
+
+    /// Runs one statement that is not one of the [`show`](Self::show) forms.
     pub fn execute(
         &mut self,
         sql: &str,
         ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
-        if let Some(outcome) = super::show::run(self, sql, ctx, sink)? {
-            return Ok(outcome);
-        }
         let statement = translate::parse_one(sql)?;
         match statement {
             Statement::Query(_)
@@ -448,10 +467,9 @@ impl EngineSession {
         }
         let keep: Vec<&str> = found.tables.iter().map(|t| t.db.as_str()).collect();
         for t in &found.tables {
-            if !self.database_exists(&t.db) {
+            if !self.attach_if_exists(&t.db, &keep)? {
                 return Err(no_such_table(t));
             }
-            self.attach(&t.db, &keep)?;
         }
         for (schema, table) in &found.virtual_tables {
             // Status and variables are public, as in MySQL; the account table is not.
@@ -562,15 +580,13 @@ impl EngineSession {
             .collect();
         sink.columns(&columns)?;
         let Some(first) = first else {
-            return Ok(Outcome::Rows { count: 0 });
+            return Ok(Outcome::Rows);
         };
         sink.row(&first)?;
-        let mut count = 1;
         while let Some(row) = rows.next().map_err(|e| sql_error(&e, db))? {
             sink.row(&read(row)?)?;
-            count += 1;
         }
-        Ok(Outcome::Rows { count })
+        Ok(Outcome::Rows)
     }
 
     fn run_change(&self, sql: &str, params: &[Value], insert: bool) -> Result<Outcome, SqlError> {
@@ -613,11 +629,7 @@ impl EngineSession {
 
     /// Attaches the database of `t` and says whether the table exists.
     fn with_attached(&mut self, t: &TableRef) -> Result<bool, SqlError> {
-        if !self.database_exists(&t.db) {
-            return Ok(false);
-        }
-        self.attach(&t.db, &[])?;
-        self.table_exists(t)
+        Ok(self.attach_if_exists(&t.db, &[])? && self.table_exists(t)?)
     }
 
     fn create_table(
@@ -862,7 +874,13 @@ impl EngineSession {
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
         match &prepared.kind {
-            PreparedKind::Other(sql) => self.execute(sql, ctx, sink),
+            PreparedKind::Other(sql) => {
+                let tokens = crate::sql::tokenize(sql)?;
+                match self.show(&tokens, ctx, sink)? {
+                    Some(outcome) => Ok(outcome),
+                    None => self.execute(sql, ctx, sink),
+                }
+            }
             PreparedKind::Data {
                 sql,
                 rows,

@@ -78,10 +78,7 @@ pub trait RowSink {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A result set was written to the sink; the caller writes its end.
-    Rows {
-        /// Rows written.
-        count: u64,
-    },
+    Rows,
     /// No result set: the caller sends OK.
     Done {
         /// Rows inserted, changed or deleted.

@@ -15,18 +15,14 @@ use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-/// Runs `sql` if it is one of the SHOW forms above.
+/// Runs the statement of `tokens` if it is one of the SHOW forms above.
 pub(super) fn run(
     session: &mut EngineSession,
-    sql: &str,
+    tokens: &[Token],
     ctx: &dyn SessionContext,
     sink: &mut dyn RowSink,
 ) -> Result<Option<Outcome>, ExecError> {
-    let tokens = crate::sql::tokenize(sql)?;
-    let mut cur = Cursor {
-        tokens: &tokens,
-        at: 0,
-    };
+    let mut cur = Cursor { tokens, at: 0 };
     let first = cur.keyword();
     let result = match first.as_deref() {
         Some("DESCRIBE" | "DESC") => {
@@ -135,9 +131,7 @@ impl Listing {
         for row in &self.rows {
             sink.row(row)?;
         }
-        Ok(Outcome::Rows {
-            count: self.rows.len() as u64,
-        })
+        Ok(Outcome::Rows)
     }
 }
 
