@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench handshake [--features openssl|boring]`
 
+mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/util/mod.rs"]
 mod util;
@@ -17,14 +18,6 @@ use tlsql::config::TlsBackendKind;
 use util::TestServer;
 use util::certs::{Ca, Key};
 use util::raw::{RawClient, TlsOptions, client_config};
-
-/// The backends this build contains.
-fn compiled() -> Vec<TlsBackendKind> {
-    TlsBackendKind::ALL
-        .into_iter()
-        .filter(|k| tlsql::tls::Backend::from_name(k.name()).is_some())
-        .collect()
-}
 
 fn server(backend: TlsBackendKind, key: Key) -> (TestServer, std::path::PathBuf) {
     let mut ca_path = None;
@@ -63,7 +56,7 @@ fn handshake(c: &mut Criterion) {
         });
         group.finish();
     }
-    for backend in compiled() {
+    for backend in common::compiled_backends() {
         for key in [Key::Ecdsa, Key::Rsa] {
             let (server, ca) = server(backend, key);
             let mut group = c.benchmark_group(format!("handshake/{}/{key:?}", backend.name()));

@@ -3,6 +3,7 @@
 //!
 //! `cargo bench --bench throughput [--features openssl|boring]`
 
+mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/util/mod.rs"]
 mod util;
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mysql::prelude::Queryable;
-use tlsql::config::TlsBackendKind;
 use util::TestServer;
 use util::certs::{Ca, Key};
 use util::raw::{RawClient, TlsOptions};
@@ -19,15 +19,8 @@ use util::raw::{RawClient, TlsOptions};
 const ROWS: usize = 64;
 const BULK: &str = "SELECT id, REPEAT(REPEAT('x', 1024), 1024) FROM bulk.rows";
 
-fn compiled() -> Vec<TlsBackendKind> {
-    TlsBackendKind::ALL
-        .into_iter()
-        .filter(|k| tlsql::tls::Backend::from_name(k.name()).is_some())
-        .collect()
-}
-
 fn throughput(c: &mut Criterion) {
-    for backend in compiled() {
+    for backend in common::compiled_backends() {
         let mut ca_path = None;
         let server = TestServer::start_with(|cfg, dir| {
             let ca = Ca::new(&dir.join("pki"), "bench");

@@ -67,15 +67,22 @@ pub struct Prepared {
 }
 
 enum PreparedKind {
-    /// Rewritten SQL run with parameters.
-    Data {
-        sql: String,
-        rows: bool,
-        insert: bool,
-        db: Option<String>,
-    },
+    /// A query or DML statement, run with parameters.
+    Data(DataStatement),
     /// Any other statement, run as if sent with COM_QUERY.
     Other(String),
+}
+
+/// A query or DML statement rewritten for SQLite, checked against the session's privileges.
+struct DataStatement {
+    /// The SQLite text.
+    sql: String,
+    /// Whether it produces a result set (a query) rather than a change count.
+    rows: bool,
+    /// Whether it inserts (and so reports LAST_INSERT_ID).
+    insert: bool,
+    /// The databases it names, attached before each run.
+    dbs: Vec<String>,
 }
 
 /// One session's view of storage.
@@ -318,13 +325,8 @@ impl EngineSession {
             | Statement::Insert(_)
             | Statement::Update(_)
             | Statement::Delete(_) => {
-                let (sql, rows, insert, _) = self.data_statement(statement, ctx)?;
-                self.begin_implicitly()?;
-                if rows {
-                    self.run_rows(&sql, &[], sink)
-                } else {
-                    self.run_change(&sql, &[], insert).map_err(ExecError::from)
-                }
+                let data = self.data_statement(statement, ctx)?;
+                self.run_data(&data, &[], sink)
             }
             Statement::CreateTable(ct) => {
                 let target = translate::resolve(&ct.name, self.current.as_deref())?;
@@ -450,7 +452,7 @@ impl EngineSession {
         &mut self,
         mut statement: Statement,
         ctx: &dyn SessionContext,
-    ) -> Result<(String, bool, bool, Option<String>), SqlError> {
+    ) -> Result<DataStatement, SqlError> {
         let (privilege, rows, insert) = match &statement {
             Statement::Query(_) => (Privilege::Select, true, false),
             Statement::Insert(_) => (Privilege::Insert, false, true),
@@ -478,12 +480,36 @@ impl EngineSession {
             }
             self.fill_virtual_table(schema, table, ctx)?;
         }
-        Ok((
-            statement.to_string(),
+        let mut dbs: Vec<String> = found.tables.into_iter().map(|t| t.db).collect();
+        dbs.sort();
+        dbs.dedup();
+        Ok(DataStatement {
+            sql: statement.to_string(),
             rows,
             insert,
-            found.tables.first().map(|t| t.db.clone()),
-        ))
+            dbs,
+        })
+    }
+
+    /// Runs a data statement: its databases attached, inside the implicit transaction when
+    /// autocommit is off.
+    fn run_data(
+        &mut self,
+        data: &DataStatement,
+        params: &[Value],
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let dbs: Vec<&str> = data.dbs.iter().map(String::as_str).collect();
+        for db in &dbs {
+            self.attach(db, &dbs)?;
+        }
+        self.begin_implicitly()?;
+        if data.rows {
+            self.run_rows(&data.sql, params, sink)
+        } else {
+            self.run_change(&data.sql, params, data.insert)
+                .map_err(ExecError::from)
+        }
     }
 
     /// Copies a server-computed table into the temporary table that stands in for it.
@@ -842,10 +868,10 @@ impl EngineSession {
                 kind: PreparedKind::Other(sql.to_string()),
             });
         }
-        let (sqlite, rows, insert, db) = self.data_statement(statement, ctx)?;
+        let data = self.data_statement(statement, ctx)?;
         let stmt = self
             .conn
-            .prepare_cached(&sqlite)
+            .prepare_cached(&data.sql)
             .map_err(|e| sql_error(&e, self.current.as_deref()))?;
         let params = u16::try_from(stmt.parameter_count()).unwrap_or(u16::MAX);
         let columns = stmt
@@ -856,12 +882,7 @@ impl EngineSession {
         Ok(Prepared {
             params,
             columns,
-            kind: PreparedKind::Data {
-                sql: sqlite,
-                rows,
-                insert,
-                db,
-            },
+            kind: PreparedKind::Data(data),
         })
     }
 
@@ -881,23 +902,7 @@ impl EngineSession {
                     None => self.execute(sql, ctx, sink),
                 }
             }
-            PreparedKind::Data {
-                sql,
-                rows,
-                insert,
-                db,
-            } => {
-                if let Some(db) = db {
-                    self.attach(db, &[])?;
-                }
-                self.begin_implicitly()?;
-                if *rows {
-                    self.run_rows(sql, params, sink)
-                } else {
-                    self.run_change(sql, params, *insert)
-                        .map_err(ExecError::from)
-                }
-            }
+            PreparedKind::Data(data) => self.run_data(data, params, sink),
         }
     }
 
