@@ -199,6 +199,10 @@ pub struct Notice {
 /// when due and reloads it; reports a served certificate that expires within
 /// `expiry-warning` (warning) or has expired (error).
 pub fn check_certificates(shared: &Shared) -> Vec<Notice> {
+    let _only_check = shared
+        .certificate_check
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let mut notices = Vec::new();
     let within = shared.config.security.expiry_warning;
     let auto_active = shared.tls.current().is_some_and(|a| a.auto_generated);

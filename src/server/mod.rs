@@ -19,8 +19,8 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
@@ -54,6 +54,10 @@ pub struct Shared {
     pub globals: GlobalVariables,
     /// This machine's host name (`@@hostname`).
     pub hostname: String,
+    /// Serialises certificate checks: the startup check runs on its own thread and may overlap
+    /// a later one, and two overlapping auto-tls renewals would each write and load their own
+    /// certificate, leaving on disk a different one from the one served.
+    pub(crate) certificate_check: Mutex<()>,
     next_connection_id: AtomicU32,
 }
 
@@ -201,6 +205,7 @@ impl Server {
             accounts,
             rsa,
             globals,
+            certificate_check: Mutex::new(()),
             next_connection_id: AtomicU32::new(1),
         });
         let socket_path = shared.config.socket.clone();
