@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long)]
     pub port: Option<u16>,
     /// Unix socket path; empty for none (`socket`).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = path_or_empty)]
     pub socket: Option<PathBuf>,
     /// Where the database, the account tables and auto-TLS files live (`data-dir`).
     #[arg(long, value_name = "DIR")]
@@ -82,14 +82,15 @@ pub struct Args {
     /// TLS library: rustls, openssl or boring (`security.tls-backend`).
     #[arg(long, value_name = "NAME")]
     pub tls_backend: Option<String>,
-    /// PEM server certificate chain (`security.ssl-cert`).
-    #[arg(long, value_name = "FILE")]
+    /// PEM server certificate chain; empty for none (`security.ssl-cert`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
     pub ssl_cert: Option<PathBuf>,
-    /// PEM server private key (`security.ssl-key`).
-    #[arg(long, value_name = "FILE")]
+    /// PEM server private key; empty for none (`security.ssl-key`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
     pub ssl_key: Option<PathBuf>,
-    /// PEM CA bundle that client certificates are verified against (`security.ssl-ca`).
-    #[arg(long, value_name = "FILE")]
+    /// PEM CA bundle that client certificates are verified against; empty for none
+    /// (`security.ssl-ca`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
     pub ssl_ca: Option<PathBuf>,
     /// Generate certificates when none are configured (`security.auto-tls`).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -1107,6 +1108,12 @@ impl RawSecurity {
     }
 }
 
+/// Parses a path flag. clap's own path parser refuses an empty value, which for these flags
+/// means "none" (overriding a path set in the file or the environment).
+fn path_or_empty(value: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(value))
+}
+
 fn non_empty(path: PathBuf) -> Option<PathBuf> {
     Some(path).filter(|p| !p.as_os_str().is_empty())
 }
@@ -1355,6 +1362,30 @@ mod tests {
             let c = load(&args(&["--config", "other.toml"])).unwrap();
             assert_eq!(c.port, 4200);
             assert_eq!(c.host, "127.0.0.1", "the default file must not be read");
+        });
+    }
+
+    #[test]
+    fn an_empty_flag_turns_off_a_path_the_file_set() {
+        jail(|jail| {
+            jail.create_file("ca.pem", "").unwrap();
+            jail.create_file(
+                "t.toml",
+                "socket = \"/tmp/t.sock\"\n[security]\nssl-ca = \"ca.pem\"\nssl-cert = \"c.pem\"\nssl-key = \"k.pem\"\n",
+            )
+            .unwrap();
+            let c = load(&args(&[
+                "--config=t.toml",
+                "--socket=",
+                "--ssl-ca=",
+                "--ssl-cert=",
+                "--ssl-key=",
+            ]))
+            .unwrap();
+            assert_eq!(c.socket, None);
+            assert_eq!(c.security.ssl_ca, None);
+            assert_eq!(c.security.ssl_cert, None);
+            assert_eq!(c.security.ssl_key, None);
         });
     }
 

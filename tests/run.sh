@@ -68,8 +68,8 @@ for backend in $BACKENDS; do
   cargo test -p tlsql $features
   step "$backend: real clients against the tlsql binary"
   # shellcheck disable=SC2086
-  cargo build --bin tlsql $features
-  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+  cargo build --bin tlsql --example load $features
+  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_LOAD="$ROOT/target/debug/examples/load" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/run-clients.sh
 done
 

@@ -5,11 +5,14 @@
 # openssl s_client (TLS 1.2/1.3, resumption, SIGHUP reload); sysbench over TLS with the auto-tls
 # client certificate; then a restart (data persisted) and kill -9 (committed data kept).
 #
-# Needs: TLSQLTEST_BIN (the server binary), PYTHON (with PyMySQL, mysql-connector-python,
+# Then the load tool (examples/load.rs) in each of its modes, short and bounded.
+#
+# Needs: TLSQLTEST_BIN (the server binary), TLSQLTEST_LOAD (the load tool), PYTHON (with PyMySQL, mysql-connector-python,
 # cryptography), TLSQLTEST_BACKEND (rustls | openssl | boring).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${TLSQLTEST_BIN:?set TLSQLTEST_BIN to the tlsql binary}
+LOAD=${TLSQLTEST_LOAD:?set TLSQLTEST_LOAD to the load tool (examples/load.rs)}
 PY=${PYTHON:-python3}
 BACKEND=${TLSQLTEST_BACKEND:-rustls}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-clients.XXXXXX")
@@ -127,6 +130,27 @@ sb run >"$WORK/sysbench.log" 2>&1 || { cat "$WORK/sysbench.log"; echo "sysbench 
 grep -Eq "transactions: +[1-9]" "$WORK/sysbench.log" || { cat "$WORK/sysbench.log"; echo "sysbench: no transactions"; exit 1; }
 grep -Eq "ignored errors: +0 " "$WORK/sysbench.log" || { cat "$WORK/sysbench.log"; echo "sysbench: errors"; exit 1; }
 echo "--- sysbench: $(grep -E 'transactions:' "$WORK/sysbench.log" | tr -s ' ')"
+
+echo "== load tool: connections, queries and idle memory, measured through the server's /proc entry"
+load() { "$LOAD" --port "$PORT" --server-pid "$PID" "$@"; }
+expect_line() {
+  local out=$1 pattern=$2
+  grep -Eq "$pattern" <<<"$out" || { echo "$out"; echo "load tool output does not match: $pattern"; exit 1; }
+}
+out=$(load --ssl-ca "$TLS/ca.pem" connect --clients 2 --seconds 2 --max 200 2>&1)
+expect_line "$out" "^connect: clients=2 .* ok=[1-9][0-9]* errors=0 .*server_cpu_us_per_op=[0-9.]+$"
+echo "--- $out"
+out=$(load --tls query --clients 2 --seconds 2 --max 500 --sql "SELECT * FROM sbtest.sbtest1 LIMIT 10" 2>&1)
+expect_line "$out" "^query: clients=2 .* ok=500 errors=0 "
+echo "--- $out"
+out=$(load --ssl-ca "$TLS/ca.pem" --ssl-cert "$TLS/client-cert.pem" --ssl-key "$TLS/client-key.pem" \
+  --user sb --password sb idle --connections 20 --settle-ms 200 2>&1)
+expect_line "$out" "^idle: connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+echo "--- $out"
+if out=$(load --user sb --password sb query --seconds 1 --max 1 2>&1); then
+  echo "$out"; echo "load tool: a REQUIRE X509 account logged in over plain TCP"; exit 1
+fi
+expect_line "$out" "Access denied for user 'sb'@'127.0.0.1'"
 
 echo "== restart: data persisted, caching_sha2 cache empty again (RSA path over plain TCP)"
 stop_server

@@ -1,0 +1,346 @@
+//! The load tool of SPEC §9: drives concurrent clients against any MySQL server (tlsql or
+//! another, so both can be measured in one run) and prints the rate, per-operation latency,
+//! the server's CPU time per operation (from `/proc/<pid>/stat`) and the server's memory per
+//! idle connection (from `/proc/<pid>/status`).
+//!
+//! ```text
+//! cargo run --release --example load -- --port 3306 --tls --ssl-ca ca.pem --server-pid PID connect
+//! cargo run --release --example load -- --port 3306 --server-pid PID query --sql 'SELECT 1'
+//! cargo run --release --example load -- --port 3306 --server-pid PID idle --connections 200
+//! ```
+//!
+//! Every run is bounded twice: by `--seconds` (at most 600) and by `--max` operations.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use mysql::prelude::Queryable;
+
+#[derive(Parser)]
+#[command(about = "Load generator for MySQL-protocol servers (tlsql or any other)")]
+struct Cli {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    work: Work,
+}
+
+/// The server and how to log in to it.
+#[derive(Args)]
+struct Target {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 3306)]
+    port: u16,
+    #[arg(long, default_value = "root")]
+    user: String,
+    #[arg(long, default_value = "")]
+    password: String,
+    #[arg(long)]
+    database: Option<String>,
+    /// Connect with TLS. Without --ssl-ca the server certificate is not verified.
+    #[arg(long)]
+    tls: bool,
+    /// CA bundle that must have issued the server certificate (implies --tls).
+    #[arg(long)]
+    ssl_ca: Option<PathBuf>,
+    /// Client certificate (PEM), presented with --ssl-key (implies --tls).
+    #[arg(long, requires = "ssl_key")]
+    ssl_cert: Option<PathBuf>,
+    #[arg(long, requires = "ssl_cert")]
+    ssl_key: Option<PathBuf>,
+    /// The server's process id, for its CPU time and memory. Without it only client-side
+    /// figures are printed.
+    #[arg(long)]
+    server_pid: Option<i32>,
+}
+
+/// How long a timed run may last and how many operations it may do in all.
+#[derive(Args, Clone, Copy)]
+struct Bounds {
+    /// Concurrent clients, one thread each.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    clients: u32,
+    /// Run time in seconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// Stop after this many operations across all clients, even before the time is up.
+    #[arg(long, default_value_t = 1_000_000)]
+    max: u64,
+}
+
+#[derive(Subcommand)]
+enum Work {
+    /// Each operation: connect (TCP, TLS, login), `SELECT 1`, quit.
+    Connect {
+        #[command(flatten)]
+        bounds: Bounds,
+    },
+    /// One connection per client; each operation is one statement and its whole result.
+    Query {
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(long, default_value = "SELECT 1")]
+        sql: String,
+    },
+    /// Opens connections one after another and leaves them idle; reports how much the
+    /// server's resident memory grew per connection.
+    Idle {
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        connections: u32,
+        /// Wait before reading the server's memory, so it has settled.
+        #[arg(long, default_value_t = 500)]
+        settle_ms: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let opts = cli.target.opts()?;
+    let server = cli.target.server_pid.map(ServerProcess::new).transpose()?;
+    match cli.work {
+        Work::Connect { bounds } => {
+            let run = timed(bounds, server.as_ref(), |ops| {
+                Ok(ops.each(|| {
+                    let mut conn = mysql::Conn::new(opts.clone())?;
+                    conn.query_drop("SELECT 1")
+                }))
+            })?;
+            run.print("connect", bounds);
+        }
+        Work::Query { bounds, sql } => {
+            let run = timed(bounds, server.as_ref(), |ops| {
+                let mut conn = mysql::Conn::new(opts.clone())?;
+                Ok(ops.each(|| {
+                    for row in conn.query_iter(sql.as_str())? {
+                        row?;
+                    }
+                    Ok(())
+                }))
+            })?;
+            run.print("query", bounds);
+        }
+        Work::Idle {
+            connections,
+            settle_ms,
+        } => idle(&opts, server.as_ref(), connections, settle_ms)?,
+    }
+    Ok(())
+}
+
+impl Target {
+    fn opts(&self) -> anyhow::Result<mysql::Opts> {
+        let mut builder = mysql::OptsBuilder::new()
+            .ip_or_hostname(Some(self.host.as_str()))
+            .tcp_port(self.port)
+            .user(Some(self.user.as_str()))
+            .pass(Some(self.password.as_str()))
+            .db_name(self.database.as_deref())
+            // Stay on the TCP connection asked for: the driver would otherwise look up the
+            // server's socket and reconnect there.
+            .prefer_socket(false)
+            // Known up front, so the driver does not ask the server for it on every login.
+            .max_allowed_packet(Some(64 << 20));
+        if self.tls || self.ssl_ca.is_some() || self.ssl_cert.is_some() {
+            let mut ssl = mysql::SslOpts::default();
+            ssl = match &self.ssl_ca {
+                Some(ca) => {
+                    std::fs::metadata(ca).with_context(|| format!("--ssl-ca {}", ca.display()))?;
+                    ssl.with_root_cert_path(Some(ca.clone()))
+                }
+                None => ssl.with_danger_accept_invalid_certs(true),
+            };
+            if let (Some(cert), Some(key)) = (&self.ssl_cert, &self.ssl_key) {
+                ssl = ssl.with_client_identity(Some(mysql::ClientIdentity::new(
+                    cert.clone(),
+                    key.clone(),
+                )));
+            }
+            builder = builder.ssl_opts(Some(ssl));
+        }
+        Ok(builder.into())
+    }
+}
+
+/// The measured server process.
+struct ServerProcess {
+    process: procfs::process::Process,
+}
+
+impl ServerProcess {
+    fn new(pid: i32) -> anyhow::Result<Self> {
+        let process = procfs::process::Process::new(pid)
+            .with_context(|| format!("--server-pid {pid}: no such process"))?;
+        Ok(Self { process })
+    }
+
+    /// User plus system CPU time consumed so far.
+    fn cpu(&self) -> anyhow::Result<Duration> {
+        let stat = self.process.stat().context("reading the server's stat")?;
+        let ticks = stat.utime + stat.stime;
+        Ok(Duration::from_secs_f64(
+            ticks as f64 / procfs::ticks_per_second() as f64,
+        ))
+    }
+
+    /// Resident memory in KiB.
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        self.process
+            .status()
+            .context("reading the server's status")?
+            .vmrss
+            .context("the server's status has no VmRSS")
+    }
+}
+
+/// The operations of one timed run, shared by its clients.
+struct Ops {
+    deadline: Instant,
+    max: u64,
+    started: AtomicU64,
+}
+
+/// What one client did.
+#[derive(Default)]
+struct ClientResult {
+    latencies: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Ops {
+    /// Runs `op` until the time is up or `max` operations have started across all clients.
+    fn each(&self, mut op: impl FnMut() -> Result<(), mysql::Error>) -> ClientResult {
+        let mut result = ClientResult::default();
+        while Instant::now() < self.deadline && self.started.fetch_add(1, Ordering::Relaxed) < self.max
+        {
+            let begun = Instant::now();
+            match op() {
+                Ok(()) => result.latencies.push(begun.elapsed()),
+                Err(e) => {
+                    result.errors += 1;
+                    result.first_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        result
+    }
+}
+
+/// A finished timed run.
+struct Run {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+    server_cpu: Option<Duration>,
+}
+
+fn timed<F>(bounds: Bounds, server: Option<&ServerProcess>, client: F) -> anyhow::Result<Run>
+where
+    F: Fn(&Ops) -> Result<ClientResult, mysql::Error> + Sync,
+{
+    let ops = Ops {
+        deadline: Instant::now() + Duration::from_secs(bounds.seconds),
+        max: bounds.max,
+        started: AtomicU64::new(0),
+    };
+    let cpu_before = server.map(ServerProcess::cpu).transpose()?;
+    let started = Instant::now();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..bounds.clients)
+            .map(|_| s.spawn(|| client(&ops)))
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().expect("a client thread panicked"))
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let server_cpu = match (server, cpu_before) {
+        (Some(s), Some(before)) => Some(s.cpu()?.saturating_sub(before)),
+        _ => None,
+    };
+    let mut run = Run {
+        elapsed,
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        server_cpu,
+    };
+    for result in results {
+        let result = result.context("a client could not connect")?;
+        run.latencies.extend(result.latencies);
+        run.errors += result.errors;
+        if run.first_error.is_none() {
+            run.first_error = result.first_error;
+        }
+    }
+    if run.latencies.is_empty() {
+        bail!(
+            "no operation succeeded ({} failed): {}",
+            run.errors,
+            run.first_error.as_deref().unwrap_or("the run ended before any started")
+        );
+    }
+    run.latencies.sort_unstable();
+    Ok(run)
+}
+
+impl Run {
+    fn print(&self, work: &str, bounds: Bounds) {
+        let ok = self.latencies.len();
+        let percentile = |p: usize| self.latencies[(ok - 1) * p / 100].as_secs_f64() * 1e3;
+        let mut line = format!(
+            "{work}: clients={} seconds={:.2} ok={ok} errors={} rate={:.1}/s median_ms={:.3} p99_ms={:.3}",
+            bounds.clients,
+            self.elapsed.as_secs_f64(),
+            self.errors,
+            ok as f64 / self.elapsed.as_secs_f64(),
+            percentile(50),
+            percentile(99),
+        );
+        if let Some(cpu) = self.server_cpu {
+            line.push_str(&format!(
+                " server_cpu_ms={:.0} server_cpu_us_per_op={:.1}",
+                cpu.as_secs_f64() * 1e3,
+                cpu.as_secs_f64() * 1e6 / ok as f64
+            ));
+        }
+        println!("{line}");
+        if let Some(e) = &self.first_error {
+            eprintln!("first error: {e}");
+        }
+    }
+}
+
+fn idle(
+    opts: &mysql::Opts,
+    server: Option<&ServerProcess>,
+    connections: u32,
+    settle_ms: u64,
+) -> anyhow::Result<()> {
+    let server = server.context("idle needs --server-pid: it measures the server's memory")?;
+    let settle = Duration::from_millis(settle_ms);
+    std::thread::sleep(settle);
+    let before = server.rss_kib()?;
+    let mut open = Vec::with_capacity(connections as usize);
+    for n in 0..connections {
+        let mut conn = mysql::Conn::new(opts.clone())
+            .with_context(|| format!("connection {} of {connections}", n + 1))?;
+        conn.query_drop("SELECT 1")?;
+        open.push(conn);
+    }
+    std::thread::sleep(settle);
+    let after = server.rss_kib()?;
+    let growth = after.saturating_sub(before);
+    println!(
+        "idle: connections={connections} server_rss_before_kib={before} server_rss_after_kib={after} server_rss_kib_per_connection={:.1}",
+        growth as f64 / f64::from(connections)
+    );
+    drop(open);
+    Ok(())
+}
