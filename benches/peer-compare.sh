@@ -2,7 +2,8 @@
 # tlsql on each TLS backend and MariaDB, measured on the same work with the same client tools
 # in one window: the peer script in ../shared/peer (connbench connection rate plain / TLS /
 # mutual TLS, sysbench oltp_point_select plain / TLS, 100 MB result sets plain / TLS), with the
-# server's CPU time per operation from /proc/<pid>/stat.
+# server's CPU time per operation from /proc/<pid>/stat; and this repository's load tool
+# (examples/load.rs: server RSS per idle connection, connection rate, queries per second).
 #
 #   benches/peer-compare.sh                       all backends compiled in turn, then MariaDB
 #   TLSQLTEST_BACKENDS="rustls" benches/peer-compare.sh
@@ -16,7 +17,9 @@ ROOT=$(pwd)
 PEER=${PEER_SH:-$ROOT/../shared/peer/peer.sh}
 export PEER_DIR=${PEER_DIR:-${TMPDIR:-/tmp}/tlsql-peer}
 BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
-STEPS=${STEPS:-"bench-conn bench-sysbench bench-bulk"}
+# `load` first: it measures memory per idle connection, which wants a server not yet warmed by
+# the other steps.
+STEPS=${STEPS:-"load bench-conn bench-sysbench bench-bulk"}
 OUT=${OUT:-$ROOT/target/peer-results}
 # A shorter run than the peer's defaults; override any of them from the environment.
 export ROUNDS=${ROUNDS:-3} CONN_SECS=${CONN_SECS:-4} CONN_MAX=${CONN_MAX:-20000} \
@@ -33,11 +36,34 @@ measure() {
   rm -rf "${OUT:?}/$label"
   mkdir -p "$OUT/$label"
   for step in $STEPS; do
-    RESULTS_DIR=$OUT/$label BENCH_PORT=$port BENCH_SERVER_PID=$pid "$PEER" "$step" >>"$OUT/$label/log.txt" 2>&1
+    if [[ $step == load ]]; then
+      load_tool "$port" "$pid" >"$OUT/$label/load.txt"
+    else
+      RESULTS_DIR=$OUT/$label BENCH_PORT=$port BENCH_SERVER_PID=$pid "$PEER" "$step" >>"$OUT/$label/log.txt" 2>&1
+    fi
   done
   RESULTS_DIR=$OUT/$label "$PEER" summary >"$OUT/$label/summary-table.txt"
   echo "== $label"
   cat "$OUT/$label/summary-table.txt"
+  [[ -f $OUT/$label/load.txt ]] && cat "$OUT/$label/load.txt"
+}
+
+LOAD_SECS=${LOAD_SECS:-5}
+LOAD_IDLE=${LOAD_IDLE:-200}
+# The load tool against one server, as the peer's accounts: u_plain over plain TCP, u_ssl over
+# TLS verified against the peer's CA. Idle memory over TLS is measured first, on a fresh server
+# (a thread and a TLS session per connection); the plain run after it finds those threads
+# cached by both servers, so it shows the session's own memory.
+load_tool() {
+  local port=$1 pid=$2 tool=$ROOT/target/release/examples/load
+  local plain=(--port "$port" --server-pid "$pid" --user u_plain --password pw_plain)
+  local tls=(--port "$port" --server-pid "$pid" --user u_ssl --password pw_ssl --ssl-ca "$CERTS/ca.pem")
+  echo "tls   $("$tool" "${tls[@]}" idle --connections "$LOAD_IDLE")"
+  echo "plain $("$tool" "${plain[@]}" idle --connections "$LOAD_IDLE")"
+  echo "plain $("$tool" "${plain[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
+  echo "tls   $("$tool" "${tls[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
+  echo "plain $("$tool" "${plain[@]}" query --clients 2 --seconds "$LOAD_SECS" --sql 'SELECT 1')"
+  echo "tls   $("$tool" "${tls[@]}" query --clients 2 --seconds "$LOAD_SECS" --sql 'SELECT 1')"
 }
 
 # The accounts, databases and tables the peer creates on MariaDB, created the same way here.
@@ -63,7 +89,7 @@ SQL
 for backend in $BACKENDS; do
   case $backend in rustls) features="" ;; *) features="--features $backend" ;; esac
   # shellcheck disable=SC2086
-  cargo build --release --bin tlsql $features
+  cargo build --release --bin tlsql --example load $features
   work=$OUT/data-$backend
   rm -rf "$work"
   mkdir -p "$work"

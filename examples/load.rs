@@ -215,7 +215,8 @@ impl Ops {
     /// Runs `op` until the time is up or `max` operations have started across all clients.
     fn each(&self, mut op: impl FnMut() -> Result<(), mysql::Error>) -> ClientResult {
         let mut result = ClientResult::default();
-        while Instant::now() < self.deadline && self.started.fetch_add(1, Ordering::Relaxed) < self.max
+        while Instant::now() < self.deadline
+            && self.started.fetch_add(1, Ordering::Relaxed) < self.max
         {
             let begun = Instant::now();
             match op() {
@@ -283,7 +284,9 @@ where
         bail!(
             "no operation succeeded ({} failed): {}",
             run.errors,
-            run.first_error.as_deref().unwrap_or("the run ended before any started")
+            run.first_error
+                .as_deref()
+                .unwrap_or("the run ended before any started")
         );
     }
     run.latencies.sort_unstable();

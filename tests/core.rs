@@ -68,6 +68,130 @@ fn root_creates_writes_and_reads_back() {
 }
 
 #[test]
+fn alter_table_changes_the_table_and_its_shown_definition() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    c.query_drop("CREATE DATABASE shop").unwrap();
+    c.query_drop("USE shop").unwrap();
+    c.query_drop(
+        "CREATE TABLE items (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL)",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO items (name) VALUES ('tea'), ('coffee')")
+        .unwrap();
+
+    c.query_drop(
+        "ALTER TABLE items ADD COLUMN price DECIMAL(8,2) NOT NULL DEFAULT 1.5, ADD stock INT",
+    )
+    .unwrap();
+    c.query_drop("ALTER TABLE items ADD INDEX by_price (price), ADD UNIQUE KEY by_name (name)")
+        .unwrap();
+    assert_eq!(
+        server_error(
+            c.query_drop("INSERT INTO items (name) VALUES ('tea')")
+                .unwrap_err()
+        )
+        .0,
+        1062,
+        "the added unique key holds"
+    );
+    let rows: Vec<(u32, String, String, Option<i64>)> =
+        c.query("SELECT * FROM items ORDER BY id").unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "tea".into(), "1.50".into(), None),
+            (2, "coffee".into(), "1.50".into(), None)
+        ],
+        "existing rows get the new column's default"
+    );
+    c.query_drop("ALTER TABLE items RENAME COLUMN name TO title, DROP COLUMN stock")
+        .unwrap();
+    let columns: Vec<String> = c
+        .query_map("SHOW COLUMNS FROM items", |row: mysql::Row| {
+            row.get::<String, _>(0).unwrap()
+        })
+        .unwrap();
+    assert_eq!(columns, vec!["id", "title", "price"]);
+    let (_, create): (String, String) = c.query_first("SHOW CREATE TABLE items").unwrap().unwrap();
+    assert!(create.contains("`title` VARCHAR(40) NOT NULL"), "{create}");
+    assert!(create.contains("`price` DECIMAL(8,2)"), "{create}");
+    assert!(create.contains("INDEX by_price (price)"), "{create}");
+    assert!(create.contains("UNIQUE KEY by_name (title)"), "{create}");
+    assert!(!create.contains("stock"), "{create}");
+
+    // Refusals leave the table as it was: nothing of a failing statement is applied.
+    for (sql, code, text) in [
+        (
+            "ALTER TABLE items ADD price INT",
+            1060,
+            "Duplicate column name 'price'",
+        ),
+        (
+            "ALTER TABLE items DROP COLUMN nope",
+            1091,
+            "Can't DROP 'nope'; check that column/key exists",
+        ),
+        (
+            "ALTER TABLE items ADD INDEX by_price (title)",
+            1061,
+            "Duplicate key name 'by_price'",
+        ),
+        (
+            "ALTER TABLE items RENAME COLUMN nope TO x",
+            1054,
+            "Unknown column 'nope' in 'items'",
+        ),
+        (
+            "ALTER TABLE nope ADD c INT",
+            1146,
+            "Table 'shop.nope' doesn't exist",
+        ),
+        (
+            "ALTER TABLE items ADD c INT, MODIFY title TEXT",
+            1235,
+            "This version of tlsql doesn't yet support 'ALTER TABLE … MODIFY COLUMN title TEXT'",
+        ),
+        (
+            "ALTER TABLE items ADD c INT NOT NULL",
+            1235,
+            "This version of tlsql doesn't yet support 'ALTER TABLE … ADD COLUMN … NOT NULL without DEFAULT (existing rows need a value: give a DEFAULT)'",
+        ),
+        (
+            "ALTER TABLE items DROP COLUMN price",
+            1235,
+            "This version of tlsql doesn't yet support 'ALTER TABLE … DROP COLUMN of `price`, which a key or index uses (drop the index first)'",
+        ),
+    ] {
+        let (got_code, got_text) = server_error(c.query_drop(sql).unwrap_err());
+        assert_eq!((got_code, got_text.as_str()), (code, text), "{sql}");
+    }
+    let columns: Vec<String> = c
+        .query_map("SHOW COLUMNS FROM items", |row: mysql::Row| {
+            row.get::<String, _>(0).unwrap()
+        })
+        .unwrap();
+    assert_eq!(
+        columns,
+        vec!["id", "title", "price"],
+        "no refused statement changed the table"
+    );
+
+    c.query_drop("ALTER TABLE items DROP INDEX by_price, DROP INDEX by_name, DROP COLUMN price")
+        .unwrap();
+    c.query_drop("ALTER TABLE items RENAME TO goods").unwrap();
+    let titles: Vec<String> = c.query("SELECT title FROM goods ORDER BY id").unwrap();
+    assert_eq!(titles, vec!["tea", "coffee"]);
+    let (_, create): (String, String) = c.query_first("SHOW CREATE TABLE goods").unwrap().unwrap();
+    assert!(create.starts_with("CREATE TABLE `goods`"), "{create}");
+    assert!(!create.contains("price"), "{create}");
+    assert_eq!(
+        server_error(c.query_drop("SELECT * FROM items").unwrap_err()).0,
+        1146
+    );
+}
+
+#[test]
 fn variables_and_status_answer_like_mysql() {
     let server = TestServer::start();
     let mut c = server.root();

@@ -22,7 +22,7 @@ const MAX_ATTACHED: usize = 10;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The table in every database file that keeps each table's MySQL definition.
-const CATALOG: &str = "_tlsql_tables";
+pub(super) const CATALOG: &str = "_tlsql_tables";
 
 /// The engine: where the database files live.
 #[derive(Debug)]
@@ -411,6 +411,7 @@ impl EngineSession {
                 }
                 Ok(done(0, 0))
             }
+            Statement::AlterTable(alter) => self.alter_table(&alter, ctx).map_err(ExecError::from),
             Statement::Truncate(t) => {
                 for target in &t.table_names {
                     let target = translate::resolve(&target.name, self.current.as_deref())?;
@@ -635,7 +636,7 @@ impl EngineSession {
     }
 
     /// Runs DDL as MySQL does: it commits an open transaction first and is atomic itself.
-    fn ddl(&mut self, dbs: &[&str], statements: &[String]) -> Result<Outcome, SqlError> {
+    pub(super) fn ddl(&mut self, dbs: &[&str], statements: &[String]) -> Result<Outcome, SqlError> {
         for db in dbs {
             self.attach(db, dbs)?;
         }
@@ -654,7 +655,7 @@ impl EngineSession {
     }
 
     /// Attaches the database of `t` and says whether the table exists.
-    fn with_attached(&mut self, t: &TableRef) -> Result<bool, SqlError> {
+    pub(super) fn with_attached(&mut self, t: &TableRef) -> Result<bool, SqlError> {
         Ok(self.attach_if_exists(&t.db, &[])? && self.table_exists(t)?)
     }
 

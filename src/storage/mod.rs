@@ -10,6 +10,7 @@
 //! Durability: each database file is in WAL mode with `synchronous=FULL`, so a committed
 //! transaction survives `kill -9` of the server.
 
+mod alter;
 mod engine;
 mod show;
 mod translate;

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    ColumnOption, CreateTable, Expr, Function, FunctionArguments, Ident, ObjectName,
+    ColumnDef, ColumnOption, CreateTable, Expr, Function, FunctionArguments, Ident, ObjectName,
     ObjectNamePart, Query, SelectItem, SetExpr, SqliteOnConflict, Statement, TableConstraint,
     Value as SqlValue, Visit, Visitor, visit_expressions_mut, visit_relations_mut,
 };
@@ -393,12 +393,6 @@ pub(crate) fn create_table(
             "A table must have at least 1 column",
         ));
     }
-    let column_list = |cols: &[sqlparser::ast::IndexColumn]| -> String {
-        cols.iter()
-            .map(|c| index_column(&c.column.expr))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut table_pk: Option<Vec<String>> = None;
     for constraint in &ct.constraints {
         if let TableConstraint::PrimaryKey(pk) = constraint {
@@ -447,22 +441,7 @@ pub(crate) fn create_table(
                 "Incorrect table definition; there can be only one auto column and it must be defined as a key",
             ));
         }
-        let mut line = format!("{} {}", quote(&name), sqlite_type(&mysql_type));
-        for option in &col.options {
-            match &option.option {
-                ColumnOption::NotNull => line.push_str(" NOT NULL"),
-                ColumnOption::Default(expr) => {
-                    line.push_str(&format!(" DEFAULT {}", default_clause(expr)))
-                }
-                ColumnOption::PrimaryKey(_) => line.push_str(" PRIMARY KEY"),
-                ColumnOption::Unique(_) => line.push_str(" UNIQUE"),
-                ColumnOption::Check(c) => line.push_str(&format!(" CHECK ({})", c.expr)),
-                // NULL is the default; comments, character sets, collations and ON UPDATE
-                // have no SQLite counterpart and do not change what is stored.
-                _ => {}
-            }
-        }
-        lines.push(line);
+        lines.push(column_sql(col));
     }
     let mut indexes = Vec::new();
     for constraint in &ct.constraints {
@@ -471,11 +450,11 @@ pub(crate) fn create_table(
             TableConstraint::PrimaryKey(pk) => {
                 let single = pk.columns.len() == 1;
                 if !(single && rowid_key.is_some()) {
-                    lines.push(format!("PRIMARY KEY ({})", column_list(&pk.columns)));
+                    lines.push(format!("PRIMARY KEY ({})", index_columns(&pk.columns)));
                 }
             }
             TableConstraint::Unique(u) => {
-                lines.push(format!("UNIQUE ({})", column_list(&u.columns)))
+                lines.push(format!("UNIQUE ({})", index_columns(&u.columns)))
             }
             TableConstraint::Check(c) => lines.push(format!("CHECK ({})", c.expr)),
             TableConstraint::ForeignKey(fk) => lines.push(fk.to_string()),
@@ -489,7 +468,7 @@ pub(crate) fn create_table(
                     quote(&target.db),
                     quote(&index_name(&target.table, &index)),
                     quote(&target.table),
-                    column_list(&ix.columns)
+                    index_columns(&ix.columns)
                 ));
             }
             other => return Err(SqlError::not_supported(other)),
@@ -509,6 +488,38 @@ pub(crate) fn create_table(
         mysql_lines.join(",\n")
     );
     Ok(TableDefinition { sqlite, mysql })
+}
+
+/// The SQLite definition of a column that is not an AUTO_INCREMENT key.
+pub(crate) fn column_sql(col: &ColumnDef) -> String {
+    let mut line = format!(
+        "{} {}",
+        quote(&col.name.value),
+        sqlite_type(&col.data_type.to_string())
+    );
+    for option in &col.options {
+        match &option.option {
+            ColumnOption::NotNull => line.push_str(" NOT NULL"),
+            ColumnOption::Default(expr) => {
+                line.push_str(&format!(" DEFAULT {}", default_clause(expr)))
+            }
+            ColumnOption::PrimaryKey(_) => line.push_str(" PRIMARY KEY"),
+            ColumnOption::Unique(_) => line.push_str(" UNIQUE"),
+            ColumnOption::Check(c) => line.push_str(&format!(" CHECK ({})", c.expr)),
+            // NULL is the default; comments, character sets, collations and ON UPDATE
+            // have no SQLite counterpart and do not change what is stored.
+            _ => {}
+        }
+    }
+    line
+}
+
+/// The SQLite column list of an index.
+pub(crate) fn index_columns(cols: &[sqlparser::ast::IndexColumn]) -> String {
+    cols.iter()
+        .map(|c| index_column(&c.column.expr))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn index_column(expr: &Expr) -> String {
