@@ -263,14 +263,9 @@ impl EngineSession {
                     quote(&plan.target.db),
                     quote(&index)
                 ));
-                plan.table.constraints.retain(|c| {
-                    let declared = match c {
-                        TableConstraint::Index(ix) => ix.name.as_ref(),
-                        TableConstraint::Unique(u) => unique_name(u),
-                        _ => None,
-                    };
-                    !declared.is_some_and(|n| n.value.eq_ignore_ascii_case(&name.value))
-                });
+                plan.table
+                    .constraints
+                    .retain(|c| !is_index_named(c, &name.value));
             }
             other => {
                 return Err(SqlError::not_supported(format!("ALTER TABLE … {other}")));
@@ -337,14 +332,10 @@ impl Plan {
     }
 
     fn declares_index(&self, name: &str) -> bool {
-        self.table.constraints.iter().any(|c| {
-            let declared = match c {
-                TableConstraint::Index(ix) => ix.name.as_ref(),
-                TableConstraint::Unique(u) => unique_name(u),
-                _ => None,
-            };
-            declared.is_some_and(|n| n.value.eq_ignore_ascii_case(name))
-        })
+        self.table
+            .constraints
+            .iter()
+            .any(|c| is_index_named(c, name))
     }
 
     /// Renames the column in its definition and wherever an expression of the table (key
@@ -369,6 +360,16 @@ impl Plan {
 /// The index name of `UNIQUE [KEY|INDEX] [name] (…)`, else of `CONSTRAINT name UNIQUE (…)`.
 fn unique_name(u: &UniqueConstraint) -> Option<&Ident> {
     u.index_name.as_ref().or(u.name.as_ref())
+}
+
+/// Whether the constraint is an index or unique key called `name`.
+fn is_index_named(constraint: &TableConstraint, name: &str) -> bool {
+    let declared = match constraint {
+        TableConstraint::Index(ix) => ix.name.as_ref(),
+        TableConstraint::Unique(u) => unique_name(u),
+        _ => None,
+    };
+    declared.is_some_and(|n| n.value.eq_ignore_ascii_case(name))
 }
 
 /// MySQL names an unnamed index after its first column.
