@@ -267,20 +267,6 @@ impl TlsManager {
             (Some(cert), Some(key), _) => (cert.clone(), key.clone(), s.ca.clone(), false),
             (_, _, Some(spec)) => {
                 let files = auto::ensure(&spec.dir, spec.key, spec.renew_within)?;
-                match files.outcome {
-                    auto::Outcome::Created => log::info!(
-                        "auto-tls: created a CA, a server and a client certificate in {} (clients verify with --ssl-ca={})",
-                        spec.dir.display(),
-                        files.paths.ca_cert.display()
-                    ),
-                    auto::Outcome::Renewed => {
-                        log::info!(
-                            "auto-tls: renewed the server certificate in {}",
-                            spec.dir.display()
-                        )
-                    }
-                    _ => {}
-                }
                 // The auto-tls CA also verifies client certificates unless another CA is
                 // configured, so its client certificate logs in REQUIRE X509 accounts.
                 let ca = s.ca.clone().unwrap_or(files.paths.ca_cert);
