@@ -192,6 +192,61 @@ fn alter_table_changes_the_table_and_its_shown_definition() {
 }
 
 #[test]
+fn multi_statement_queries_return_every_result_and_stop_at_the_first_error() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut affected = Vec::new();
+    {
+        let mut result = c
+            .query_iter(
+                "CREATE DATABASE m; USE m; CREATE TABLE t (a VARCHAR(10)); \
+                 INSERT INTO t VALUES ('x;y'), ('z'); SELECT a FROM t ORDER BY a; \
+                 SELECT COUNT(*) FROM t; -- a trailing comment",
+            )
+            .unwrap();
+        while let Some(set) = result.iter() {
+            affected.push(set.affected_rows());
+            let rows: Vec<String> = set
+                .map(|row| mysql::from_row::<String>(row.unwrap()))
+                .collect();
+            sets.push(rows);
+        }
+    }
+    assert_eq!(
+        affected,
+        vec![1, 0, 0, 2, 0, 0],
+        "one response per statement"
+    );
+    assert_eq!(sets[4], vec!["x;y", "z"], "a semicolon in a string is data");
+    assert_eq!(sets[5], vec!["2"]);
+
+    // The failing statement's error ends the query: the statement after it does not run.
+    let err = {
+        let mut result = c
+            .query_iter("INSERT INTO t VALUES ('before'); SELECT * FROM nope; INSERT INTO t VALUES ('after')")
+            .unwrap();
+        let mut err = None;
+        while let Some(set) = result.iter() {
+            for row in set {
+                if let Err(e) = row {
+                    err = Some(e);
+                }
+            }
+        }
+        err
+    };
+    let (code, _) = server_error(err.expect("the missing table is reported within the query"));
+    assert_eq!(code, 1146);
+    let rows: Vec<String> = c.query("SELECT a FROM t ORDER BY a").unwrap();
+    assert_eq!(
+        rows,
+        vec!["before", "x;y", "z"],
+        "nothing ran after the error"
+    );
+}
+
+#[test]
 fn variables_and_status_answer_like_mysql() {
     let server = TestServer::start();
     let mut c = server.root();

@@ -27,8 +27,8 @@ pub mod caps {
     pub const DEPRECATE_EOF: u32 = 1 << 24;
 
     /// What tlsql advertises, apart from `SSL` (which depends on a TLS context being loaded).
-    /// Only what is implemented: no compression, no multi-statements, no session tracking, no
-    /// query attributes — a client that is promised a feature it then doesn't get breaks.
+    /// Only what is implemented: no compression, no session tracking, no query attributes — a
+    /// client that is promised a feature it then doesn't get breaks.
     pub const SERVER: u32 = LONG_PASSWORD
         | FOUND_ROWS
         | LONG_FLAG
@@ -37,6 +37,7 @@ pub mod caps {
         | INTERACTIVE
         | TRANSACTIONS
         | SECURE_CONNECTION
+        | MULTI_STATEMENTS
         | MULTI_RESULTS
         | PS_MULTI_RESULTS
         | PLUGIN_AUTH
@@ -50,6 +51,7 @@ pub mod status {
     #![allow(missing_docs)]
     pub const IN_TRANS: u16 = 1;
     pub const AUTOCOMMIT: u16 = 2;
+    pub const MORE_RESULTS_EXISTS: u16 = 8;
 }
 
 /// Length of the authentication nonce ("scramble").

@@ -307,6 +307,9 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         state,
         statements: HashMap::new(),
         next_statement_id: 0,
+        multi_statements: client_caps & caps::MULTI_STATEMENTS != 0,
+        more_results: false,
+        failed: false,
     };
     if let Some(db) = &response.database
         && let Err(e) = session.use_database(db)

@@ -131,6 +131,13 @@ pub struct Session {
     pub(crate) state: SessionState,
     pub(crate) statements: HashMap<u32, Statement>,
     pub(crate) next_statement_id: u32,
+    /// Whether COM_QUERY may carry several statements (CLIENT_MULTI_STATEMENTS at login,
+    /// then COM_SET_OPTION).
+    pub(crate) multi_statements: bool,
+    /// Set while a multi-statement query has statements after the current one.
+    pub(crate) more_results: bool,
+    /// Whether the last response was an error (a multi-statement query stops there).
+    pub(crate) failed: bool,
 }
 
 /// Serves one connection until it closes. Errors are logged, never propagated: one client's
@@ -149,6 +156,10 @@ pub(crate) fn run(shared: &Arc<Shared>, socket: Socket) {
     }
 }
 
+/// COM_SET_OPTION's two options (`enum_mysql_set_option`).
+const MULTI_STATEMENTS_ON: u16 = 0;
+const MULTI_STATEMENTS_OFF: u16 = 1;
+
 /// The ER_CLIENT_INTERACTION_TIMEOUT number MySQL 8.0.24+ sends before closing an idle session.
 const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
 
@@ -161,6 +172,9 @@ impl Session {
         }
         if self.engine.in_transaction() {
             flags |= status::IN_TRANS;
+        }
+        if self.more_results {
+            flags |= status::MORE_RESULTS_EXISTS;
         }
         flags
     }
@@ -181,6 +195,7 @@ impl Session {
 
     /// Queues an ERR packet.
     pub(crate) fn send_error(&mut self, e: &SqlError) -> io::Result<()> {
+        self.failed = true;
         self.stream.write_packet(&response::err(e))
     }
 
@@ -300,7 +315,11 @@ impl Session {
             Command::Query(sql) => {
                 Counters::bump(&self.state.shared.counters.questions);
                 let sql = String::from_utf8_lossy(sql).into_owned();
-                self.query(&sql)
+                if self.multi_statements {
+                    self.query_statements(&sql)
+                } else {
+                    self.query(&sql)
+                }
             }
             Command::FieldList { table, wildcard } => self.field_list(table, wildcard),
             Command::Statistics => {
@@ -311,8 +330,18 @@ impl Session {
                 self.reset();
                 self.send_ok(0, 0)
             }
-            Command::SetOption(_) => {
-                // Multi-statements are not offered; acknowledge without changing anything.
+            Command::SetOption(option) => {
+                self.multi_statements = match option {
+                    MULTI_STATEMENTS_ON => true,
+                    MULTI_STATEMENTS_OFF => false,
+                    _ => {
+                        return self.send_error(&SqlError::new(
+                            codes::ER_UNKNOWN_COM_ERROR,
+                            "08S01",
+                            "Unknown command",
+                        ));
+                    }
+                };
                 let status = self.status_flags();
                 self.stream.write_packet(&response::eof(0, status))
             }

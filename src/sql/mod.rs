@@ -11,7 +11,7 @@ pub mod variables;
 use std::io;
 
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
 use crate::auth::accounts::Account;
 use crate::auth::privileges::{
@@ -269,6 +269,50 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
         .collect())
 }
 
+/// Splits a multi-statement COM_QUERY at its semicolons (the tokenizer has already told
+/// apart those inside quotes and comments). A semicolon at the end, or followed only by
+/// whitespace and comments, ends the last statement instead of starting an empty one.
+pub(crate) fn split_statements(sql: &str) -> Result<Vec<&str>, SqlError> {
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::syntax(e.to_string()))?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    // Locations count lines and characters from 1; slicing needs bytes.
+    let byte_at = |at: Location| -> usize {
+        let line_start = usize::try_from(at.line.saturating_sub(1))
+            .ok()
+            .and_then(|line| line_starts.get(line))
+            .copied()
+            .unwrap_or(sql.len());
+        let column = usize::try_from(at.column.saturating_sub(1)).unwrap_or(usize::MAX);
+        sql[line_start..]
+            .char_indices()
+            .nth(column)
+            .map_or(sql.len(), |(i, _)| line_start + i)
+    };
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut has_content = false;
+    for t in &tokens {
+        match t.token {
+            Token::SemiColon => {
+                let end = byte_at(t.span.start);
+                statements.push(&sql[start..end]);
+                start = end + 1;
+                has_content = false;
+            }
+            Token::Whitespace(_) => {}
+            _ => has_content = true,
+        }
+    }
+    if has_content || statements.is_empty() {
+        statements.push(&sql[start..]);
+    }
+    Ok(statements)
+}
+
 /// The upper-cased unquoted word at `i`, if it is one.
 fn word(tokens: &[Token], i: usize) -> Option<String> {
     match tokens.get(i) {
@@ -330,6 +374,32 @@ impl RowSink for Capture {
 }
 
 impl Session {
+    /// Runs a COM_QUERY that may hold several statements (CLIENT_MULTI_STATEMENTS): each
+    /// response but the last carries SERVER_MORE_RESULTS_EXISTS, and the first error ends the
+    /// query, as in MySQL.
+    pub(crate) fn query_statements(&mut self, sql: &str) -> io::Result<()> {
+        if !sql.contains(';') {
+            // The usual case: one statement, tokenized once.
+            return self.query(sql);
+        }
+        let statements = match split_statements(sql) {
+            Ok(s) => s,
+            Err(e) => return self.send_error(&e),
+        };
+        let last = statements.len() - 1;
+        for (i, statement) in statements.into_iter().enumerate() {
+            self.more_results = i < last;
+            self.failed = false;
+            let sent = self.query(statement);
+            self.more_results = false;
+            sent?;
+            if self.failed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one COM_QUERY statement and queues its response.
     pub(crate) fn query(&mut self, sql: &str) -> io::Result<()> {
         let tokens = match tokenize(sql) {
@@ -885,6 +955,27 @@ pub(crate) fn render(tokens: &[Token]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_split_at_semicolons_outside_quotes_and_comments() {
+        let sql = "INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`); -- x;y\nSELECT 'é;' /* ; */ ; SELECT 3;  -- end";
+        assert_eq!(
+            split_statements(sql).unwrap(),
+            vec![
+                "INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`)",
+                " -- x;y\nSELECT 'é;' /* ; */ ",
+                " SELECT 3",
+            ]
+        );
+        assert_eq!(split_statements("SELECT 1;").unwrap(), vec!["SELECT 1"]);
+        assert_eq!(split_statements("SELECT 1").unwrap(), vec!["SELECT 1"]);
+        assert_eq!(split_statements("").unwrap(), vec![""]);
+        assert_eq!(
+            split_statements("SELECT 1;;SELECT 2").unwrap(),
+            vec!["SELECT 1", "", "SELECT 2"]
+        );
+        assert!(split_statements("SELECT 'open; SELECT 2").is_err());
+    }
 
     #[test]
     fn like_matches_mysql_style() {

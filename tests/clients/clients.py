@@ -103,8 +103,19 @@ def pymysql_check(a):
         check(status(cur, "Ssl_version") in ("TLSv1.2", "TLSv1.3"), "pymysql: Ssl_version")
         write_and_read(cur, "pymysql", user, a.tag)
         cnx.close()
-    # A client certificate issued by the auto-tls CA logs in a REQUIRE X509 account ...
+    # Several statements in one query when the client asks for CLIENT_MULTI_STATEMENTS.
     import pymysql
+    from pymysql.constants import CLIENT
+
+    cnx = pymysql_connect(a, "sha2", ssl_ca=a.ca, client_flag=CLIENT.MULTI_STATEMENTS)
+    cur = cnx.cursor()
+    cur.execute("SELECT 'a;b'; SELECT 2 + 2; SELECT CURRENT_USER()")
+    results = [cur.fetchall()]
+    while cur.nextset():
+        results.append(cur.fetchall())
+    check(results == [(("a;b",),), ((4,),), (("sha2@%",),)], f"pymysql multi-statement results: {results}")
+    cnx.close()
+    # A client certificate issued by the auto-tls CA logs in a REQUIRE X509 account ...
 
     cnx = pymysql.connect(host="127.0.0.1", port=a.port, user="x509", password="x509-secret",
                           ssl_ca=a.ca, ssl_cert=a.client_cert, ssl_key=a.client_key, ssl_verify_identity=True)
