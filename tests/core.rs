@@ -247,6 +247,33 @@ fn multi_statement_queries_return_every_result_and_stop_at_the_first_error() {
 }
 
 #[test]
+fn character_columns_compare_without_case_unless_binary() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    c.query_drop("CREATE DATABASE people").unwrap();
+    c.query_drop("USE people").unwrap();
+    c.query_drop(
+        "CREATE TABLE p (name VARCHAR(20) UNIQUE, code VARCHAR(20) COLLATE utf8mb4_bin, raw VARBINARY(20))",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO p VALUES ('Alice', 'Ab', 'Ab'), ('bob', 'ab', 'ab')")
+        .unwrap();
+    let found: Vec<String> = c.query("SELECT name FROM p WHERE name = 'ALICE'").unwrap();
+    assert_eq!(found, vec!["Alice"], "as MySQL's default _ci collations");
+    let ordered: Vec<String> = c.query("SELECT name FROM p ORDER BY name").unwrap();
+    assert_eq!(ordered, vec!["Alice", "bob"]);
+    let (code, _) = server_error(
+        c.query_drop("INSERT INTO p VALUES ('alice', 'x', 'x')")
+            .unwrap_err(),
+    );
+    assert_eq!(code, 1062, "a unique key ignores case too");
+    let binary: Vec<String> = c.query("SELECT code FROM p WHERE code = 'AB'").unwrap();
+    assert!(binary.is_empty(), "a _bin collation keeps case: {binary:?}");
+    let raw: Vec<String> = c.query("SELECT name FROM p WHERE raw = 'ab'").unwrap();
+    assert_eq!(raw, vec!["bob"], "binary strings keep case");
+}
+
+#[test]
 fn variables_and_status_answer_like_mysql() {
     let server = TestServer::start();
     let mut c = server.root();

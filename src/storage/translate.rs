@@ -492,11 +492,11 @@ pub(crate) fn create_table(
 
 /// The SQLite definition of a column that is not an AUTO_INCREMENT key.
 pub(crate) fn column_sql(col: &ColumnDef) -> String {
-    let mut line = format!(
-        "{} {}",
-        quote(&col.name.value),
-        sqlite_type(&col.data_type.to_string())
-    );
+    let mysql_type = col.data_type.to_string();
+    let mut line = format!("{} {}", quote(&col.name.value), sqlite_type(&mysql_type));
+    if compares_without_case(&mysql_type, &col.options) {
+        line.push_str(" COLLATE NOCASE");
+    }
     for option in &col.options {
         match &option.option {
             ColumnOption::NotNull => line.push_str(" NOT NULL"),
@@ -512,6 +512,42 @@ pub(crate) fn column_sql(col: &ColumnDef) -> String {
         }
     }
     line
+}
+
+/// Whether a column compares like MySQL's default case-insensitive collations: character
+/// types, unless a binary collation (`…_bin`, `binary`) or character set is named. SQLite's
+/// NOCASE folds ASCII letters only, so `'é' = 'É'` stays false where MySQL says true.
+fn compares_without_case(mysql_type: &str, options: &[sqlparser::ast::ColumnOptionDef]) -> bool {
+    let upper = mysql_type.to_ascii_uppercase();
+    let base = upper
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let character = matches!(
+        base,
+        "CHAR"
+            | "CHARACTER"
+            | "NCHAR"
+            | "VARCHAR"
+            | "NVARCHAR"
+            | "TINYTEXT"
+            | "TEXT"
+            | "MEDIUMTEXT"
+            | "LONGTEXT"
+            | "ENUM"
+            | "SET"
+    );
+    let binary_named = upper.contains("BINARY")
+        || upper.contains("_BIN")
+        || options.iter().any(|o| match &o.option {
+            ColumnOption::Collation(name) => {
+                let name = name.to_string().to_ascii_lowercase();
+                name.ends_with("_bin") || name.trim_matches('`') == "binary"
+            }
+            ColumnOption::CharacterSet(name) => name.to_string().eq_ignore_ascii_case("binary"),
+            _ => false,
+        });
+    character && !binary_named
 }
 
 /// The SQLite column list of an index.
@@ -682,8 +718,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             def.sqlite[0],
-            "CREATE TABLE \"shop\".\"items\" (\n  \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,\n  \"name\" VARCHAR(40) NOT NULL DEFAULT (''),\n  \
-             \"kind\" VARCHAR,\n  \"at\" TIMESTAMP DEFAULT CURRENT_TIMESTAMP\n)"
+            "CREATE TABLE \"shop\".\"items\" (\n  \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,\n  \"name\" VARCHAR(40) COLLATE NOCASE NOT NULL DEFAULT (''),\n  \
+             \"kind\" VARCHAR COLLATE NOCASE,\n  \"at\" TIMESTAMP DEFAULT CURRENT_TIMESTAMP\n)"
         );
         assert_eq!(
             def.sqlite[1],
