@@ -274,6 +274,94 @@ fn character_columns_compare_without_case_unless_binary() {
 }
 
 #[test]
+fn information_schema_describes_what_the_session_may_see() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE DATABASE shop").unwrap();
+    root.query_drop("CREATE DATABASE secret").unwrap();
+    root.query_drop(
+        "CREATE TABLE shop.items (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL DEFAULT 'x', price DECIMAL(8,2))",
+    )
+    .unwrap();
+    root.query_drop("CREATE TABLE secret.keys (k TEXT)")
+        .unwrap();
+    root.query_drop("CREATE USER clerk IDENTIFIED BY 'pw'")
+        .unwrap();
+    root.query_drop("GRANT SELECT ON shop.* TO clerk").unwrap();
+
+    let columns: Vec<Vec<Option<String>>> = root
+        .query_map(
+            "SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, EXTRA \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'items' ORDER BY ORDINAL_POSITION",
+            |row: mysql::Row| {
+                row.unwrap()
+                    .into_iter()
+                    .map(mysql::from_value::<Option<String>>)
+                    .collect()
+            },
+        )
+        .unwrap();
+    let expected = [
+        [
+            Some("id"),
+            Some("1"),
+            None,
+            Some("NO"),
+            Some("int"),
+            Some("int"),
+            Some("PRI"),
+            Some("auto_increment"),
+        ],
+        [
+            Some("name"),
+            Some("2"),
+            Some("x"),
+            Some("NO"),
+            Some("varchar"),
+            Some("varchar(40)"),
+            Some(""),
+            Some(""),
+        ],
+        [
+            Some("price"),
+            Some("3"),
+            None,
+            Some("YES"),
+            Some("decimal"),
+            Some("decimal(8,2)"),
+            Some(""),
+            Some(""),
+        ],
+    ]
+    .map(|r| r.map(|v| v.map(str::to_string)).to_vec())
+    .to_vec();
+    assert_eq!(columns, expected);
+
+    let opts = server.opts("clerk", "pw");
+    let mut clerk = mysql::Conn::new(opts).unwrap();
+    let schemata: Vec<String> = clerk
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+        .unwrap();
+    assert_eq!(schemata, vec!["shop"], "only databases with a privilege");
+    let tables: Vec<(String, String, String)> = clerk
+        .query("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES")
+        .unwrap();
+    assert_eq!(
+        tables,
+        vec![("shop".into(), "items".into(), "BASE TABLE".into())]
+    );
+    let all: Vec<String> = root
+        .query("SELECT TABLE_NAME FROM information_schema.TABLES ORDER BY TABLE_NAME")
+        .unwrap();
+    assert_eq!(all, vec!["items", "keys"]);
+    // A join with a real table works: the virtual table does not detach the statement's database.
+    let joined: Vec<String> = clerk
+        .query("SELECT c.COLUMN_NAME FROM information_schema.COLUMNS c JOIN shop.items i ON 1 = 0")
+        .unwrap();
+    assert!(joined.is_empty());
+}
+
+#[test]
 fn variables_and_status_answer_like_mysql() {
     let server = TestServer::start();
     let mut c = server.root();

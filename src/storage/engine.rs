@@ -468,18 +468,20 @@ impl EngineSession {
                 Some(&t.table),
             )?;
         }
-        let keep: Vec<&str> = found.tables.iter().map(|t| t.db.as_str()).collect();
-        for t in &found.tables {
-            if !self.attach_if_exists(&t.db, &keep)? {
-                return Err(no_such_table(t));
-            }
-        }
+        // Virtual tables first: computing information_schema attaches other databases, which
+        // could detach those the statement itself needs.
         for (schema, table) in &found.virtual_tables {
             // Status and variables are public, as in MySQL; the account table is not.
             if schema == "mysql" {
                 ctx.authorize(Privilege::Select, schema, Some(table))?;
             }
             self.fill_virtual_table(schema, table, ctx)?;
+        }
+        let keep: Vec<&str> = found.tables.iter().map(|t| t.db.as_str()).collect();
+        for t in &found.tables {
+            if !self.attach_if_exists(&t.db, &keep)? {
+                return Err(no_such_table(t));
+            }
         }
         let mut dbs: Vec<String> = found.tables.into_iter().map(|t| t.db).collect();
         dbs.sort();
@@ -515,12 +517,17 @@ impl EngineSession {
 
     /// Copies a server-computed table into the temporary table that stands in for it.
     fn fill_virtual_table(
-        &self,
+        &mut self,
         schema: &str,
         table: &str,
         ctx: &dyn SessionContext,
     ) -> Result<(), SqlError> {
-        let Some(vt) = ctx.virtual_table(schema, table) else {
+        let computed = if schema.eq_ignore_ascii_case("information_schema") {
+            self.information_schema(table, ctx)?
+        } else {
+            None
+        };
+        let Some(vt) = computed.or_else(|| ctx.virtual_table(schema, table)) else {
             return Err(SqlError::new(
                 codes::ER_NO_SUCH_TABLE,
                 "42S02",

@@ -12,6 +12,7 @@
 
 mod alter;
 mod engine;
+mod information_schema;
 mod show;
 mod translate;
 mod types;

@@ -226,8 +226,42 @@ fn columns(
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
     open_table(session, target, ctx)?;
-    let mysql = mysql_columns(session, target)?;
     let mut listing = Listing::new(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
+    for column in describe(session, target)? {
+        if pattern.is_some_and(|p| !crate::sql::like(p, &column.name)) {
+            continue;
+        }
+        listing.push(vec![
+            Value::Text(column.name),
+            Value::Text(column.column_type),
+            Value::from(if column.nullable { "YES" } else { "NO" }),
+            Value::from(column.key),
+            column.default,
+            Value::from(column.extra),
+        ]);
+    }
+    Ok(listing)
+}
+
+/// A column as `SHOW COLUMNS` and `information_schema.COLUMNS` describe it.
+pub(super) struct DescribedColumn {
+    pub(super) name: String,
+    /// The MySQL type as declared, lower case (`varchar(40)`).
+    pub(super) column_type: String,
+    pub(super) nullable: bool,
+    /// `PRI` or empty.
+    pub(super) key: &'static str,
+    pub(super) default: Value,
+    /// `auto_increment` or empty.
+    pub(super) extra: &'static str,
+}
+
+/// The columns of `target`, whose database is attached, in table order.
+pub(super) fn describe(
+    session: &EngineSession,
+    target: &TableRef,
+) -> Result<Vec<DescribedColumn>, SqlError> {
+    let mysql = mysql_columns(session, target)?;
     let mut stmt = session
         .conn
         .prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1, ?2)")
@@ -243,27 +277,25 @@ fn columns(
             ))
         })
         .map_err(|e| sql_error(&e, None))?;
+    let mut described = Vec::new();
     for row in rows {
         let (name, sqlite_type, not_null, default, pk) = row.map_err(|e| sql_error(&e, None))?;
-        if pattern.is_some_and(|p| !crate::sql::like(p, &name)) {
-            continue;
-        }
-        let (mysql_type, auto) = mysql
+        let (column_type, auto) = mysql
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(&name))
             .map_or((sqlite_type.to_ascii_lowercase(), false), |(_, t, a)| {
                 (t.clone(), *a)
             });
-        listing.push(vec![
-            Value::Text(name),
-            Value::Text(mysql_type),
-            Value::from(if not_null || pk > 0 { "NO" } else { "YES" }),
-            Value::from(if pk > 0 { "PRI" } else { "" }),
-            default.map_or(Value::Null, |d| Value::Text(plain_default(&d))),
-            Value::from(if auto { "auto_increment" } else { "" }),
-        ]);
+        described.push(DescribedColumn {
+            name,
+            column_type,
+            nullable: !(not_null || pk > 0),
+            key: if pk > 0 { "PRI" } else { "" },
+            default: default.map_or(Value::Null, |d| Value::Text(plain_default(&d))),
+            extra: if auto { "auto_increment" } else { "" },
+        });
     }
-    Ok(listing)
+    Ok(described)
 }
 
 /// `('abc')` as SQLite keeps a default → `abc` as MySQL shows it.
