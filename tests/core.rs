@@ -280,7 +280,7 @@ fn information_schema_describes_what_the_session_may_see() {
     root.query_drop("CREATE DATABASE shop").unwrap();
     root.query_drop("CREATE DATABASE secret").unwrap();
     root.query_drop(
-        "CREATE TABLE shop.items (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL DEFAULT 'x', price DECIMAL(8,2))",
+        "CREATE TABLE shop.items (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL DEFAULT 'x', price DECIMAL(8,2), sku VARCHAR(10) UNIQUE, KEY by_price (price))",
     )
     .unwrap();
     root.query_drop("CREATE TABLE secret.keys (k TEXT)")
@@ -329,7 +329,17 @@ fn information_schema_describes_what_the_session_may_see() {
             Some("YES"),
             Some("decimal"),
             Some("decimal(8,2)"),
+            Some("MUL"),
             Some(""),
+        ],
+        [
+            Some("sku"),
+            Some("4"),
+            None,
+            Some("YES"),
+            Some("varchar"),
+            Some("varchar(10)"),
+            Some("UNI"),
             Some(""),
         ],
     ]

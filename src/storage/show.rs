@@ -249,7 +249,7 @@ pub(super) struct DescribedColumn {
     /// The MySQL type as declared, lower case (`varchar(40)`).
     pub(super) column_type: String,
     pub(super) nullable: bool,
-    /// `PRI` or empty.
+    /// `PRI`, `UNI`, `MUL` or empty.
     pub(super) key: &'static str,
     pub(super) default: Value,
     /// `auto_increment` or empty.
@@ -277,6 +277,7 @@ pub(super) fn describe(
             ))
         })
         .map_err(|e| sql_error(&e, None))?;
+    let keys = index_keys(session, target)?;
     let mut described = Vec::new();
     for row in rows {
         let (name, sqlite_type, not_null, default, pk) = row.map_err(|e| sql_error(&e, None))?;
@@ -286,16 +287,60 @@ pub(super) fn describe(
             .map_or((sqlite_type.to_ascii_lowercase(), false), |(_, t, a)| {
                 (t.clone(), *a)
             });
+        let key = if pk > 0 {
+            "PRI"
+        } else {
+            keys.iter()
+                .find(|(column, _)| column.eq_ignore_ascii_case(&name))
+                .map_or("", |(_, key)| *key)
+        };
         described.push(DescribedColumn {
             name,
             column_type,
             nullable: !(not_null || pk > 0),
-            key: if pk > 0 { "PRI" } else { "" },
+            key,
             default: default.map_or(Value::Null, |d| Value::Text(plain_default(&d))),
             extra: if auto { "auto_increment" } else { "" },
         });
     }
     Ok(described)
+}
+
+/// The `Key` of columns that lead an index, as MySQL rates them: `UNI` for the column of a
+/// one-column unique index, `MUL` for the first column of any other index (UNI wins).
+fn index_keys(
+    session: &EngineSession,
+    target: &TableRef,
+) -> Result<Vec<(String, &'static str)>, SqlError> {
+    let mut stmt = session
+        .conn
+        .prepare(
+            "SELECT l.\"unique\", (SELECT count(*) FROM pragma_index_info(l.name, ?2)), \
+             (SELECT name FROM pragma_index_info(l.name, ?2) WHERE seqno = 0) \
+             FROM pragma_index_list(?1, ?2) AS l WHERE l.origin <> 'pk'",
+        )
+        .map_err(|e| sql_error(&e, None))?;
+    let indexes = stmt
+        .query_map((&target.table, &target.db), |r| {
+            Ok((
+                r.get::<_, bool>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .map_err(|e| sql_error(&e, None))?;
+    let mut keys: Vec<(String, &'static str)> = Vec::new();
+    for index in indexes {
+        let (unique, width, first) = index.map_err(|e| sql_error(&e, None))?;
+        let Some(first) = first else { continue };
+        let key = if unique && width == 1 { "UNI" } else { "MUL" };
+        match keys.iter_mut().find(|(c, _)| *c == first) {
+            Some(entry) if key == "UNI" => entry.1 = key,
+            Some(_) => {}
+            None => keys.push((first, key)),
+        }
+    }
+    Ok(keys)
 }
 
 /// `('abc')` as SQLite keeps a default → `abc` as MySQL shows it.
