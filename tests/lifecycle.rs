@@ -283,8 +283,8 @@ mod cases {
         std::fs::write(tls.join("server-cert.pem"), short.pem()).unwrap();
         std::fs::write(tls.join("server-key.pem"), key.serialize_pem()).unwrap();
 
-        // The server's own startup check may run at the same moment; checks running together
-        // must renew once, or each would write and load its own certificate.
+        // The daily check runs on its own thread and may meet another one; checks running
+        // together must renew once, or each would write and load its own certificate.
         let reissues = std::thread::scope(|s| {
             let checks: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| check_certificates(&server.shared)))

@@ -49,6 +49,9 @@ impl Drop for Maintenance {
 
 /// Starts the certificate check and, when configured, the file watcher.
 pub(crate) fn start(shared: &Arc<Shared>) -> Maintenance {
+    // The startup check runs before the server accepts anyone, so its warnings come with the
+    // startup messages and nothing it renews can race with what follows.
+    log_certificate_check(shared);
     let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
     let mut threads = Vec::new();
     let checker = {
@@ -57,17 +60,12 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Maintenance {
         std::thread::Builder::new()
             .name("tlsql-cert-check".into())
             .spawn(move || {
-                loop {
-                    for notice in check_certificates(&shared) {
-                        log::log!(notice.level, "{}", notice.message);
-                    }
-                    // Only a timeout means "run again"; disconnection means the server stopped.
-                    if !matches!(
-                        stopped.recv_timeout(CHECK_INTERVAL),
-                        Err(RecvTimeoutError::Timeout)
-                    ) {
-                        return;
-                    }
+                // Only a timeout means "check again"; disconnection means the server stopped.
+                while matches!(
+                    stopped.recv_timeout(CHECK_INTERVAL),
+                    Err(RecvTimeoutError::Timeout)
+                ) {
+                    log_certificate_check(&shared);
                 }
             })
     };
@@ -193,6 +191,12 @@ pub struct Notice {
     pub level: log::Level,
     /// What it says.
     pub message: String,
+}
+
+fn log_certificate_check(shared: &Shared) {
+    for notice in check_certificates(shared) {
+        log::log!(notice.level, "{}", notice.message);
+    }
 }
 
 /// The certificate check (run at startup and daily): renews the auto-tls server certificate

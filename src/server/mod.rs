@@ -54,8 +54,8 @@ pub struct Shared {
     pub globals: GlobalVariables,
     /// This machine's host name (`@@hostname`).
     pub hostname: String,
-    /// Serialises certificate checks: the startup check runs on its own thread and may overlap
-    /// a later one, and two overlapping auto-tls renewals would each write and load their own
+    /// Serialises certificate checks (the daily one on its own thread, others called
+    /// directly): two overlapping auto-tls renewals would each write and load their own
     /// certificate, leaving on disk a different one from the one served.
     pub(crate) certificate_check: Mutex<()>,
     next_connection_id: AtomicU32,
