@@ -237,13 +237,11 @@ impl EngineSession {
                         format!("Duplicate key name '{name}'"),
                     ));
                 }
-                plan.sqlite.push(format!(
-                    "CREATE {}INDEX {}.{} ON {} ({})",
-                    if unique { "UNIQUE " } else { "" },
-                    quote(&plan.target.db),
-                    quote(&index),
-                    quote(&plan.target.table),
-                    translate::index_columns(columns)
+                plan.sqlite.push(translate::create_index_sql(
+                    &plan.target,
+                    &name,
+                    unique,
+                    &translate::index_columns(columns),
                 ));
                 let mut constraint = constraint.clone();
                 match &mut constraint {

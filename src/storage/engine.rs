@@ -345,14 +345,8 @@ impl EngineSession {
                     .iter()
                     .map(|c| c.column.expr.to_string())
                     .collect();
-                let sql = format!(
-                    "CREATE {}INDEX {}.{} ON {} ({})",
-                    if ci.unique { "UNIQUE " } else { "" },
-                    quote(&target.db),
-                    quote(&translate::index_name(&target.table, &index)),
-                    quote(&target.table),
-                    columns.join(", ")
-                );
+                let sql =
+                    translate::create_index_sql(&target, &index, ci.unique, &columns.join(", "));
                 self.ddl(&[target.db.as_str()], &[sql])
                     .map_err(ExecError::from)
             }

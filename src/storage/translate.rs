@@ -369,6 +369,23 @@ pub(crate) fn is_auto_increment(options: &[sqlparser::ast::ColumnOptionDef]) -> 
     })
 }
 
+/// SQLite's `CREATE [UNIQUE] INDEX` for MySQL index `index` of `target` over the rendered
+/// column list.
+pub(crate) fn create_index_sql(
+    target: &TableRef,
+    index: &str,
+    unique: bool,
+    columns: &str,
+) -> String {
+    format!(
+        "CREATE {}INDEX {}.{} ON {} ({columns})",
+        if unique { "UNIQUE " } else { "" },
+        quote(&target.db),
+        quote(&index_name(&target.table, index)),
+        quote(&target.table),
+    )
+}
+
 /// The SQLite index name for MySQL index `index` of `table` (SQLite index names are per
 /// database, MySQL's per table).
 pub(crate) fn index_name(table: &str, index: &str) -> String {
@@ -463,12 +480,11 @@ pub(crate) fn create_table(
                     .name
                     .as_ref()
                     .map_or_else(|| format!("idx{}", indexes.len() + 1), |n| n.value.clone());
-                indexes.push(format!(
-                    "CREATE INDEX {}.{} ON {} ({})",
-                    quote(&target.db),
-                    quote(&index_name(&target.table, &index)),
-                    quote(&target.table),
-                    index_columns(&ix.columns)
+                indexes.push(create_index_sql(
+                    target,
+                    &index,
+                    false,
+                    &index_columns(&ix.columns),
                 ));
             }
             other => return Err(SqlError::not_supported(other)),
