@@ -75,6 +75,10 @@ pub struct Args {
     /// Largest packet, e.g. `64MiB` or bytes (`max-allowed-packet`).
     #[arg(long, value_name = "SIZE")]
     pub max_allowed_packet: Option<String>,
+    /// Prepared statements all sessions may hold together; 0 disables them
+    /// (`max-prepared-stmt-count`).
+    #[arg(long, value_name = "N")]
+    pub max_prepared_stmt_count: Option<u32>,
     /// Log level: off, error, warn, info, debug, trace; `RUST_LOG` wins when set (`log.level`).
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
@@ -143,6 +147,8 @@ pub struct Config {
     pub wait_timeout: Duration,
     /// Larger packets get ERR 1153 and the connection is closed.
     pub max_allowed_packet: usize,
+    /// Prepared statements all sessions may hold together (ERR 1461 beyond).
+    pub max_prepared_stmt_count: u32,
     /// Log level when `RUST_LOG` is not set.
     pub log_level: LevelFilter,
     /// TLS and transport policy.
@@ -207,6 +213,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             wait_timeout: Duration::from_secs(8 * 3600),
             max_allowed_packet: 64 << 20,
+            max_prepared_stmt_count: 16382,
             log_level: LevelFilter::Info,
             security: Security::default(),
         }
@@ -712,6 +719,10 @@ fn flag_layer(args: &Args) -> Layer {
     put("connect-timeout", text(&args.connect_timeout));
     put("wait-timeout", text(&args.wait_timeout));
     put("max-allowed-packet", text(&args.max_allowed_packet));
+    put(
+        "max-prepared-stmt-count",
+        args.max_prepared_stmt_count.map(Value::from),
+    );
     put("log.level", text(&args.log_level));
     put("security.tls-backend", text(&args.tls_backend));
     put("security.ssl-cert", path(&args.ssl_cert));
@@ -752,6 +763,7 @@ struct RawConfig {
     connect_timeout: DurationText,
     wait_timeout: DurationText,
     max_allowed_packet: SizeText,
+    max_prepared_stmt_count: Integer,
     log: RawLog,
     security: RawSecurity,
 }
@@ -895,6 +907,7 @@ impl From<&Config> for RawConfig {
             connect_timeout: DurationText(format_duration(c.connect_timeout)),
             wait_timeout: DurationText(format_duration(c.wait_timeout)),
             max_allowed_packet: format_size(c.max_allowed_packet as u64),
+            max_prepared_stmt_count: Integer(i64::from(c.max_prepared_stmt_count)),
             log: RawLog {
                 level: c.log_level.as_str().to_ascii_lowercase(),
             },
@@ -923,6 +936,8 @@ impl From<&Config> for RawConfig {
 /// MySQL's limits for `max_allowed_packet`.
 const MIN_PACKET: u64 = 1024;
 const MAX_PACKET: u64 = 1 << 30;
+/// MySQL's upper limit for `max_prepared_stmt_count`.
+const MAX_PREPARED_STMT_COUNT: i64 = 4_194_304;
 /// MySQL's upper limit for `max_connections`.
 const MAX_CONNECTIONS: i64 = 100_000;
 /// RFC 8446 §4.6.1: a TLS 1.3 ticket lives at most seven days.
@@ -967,6 +982,15 @@ impl RawConfig {
                 }
             })
             .map_err(|r| origins.invalid("max-allowed-packet", r))?;
+        let max_prepared_stmt_count = match self.max_prepared_stmt_count.0 {
+            n @ 0..=MAX_PREPARED_STMT_COUNT => n as u32,
+            n => {
+                return Err(origins.invalid(
+                    "max-prepared-stmt-count",
+                    format!("{n} is out of range (0 to {MAX_PREPARED_STMT_COUNT})"),
+                ));
+            }
+        };
         let log_level = LevelFilter::from_str(&self.log.level).map_err(|_| {
             origins.invalid(
                 "log.level",
@@ -986,6 +1010,7 @@ impl RawConfig {
             connect_timeout,
             wait_timeout,
             max_allowed_packet,
+            max_prepared_stmt_count,
             log_level,
             security: self.security.validate(origins)?,
         })
@@ -1481,6 +1506,7 @@ mod tests {
                 "--connect-timeout=500ms",
                 "--wait-timeout=5m",
                 "--max-allowed-packet=1GiB",
+                "--max-prepared-stmt-count=5",
                 "--log-level=error",
                 "--tls-backend=rustls",
                 "--ssl-cert=c.pem",
@@ -1511,6 +1537,7 @@ mod tests {
                 connect_timeout: Duration::from_millis(500),
                 wait_timeout: Duration::from_secs(300),
                 max_allowed_packet: 1 << 30,
+                max_prepared_stmt_count: 5,
                 log_level: LevelFilter::Error,
                 security: Security {
                     tls_backend: TlsBackendKind::Rustls,

@@ -80,6 +80,8 @@ pub mod codes {
     pub const ER_TABLEACCESS_DENIED_ERROR: u16 = 1142;
     pub const ER_NONEXISTING_GRANT: u16 = 1141;
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
+    pub const ER_NET_PACKETS_OUT_OF_ORDER: u16 = 1156;
+    pub const ER_MAX_PREPARED_STMT_COUNT_REACHED: u16 = 1461;
     pub const ER_NET_READ_ERROR: u16 = 1158;
     pub const ER_NET_READ_INTERRUPTED: u16 = 1159;
     pub const ER_WRONG_ARGUMENTS: u16 = 1210;

@@ -6,6 +6,7 @@
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
 //! * [`config`]: layered configuration (defaults, TOML, `TLSQL_…` environment, flags), validated.
 //! * [`error`]: the errors clients see (MySQL number, SQLSTATE, message).
+//! * [`logging`]: what may reach the log: client-supplied fields escaped and capped, no secrets.
 //! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
 //! * [`server`]: listeners, the acceptor thread, the worker pool, shared state.
 //! * [`session`]: one connection: greeting, TLS upgrade, login, command loop.
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod protocol;
 pub mod server;
 pub mod session;

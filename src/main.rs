@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use tlsql::config::{self, Args, Config};
+use tlsql::logging::SecretFreeLogger;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -43,7 +44,12 @@ fn main() -> ExitCode {
 /// per-module syntax).
 fn init_logging(config: &Config) {
     let level = config.log_level.as_str().to_ascii_lowercase();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).build();
+    log::set_max_level(logger.filter());
+    if log::set_boxed_logger(Box::new(SecretFreeLogger::new(logger))).is_err() {
+        eprintln!("tlsql: a logger was already installed");
+    }
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

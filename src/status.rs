@@ -35,6 +35,9 @@ pub struct Counters {
     /// Connections refused because `max-connections` was reached
     /// (`Connection_errors_max_connections`).
     pub connection_errors_max_connections: AtomicU64,
+    /// Prepared statements held by all sessions (`Prepared_stmt_count`), bounded by
+    /// `max-prepared-stmt-count`.
+    pub prepared_stmt_count: AtomicU64,
 }
 
 impl Default for Counters {
@@ -53,6 +56,7 @@ impl Default for Counters {
             ssl_finished_accepts: AtomicU64::new(0),
             ssl_accept_failures: AtomicU64::new(0),
             connection_errors_max_connections: AtomicU64::new(0),
+            prepared_stmt_count: AtomicU64::new(0),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
+//! * `hostile`: memory, long data, prepared statements, framing errors and error sizes under
+//!   hostile clients.
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
@@ -29,6 +31,7 @@ macro_rules! backend_suite {
 mod util;
 
 mod core;
+mod hostile;
 mod lifecycle;
 mod policy;
 mod tls;

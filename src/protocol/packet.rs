@@ -18,6 +18,10 @@ pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
 /// matters when TLS starts: those bytes are the ClientHello).
 const READ_BUF_BYTES: usize = 16 * 1024;
 
+/// The first allocation for a payload; later ones double what has arrived (see
+/// [`PacketStream::read_growing`]).
+const GROW_STEP_BYTES: usize = 16 * 1024;
+
 /// Written data is sent once this much has accumulated, without waiting for a flush.
 const WRITE_FLUSH_BYTES: usize = 64 * 1024;
 
@@ -140,16 +144,28 @@ impl<S: Read + Write> PacketStream<S> {
                     limit: self.max_payload,
                 });
             }
-            let start = payload.len();
-            payload.resize(total, 0);
-            if !self.read_exact_buffered(&mut payload[start..])? {
-                return Err(PacketError::Truncated);
-            }
+            self.read_growing(&mut payload, total)?;
             first = false;
             if len < MAX_PAYLOAD {
                 return Ok(payload);
             }
         }
+    }
+
+    /// Reads into `payload` until it holds `total` bytes. The header only announces a length:
+    /// memory is committed as bytes arrive (at most doubling what has arrived, from
+    /// [`GROW_STEP_BYTES`]), so a client that announces 16 MiB and sends nothing pins 16 KiB,
+    /// not 16 MiB.
+    fn read_growing(&mut self, payload: &mut Vec<u8>, total: usize) -> Result<(), PacketError> {
+        while payload.len() < total {
+            let start = payload.len();
+            let step = (total - start).min(start.max(GROW_STEP_BYTES));
+            payload.resize(start + step, 0);
+            if !self.read_exact_buffered(&mut payload[start..])? {
+                return Err(PacketError::Truncated);
+            }
+        }
+        Ok(())
     }
 
     /// Fills `out` completely; `Ok(false)` if the stream ended before the first byte.

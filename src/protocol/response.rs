@@ -47,7 +47,7 @@ pub fn err(e: &SqlError) -> Vec<u8> {
     let state = e.state.as_bytes();
     out.extend_from_slice(&state[..state.len().min(5)]);
     out.extend(std::iter::repeat_n(b'0', 5 - state.len().min(5)));
-    out.extend_from_slice(e.message.as_bytes());
+    out.extend_from_slice(crate::logging::error_message(&e.message).as_bytes());
     out
 }
 

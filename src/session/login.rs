@@ -26,6 +26,7 @@ use crate::auth::accounts::{Account, AccountKey};
 use crate::auth::caching_sha2::{self, FastAuthOutcome};
 use crate::auth::{Nonce, Plugin, native};
 use crate::error::{SqlError, codes};
+use crate::logging::field;
 use crate::protocol::handshake::{
     FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request,
     caps, status,
@@ -61,7 +62,7 @@ impl LoginFailure {
         log::log!(
             self.level,
             "connection from {peer} refused: {}",
-            self.reason
+            crate::logging::line(&self.reason)
         );
     }
 }
@@ -71,6 +72,31 @@ fn io_failure(e: impl std::fmt::Display) -> LoginFailure {
         log::Level::Debug,
         format!("connection error during login: {e}"),
     )
+}
+
+/// The ERR packet a framing error deserves before the close: a client that announced too much
+/// or lost count of packets is told so instead of finding the connection gone.
+fn framing_error(e: &PacketError) -> Option<SqlError> {
+    match e {
+        PacketError::TooLarge { .. } => Some(SqlError::new(
+            codes::ER_NET_PACKET_TOO_LARGE,
+            "08S01",
+            "Got a packet bigger than 'max_allowed_packet' bytes",
+        )),
+        PacketError::OutOfOrder { .. } => Some(super::packets_out_of_order()),
+        _ => None,
+    }
+}
+
+/// Reads a login-phase packet; a framing error is answered with its ERR before the failure.
+fn read_login_packet(stream: &mut PacketStream<Conn>) -> Result<Vec<u8>, LoginFailure> {
+    stream.read_packet().map_err(|e| {
+        if let Some(err) = framing_error(&e) {
+            let _ = refuse(stream, &err);
+            return LoginFailure::new(log::Level::Info, e.to_string());
+        }
+        packet_failure(e)
+    })
 }
 
 fn packet_failure(e: PacketError) -> LoginFailure {
@@ -135,7 +161,7 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         .map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
 
-    let first = stream.read_packet().map_err(packet_failure)?;
+    let first = read_login_packet(&mut stream)?;
     let (mut stream, response, tls) = match FirstPacket::parse(&first) {
         Ok(FirstPacket::SslRequest { .. }) => {
             let Some(context) = tls_context else {
@@ -180,7 +206,7 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
             );
             let mut stream = PacketStream::new(Conn::Tls(tls_stream), PRE_AUTH_MAX_PACKET);
             stream.set_seq(seq);
-            let login = stream.read_packet().map_err(packet_failure)?;
+            let login = read_login_packet(&mut stream)?;
             let response = match HandshakeResponse::parse(&login) {
                 Ok(r) => r,
                 Err(e) => {
@@ -210,7 +236,7 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
                     log::Level::Info,
                     format!(
                         "user '{}': plaintext TCP login while require_secure_transport=ON",
-                        response.user
+                        field(&response.user)
                     ),
                 ));
             }
@@ -253,7 +279,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
             log::Level::Info,
             format!(
                 "user '{}'@'{}' (account '{}'@'{}'): {reason}",
-                response.user, client_host, account.user, account.host
+                field(&response.user),
+                client_host,
+                field(&account.user),
+                field(&account.host)
             ),
         ));
     }
@@ -269,7 +298,11 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         refuse(&mut stream, &err)?;
         return Err(LoginFailure::new(
             log::Level::Info,
-            format!("account '{}'@'{}' is locked", account.user, account.host),
+            format!(
+                "account '{}'@'{}' is locked",
+                field(&account.user),
+                field(&account.host)
+            ),
         ));
     }
 
@@ -330,10 +363,10 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         .map_err(io_failure)?;
     log::debug!(
         "connection {id}: '{}'@'{}' logged in as '{}'@'{}'{}",
-        session.state.identity.user,
+        field(&session.state.identity.user),
         session.state.identity.client_host,
-        account.user,
-        account.host,
+        field(&account.user),
+        field(&account.host),
         match &session.state.tls {
             Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
             None => String::new(),
@@ -389,7 +422,7 @@ impl Authenticator<'_> {
         let peer_host = self.peer_host.clone();
         let deny = |using_password: bool, reason: &str| Refusal {
             error: access_denied(user, &peer_host, using_password),
-            reason: format!("user '{user}'@'{peer_host}': {reason}"),
+            reason: format!("user '{}'@'{peer_host}': {reason}", field(user)),
         };
         // Unknown users go through the same exchange as known ones against a decoy that no
         // password matches, so the answer does not tell whether the account exists.
@@ -405,7 +438,8 @@ impl Authenticator<'_> {
                         "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
                     ),
                     reason: format!(
-                        "user '{user}': client cannot switch to {}",
+                        "user '{}': client cannot switch to {}",
+                        field(user),
                         account.plugin.name()
                     ),
                 });
@@ -463,7 +497,7 @@ impl Authenticator<'_> {
                     error: access_denied(&account.user, &self.peer_host, using_password),
                     reason: format!(
                         "user '{}': the client sent its password unencrypted over plain TCP; refused (use TLS, or let the client request the server's RSA key)",
-                        account.user
+                        field(&account.user)
                     ),
                 });
             }
@@ -474,7 +508,7 @@ impl Authenticator<'_> {
                         error: access_denied(&account.user, &self.peer_host, using_password),
                         reason: format!(
                             "user '{}': RSA-encrypted password rejected: {e}",
-                            account.user
+                            field(&account.user)
                         ),
                     });
                 }
@@ -495,7 +529,7 @@ impl Authenticator<'_> {
 
     fn read(&mut self) -> Result<Vec<u8>, Refusal> {
         self.stream.read_packet().map_err(|e| Refusal {
-            error: SqlError::unknown("read failed"),
+            error: framing_error(&e).unwrap_or_else(|| SqlError::unknown("read failed")),
             reason: format!("connection error during login: {e}"),
         })
     }

@@ -12,6 +12,7 @@ pub(crate) mod results;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tlsql_tls_api::{CertSummary, TlsInfo, TlsStream};
 
@@ -121,6 +122,39 @@ pub(crate) struct Statement {
     pub(crate) prepared: Prepared,
     pub(crate) param_types: Vec<ParamType>,
     pub(crate) long_data: Vec<Option<Vec<u8>>>,
+    /// Set when a parameter's long data went past `max-allowed-packet`: the chunks are
+    /// dropped as they come (the client expects no reply) and the next EXECUTE fails.
+    pub(crate) long_data_overflow: bool,
+    /// This statement's place in `max-prepared-stmt-count`, given back when it is dropped.
+    _slot: PreparedSlot,
+}
+
+/// One place in the server-wide `max-prepared-stmt-count`, held for as long as a prepared
+/// statement exists (closed, reset away, or its session ended: the drop gives it back).
+pub(crate) struct PreparedSlot(Arc<Shared>);
+
+impl PreparedSlot {
+    /// Takes a place, or `None` when all are taken.
+    fn take(shared: &Arc<Shared>) -> Option<Self> {
+        let limit = u64::from(shared.config.max_prepared_stmt_count);
+        shared
+            .counters
+            .prepared_stmt_count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(Arc::clone(shared)))
+    }
+}
+
+impl Drop for PreparedSlot {
+    fn drop(&mut self) {
+        self.0
+            .counters
+            .prepared_stmt_count
+            .fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// An authenticated session.
@@ -255,6 +289,16 @@ impl Session {
                 Counters::bump(&counters.aborted_clients);
                 log::debug!("session {id} ({label}) closed by the client without COM_QUIT");
             }
+            PacketError::OutOfOrder { expected, got } => {
+                Counters::bump(&counters.aborted_clients);
+                log::info!(
+                    "session {id} ({label}): packet with sequence id {got} where {expected} was expected; closing"
+                );
+                self.stream.set_seq(0);
+                let _ = self
+                    .send_error(&packets_out_of_order())
+                    .and_then(|()| self.stream.flush());
+            }
             PacketError::TooLarge { size, limit } => {
                 Counters::bump(&counters.aborted_clients);
                 log::info!(
@@ -354,10 +398,17 @@ impl Session {
                 self.execute(id, body)
             }
             Command::StmtSendLongData { id, param, data } => {
+                let limit = self.state.shared.config.max_allowed_packet;
                 if let Some(stmt) = self.statements.get_mut(&id)
                     && let Some(slot) = stmt.long_data.get_mut(usize::from(param))
                 {
-                    slot.get_or_insert_with(Vec::new).extend_from_slice(data);
+                    let value = slot.get_or_insert_with(Vec::new);
+                    if stmt.long_data_overflow || value.len() + data.len() > limit {
+                        stmt.long_data_overflow = true;
+                        *slot = None;
+                    } else {
+                        value.extend_from_slice(data);
+                    }
                 }
                 Ok(())
             }
@@ -368,6 +419,7 @@ impl Session {
             Command::StmtReset(id) => match self.statements.get_mut(&id) {
                 Some(stmt) => {
                     stmt.long_data.iter_mut().for_each(|slot| *slot = None);
+                    stmt.long_data_overflow = false;
                     self.send_ok(0, 0)
                 }
                 None => self.send_error(&unknown_statement(id, "mysqld_stmt_reset")),
@@ -432,6 +484,16 @@ impl Session {
     }
 
     fn prepare(&mut self, sql: &str) -> io::Result<()> {
+        let Some(slot) = PreparedSlot::take(&self.state.shared) else {
+            let limit = self.state.shared.config.max_prepared_stmt_count;
+            return self.send_error(&SqlError::new(
+                codes::ER_MAX_PREPARED_STMT_COUNT_REACHED,
+                "42000",
+                format!(
+                    "Can't create more than max_prepared_stmt_count statements (current value: {limit})"
+                ),
+            ));
+        };
         let ctx = crate::sql::Context::new(&self.state);
         match self.engine.prepare(sql, &ctx) {
             Ok(prepared) => {
@@ -478,6 +540,8 @@ impl Session {
                         prepared,
                         param_types: Vec::new(),
                         long_data: vec![None; params],
+                        long_data_overflow: false,
+                        _slot: slot,
                     },
                 );
                 Ok(())
@@ -490,6 +554,15 @@ impl Session {
         let Some(stmt) = self.statements.get_mut(&id) else {
             return self.send_error(&unknown_statement(id, "mysqld_stmt_execute"));
         };
+        if stmt.long_data_overflow {
+            stmt.long_data.iter_mut().for_each(|slot| *slot = None);
+            stmt.long_data_overflow = false;
+            return self.send_error(&SqlError::new(
+                codes::ER_NET_PACKET_TOO_LARGE,
+                "08S01",
+                "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
+            ));
+        }
         let params = usize::from(stmt.prepared.params);
         let values = match crate::protocol::command::decode_execute(
             body,
@@ -570,6 +643,15 @@ impl Session {
         crate::sql::Context::new(&self.state).authorize_database(db)?;
         self.engine.use_database(db)
     }
+}
+
+/// ERR 1156, sent before closing a connection whose packets lost their order.
+pub(crate) fn packets_out_of_order() -> SqlError {
+    SqlError::new(
+        codes::ER_NET_PACKETS_OUT_OF_ORDER,
+        "08S01",
+        "Got packets out of order",
+    )
 }
 
 fn unknown_statement(id: u32, command: &str) -> SqlError {

@@ -1476,7 +1476,7 @@ fn check_may_read_other(
 
 fn names<'a>(users: impl Iterator<Item = &'a UserRef>, actor: &AccountKey) -> String {
     users
-        .map(|u| u.resolve(actor).to_string())
+        .map(|u| crate::logging::field(&u.resolve(actor).to_string()).into_owned())
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -693,7 +693,7 @@ impl Session {
             log::info!(
                 "require_secure_transport set to {} by '{}'@'{}'",
                 if on { "ON" } else { "OFF" },
-                self.state.identity.user,
+                crate::logging::field(&self.state.identity.user),
                 self.state.identity.client_host
             );
         }
@@ -831,7 +831,8 @@ impl Session {
         self.require_any_privilege(&[Privilege::ConnectionAdmin, Privilege::Super])?;
         let who = format!(
             "'{}'@'{}'",
-            self.state.identity.user, self.state.identity.client_host
+            crate::logging::field(&self.state.identity.user),
+            self.state.identity.client_host
         );
         match self.state.shared.reload_tls(no_rollback) {
             Ok(ReloadOutcome::Reloaded) => {

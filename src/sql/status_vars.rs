@@ -162,6 +162,7 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
                     .unwrap_or_default(),
             ),
         ),
+        ("Prepared_stmt_count", n(&c.prepared_stmt_count)),
         ("Threads_cached", n(&c.threads_cached)),
         ("Threads_connected", n(&c.threads_connected)),
         ("Threads_created", n(&c.threads_created)),

@@ -100,6 +100,7 @@ pub static VARIABLES: &[VarDef] = &[
     var("max_allowed_packet", Both, Int(1024, 1 << 30), false),
     var("max_connections", Global, Int(1, 100_000), false),
     var("max_execution_time", Both, Int(0, i64::MAX), true),
+    var("max_prepared_stmt_count", Global, Int(0, 4_194_304), false),
     var("net_read_timeout", Both, SECONDS, true),
     var("net_write_timeout", Both, SECONDS, true),
     var("performance_schema", Global, Bool, false),
@@ -354,6 +355,7 @@ pub fn global_value(shared: &Shared, def: &VarDef) -> VarValue {
             VarValue::Int(i64::try_from(config.max_allowed_packet).unwrap_or(i64::MAX))
         }
         "max_connections" => VarValue::Int(i64::from(config.max_connections)),
+        "max_prepared_stmt_count" => VarValue::Int(i64::from(config.max_prepared_stmt_count)),
         "performance_schema" => VarValue::Bool(false),
         "port" => VarValue::Int(i64::from(config.port)),
         "protocol_version" => VarValue::Int(10),

@@ -73,8 +73,13 @@ impl TestServer {
 
     fn shutdown(&mut self) {
         self.handle.shutdown();
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
+        // A server thread that panicked fails the test that owns it, but never while that test
+        // is already failing: a panic during unwinding would abort the whole test binary.
+        if let Some(t) = self.thread.take()
+            && let Err(panic) = t.join()
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
         }
     }
 
