@@ -71,6 +71,9 @@ for backend in $BACKENDS; do
   cargo build --bin tlsql --example load $features
   TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_LOAD="$ROOT/target/debug/examples/load" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/run-clients.sh
+  step "$backend: the log at trace level: no secrets, bounded hostile fields"
+  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+    tests/clients/log-check.sh
 done
 
 step "all tests passed for: $BACKENDS"
