@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need on a fresh Debian machine, then runs every
+# The test command: installs what the tests need on a fresh Debian machine (.ci/install.sh), then runs every
 # test for every TLS backend (rustls, OpenSSL, BoringSSL): unit and integration tests, and
 # the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client,
 # sysbench).
@@ -15,36 +15,6 @@ VENV=${TLSQLTEST_VENV:-$ROOT/target/test-venv}
 
 step() { printf '\n=== %s\n' "$*"; }
 
-install() {
-  local need=()
-  command -v mariadb >/dev/null || need+=(mariadb-client)
-  command -v sysbench >/dev/null || need+=(sysbench)
-  command -v openssl >/dev/null || need+=(openssl)
-  command -v pkg-config >/dev/null || need+=(pkg-config)
-  dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
-  command -v python3 >/dev/null || need+=(python3)
-  python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-  if [[ " $BACKENDS " == *" boring "* ]]; then
-    command -v cmake >/dev/null || need+=(cmake)
-    command -v git >/dev/null || need+=(git)
-    dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
-    command -v g++ >/dev/null || need+=(g++)
-  fi
-  if ((${#need[@]})); then
-    step "installing system packages: ${need[*]}"
-    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-  fi
-  if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ssl, pymysql, cryptography, mysql.connector as m; assert m.HAVE_CEXT' 2>/dev/null; then
-    step "installing Python drivers into $VENV"
-    python3 -m venv "$VENV"
-    # mysql-connector-python 9.2+ wheels link OpenSSL 3.2 symbols; Debian 12 ships OpenSSL 3.0, so its
-    # C extension would not load. 9.1 bundles a build against OpenSSL 3.0.
-    "$VENV/bin/pip" install -q PyMySQL "mysql-connector-python==9.1.0" cryptography
-  fi
-}
-
 features_for() {
   case $1 in
     rustls) echo "" ;;
@@ -54,7 +24,9 @@ features_for() {
   esac
 }
 
-[[ -n ${TLSQLTEST_SKIP_INSTALL:-} ]] || install
+# Installing is .ci/install.sh's job; the test command runs it first so that it alone sets up a
+# fresh machine.
+[[ -n ${TLSQLTEST_SKIP_INSTALL:-} ]] || TLSQLTEST_BACKENDS="$BACKENDS" TLSQLTEST_VENV="$VENV" .ci/install.sh
 
 step "shared TLS interface: cargo test -p tlsql-tls-api"
 cargo test -p tlsql-tls-api

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine: system packages (apt) for the
+# backends being tested and the real clients, and a Python virtual environment with the
+# Python drivers. Idempotent: what is already there is not installed again.
+#
+#   .ci/install.sh                      for every backend
+#   TLSQLTEST_BACKENDS="rustls" .ci/install.sh
+#   TLSQLTEST_VENV=/path .ci/install.sh where the virtual environment goes (default target/test-venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
+VENV=${TLSQLTEST_VENV:-$(pwd)/target/test-venv}
+
+need=()
+command -v mariadb >/dev/null || need+=(mariadb-client)
+command -v sysbench >/dev/null || need+=(sysbench)
+command -v openssl >/dev/null || need+=(openssl)
+command -v testssl >/dev/null || need+=(testssl.sh)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [[ " $BACKENDS " == *" boring "* ]]; then
+  command -v cmake >/dev/null || need+=(cmake)
+  command -v git >/dev/null || need+=(git)
+  dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+  command -v g++ >/dev/null || need+=(g++)
+fi
+if ((${#need[@]})); then
+  printf '\n=== installing system packages: %s\n' "${need[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
+fi
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ssl, pymysql, cryptography, mysql.connector as m; assert m.HAVE_CEXT' 2>/dev/null; then
+  printf '\n=== installing Python drivers into %s\n' "$VENV"
+  python3 -m venv "$VENV"
+  # mysql-connector-python 9.2+ wheels link OpenSSL 3.2 symbols; Debian 12 ships OpenSSL 3.0, so its
+  # C extension would not load. 9.1 bundles a build against OpenSSL 3.0.
+  "$VENV/bin/pip" install -q PyMySQL "mysql-connector-python==9.1.0" cryptography
+fi
