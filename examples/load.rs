@@ -94,6 +94,13 @@ enum Work {
         /// Wait before reading the server's memory, so it has settled.
         #[arg(long, default_value_t = 500)]
         settle_ms: u64,
+        /// Stop each connection before login: read the greeting and never answer it (what a
+        /// stalled or hostile client costs until `connect-timeout`).
+        #[arg(long)]
+        pre_auth: bool,
+        /// Prepared statements each connection creates and keeps (COM_STMT_PREPARE).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        prepared: u32,
     },
 }
 
@@ -126,7 +133,18 @@ fn main() -> anyhow::Result<()> {
         Work::Idle {
             connections,
             settle_ms,
-        } => idle(&opts, server.as_ref(), connections, settle_ms)?,
+            pre_auth,
+            prepared,
+        } => {
+            let stage = if pre_auth {
+                Stage::PreAuth {
+                    addr: (cli.target.host.as_str(), cli.target.port),
+                }
+            } else {
+                Stage::LoggedIn { prepared }
+            };
+            idle(&opts, server.as_ref(), connections, settle_ms, stage)?
+        }
     }
     Ok(())
 }
@@ -320,30 +338,78 @@ impl Run {
     }
 }
 
+/// Where each idle connection stops.
+enum Stage<'a> {
+    /// Greeted, never answered.
+    PreAuth { addr: (&'a str, u16) },
+    /// Logged in, `SELECT 1` run, `prepared` statements kept.
+    LoggedIn { prepared: u32 },
+}
+
+/// What an idle connection holds open on the client side.
+enum Held {
+    Raw(std::net::TcpStream),
+    Session(mysql::Conn, Vec<mysql::Statement>),
+}
+
 fn idle(
     opts: &mysql::Opts,
     server: Option<&ServerProcess>,
     connections: u32,
     settle_ms: u64,
+    stage: Stage<'_>,
 ) -> anyhow::Result<()> {
+    use std::io::Read;
     let server = server.context("idle needs --server-pid: it measures the server's memory")?;
     let settle = Duration::from_millis(settle_ms);
     std::thread::sleep(settle);
     let before = server.rss_kib()?;
     let mut open = Vec::with_capacity(connections as usize);
     for n in 0..connections {
-        let mut conn = mysql::Conn::new(opts.clone())
-            .with_context(|| format!("connection {} of {connections}", n + 1))?;
-        conn.query_drop("SELECT 1")?;
-        open.push(conn);
+        let which = || format!("connection {} of {connections}", n + 1);
+        open.push(match stage {
+            Stage::PreAuth { addr } => {
+                let mut tcp = std::net::TcpStream::connect(addr).with_context(which)?;
+                let mut greeting = [0u8; 4];
+                tcp.read_exact(&mut greeting).with_context(which)?;
+                Held::Raw(tcp)
+            }
+            Stage::LoggedIn { prepared } => {
+                // The cache must keep every statement, or the driver closes the oldest.
+                let opts = mysql::OptsBuilder::from_opts(opts.clone())
+                    .stmt_cache_size(Some(prepared as usize + 1));
+                let mut conn = mysql::Conn::new(opts).with_context(which)?;
+                conn.query_drop("SELECT 1")?;
+                let statements = (0..prepared)
+                    .map(|i| conn.prep(format!("SELECT {i} + ?")))
+                    .collect::<Result<Vec<_>, _>>()
+                    .with_context(which)?;
+                Held::Session(conn, statements)
+            }
+        });
     }
     std::thread::sleep(settle);
     let after = server.rss_kib()?;
     let growth = after.saturating_sub(before);
+    let what = match stage {
+        Stage::PreAuth { .. } => "pre-auth".to_string(),
+        Stage::LoggedIn { prepared } => format!("logged-in prepared_per_connection={prepared}"),
+    };
     println!(
-        "idle: connections={connections} server_rss_before_kib={before} server_rss_after_kib={after} server_rss_kib_per_connection={:.1}",
+        "idle: {what} connections={connections} server_rss_before_kib={before} server_rss_after_kib={after} server_rss_kib_per_connection={:.1}",
         growth as f64 / f64::from(connections)
     );
-    drop(open);
+    for held in open {
+        match held {
+            Held::Raw(tcp) => {
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            }
+            Held::Session(mut conn, statements) => {
+                for statement in statements {
+                    conn.close(statement)?;
+                }
+            }
+        }
+    }
     Ok(())
 }
