@@ -50,6 +50,8 @@ measure() {
 
 LOAD_SECS=${LOAD_SECS:-5}
 LOAD_IDLE=${LOAD_IDLE:-200}
+# Both servers run with max_connections = 1000 (the peer's my.cnf, tlsql's default): hold fewer.
+LOAD_HOLD=${LOAD_HOLD:-900}
 # The load tool against one server, as the peer's accounts: u_plain over plain TCP, u_ssl over
 # TLS verified against the peer's CA. Idle memory over TLS is measured first, on a fresh server
 # (a thread and a TLS session per connection); the plain run after it finds those threads
@@ -60,6 +62,7 @@ load_tool() {
   local tls=(--port "$port" --server-pid "$pid" --user u_ssl --password pw_ssl --ssl-ca "$CERTS/ca.pem")
   echo "tls   $("$tool" "${tls[@]}" idle --connections "$LOAD_IDLE")"
   echo "plain $("$tool" "${plain[@]}" idle --connections "$LOAD_IDLE")"
+  echo "tls   $("$tool" "${tls[@]}" hold --connections "$LOAD_HOLD" --logins 50)"
   echo "plain $("$tool" "${plain[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
   echo "tls   $("$tool" "${tls[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
   echo "plain $("$tool" "${plain[@]}" query --clients 2 --seconds "$LOAD_SECS" --sql 'SELECT 1')"

@@ -7,6 +7,7 @@
 //! cargo run --release --example load -- --port 3306 --tls --ssl-ca ca.pem --server-pid PID connect
 //! cargo run --release --example load -- --port 3306 --server-pid PID query --sql 'SELECT 1'
 //! cargo run --release --example load -- --port 3306 --server-pid PID idle --connections 200
+//! cargo run --release --example load -- --port 3306 --tls --server-pid PID hold --connections 5000
 //! ```
 //!
 //! Every run is bounded twice: by `--seconds` (at most 600) and by `--max` operations.
@@ -102,6 +103,19 @@ enum Work {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         prepared: u32,
     },
+    /// Holds N logged-in idle connections, then measures what the held load costs: the latency
+    /// of new logins, and one `SELECT 1` on every held connection.
+    Hold {
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+        connections: u32,
+        /// New logins (connect, login, `SELECT 1`, quit) measured one after another while the
+        /// connections are held.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        logins: u32,
+        /// Gives up opening connections after this long (at most 600 s).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=600))]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -145,6 +159,11 @@ fn main() -> anyhow::Result<()> {
             };
             idle(&opts, server.as_ref(), connections, settle_ms, stage)?
         }
+        Work::Hold {
+            connections,
+            logins,
+            seconds,
+        } => hold(&opts, server.as_ref(), connections, logins, seconds)?,
     }
     Ok(())
 }
@@ -411,5 +430,73 @@ fn idle(
             }
         }
     }
+    Ok(())
+}
+
+fn hold(
+    opts: &mysql::Opts,
+    server: Option<&ServerProcess>,
+    connections: u32,
+    logins: u32,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let rss_before = server.map(ServerProcess::rss_kib).transpose()?;
+    let opening = Instant::now();
+    let mut held = Vec::with_capacity(connections as usize);
+    for n in 0..connections {
+        if Instant::now() > deadline {
+            bail!("only {n} of {connections} connections opened within {seconds} s");
+        }
+        let conn = mysql::Conn::new(opts.clone())
+            .with_context(|| format!("held connection {} of {connections}", n + 1))?;
+        held.push(conn);
+    }
+    let opened = opening.elapsed();
+    let rss_after = server.map(ServerProcess::rss_kib).transpose()?;
+
+    let mut latencies = Vec::with_capacity(logins as usize);
+    for n in 0..logins {
+        let begun = Instant::now();
+        let mut conn = mysql::Conn::new(opts.clone())
+            .with_context(|| format!("new login {} of {logins}", n + 1))?;
+        conn.query_drop("SELECT 1")?;
+        drop(conn);
+        latencies.push(begun.elapsed());
+    }
+    latencies.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+
+    let cpu_before = server.map(ServerProcess::cpu).transpose()?;
+    let round = Instant::now();
+    for conn in &mut held {
+        conn.query_drop("SELECT 1")?;
+    }
+    let round = round.elapsed();
+    let round_cpu = match (server, cpu_before) {
+        (Some(s), Some(before)) => Some(s.cpu()?.saturating_sub(before)),
+        _ => None,
+    };
+
+    let mut line = format!(
+        "hold: connections={connections} open_seconds={:.2} login_median_ms={:.3} login_max_ms={:.3} select1_round_seconds={:.3}",
+        opened.as_secs_f64(),
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[latencies.len() - 1]),
+        round.as_secs_f64()
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        line.push_str(&format!(
+            " server_rss_kib_per_connection={:.1}",
+            after.saturating_sub(before) as f64 / f64::from(connections)
+        ));
+    }
+    if let Some(cpu) = round_cpu {
+        line.push_str(&format!(
+            " select1_round_server_cpu_us_per_connection={:.1}",
+            cpu.as_secs_f64() * 1e6 / f64::from(connections)
+        ));
+    }
+    println!("{line}");
     Ok(())
 }

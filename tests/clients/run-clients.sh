@@ -145,7 +145,16 @@ expect_line "$out" "^query: clients=2 .* ok=500 errors=0 "
 echo "--- $out"
 out=$(load --ssl-ca "$TLS/ca.pem" --ssl-cert "$TLS/client-cert.pem" --ssl-key "$TLS/client-key.pem" \
   --user sb --password sb idle --connections 20 --settle-ms 200 2>&1)
-expect_line "$out" "^idle: connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+expect_line "$out" "^idle: logged-in prepared_per_connection=0 connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+echo "--- $out"
+out=$(load idle --pre-auth --connections 20 --settle-ms 200 2>&1)
+expect_line "$out" "^idle: pre-auth connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+echo "--- $out"
+out=$(load --tls idle --prepared 50 --connections 4 --settle-ms 200 2>&1)
+expect_line "$out" "^idle: logged-in prepared_per_connection=50 connections=4 "
+echo "--- $out"
+out=$(load --ssl-ca "$TLS/ca.pem" hold --connections 30 --logins 5 2>&1)
+expect_line "$out" "^hold: connections=30 .*select1_round_seconds=[0-9.]+ server_rss_kib_per_connection=[0-9.]+ select1_round_server_cpu_us_per_connection=[0-9.]+$"
 echo "--- $out"
 if out=$(load --user sb --password sb query --seconds 1 --max 1 2>&1); then
   echo "$out"; echo "load tool: a REQUIRE X509 account logged in over plain TCP"; exit 1
