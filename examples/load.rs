@@ -1,4 +1,4 @@
-//! The load tool of SPEC §9: drives concurrent clients against any MySQL server (tlsql or
+//! The load tool: drives concurrent clients against any MySQL server (tlsql or
 //! another, so both can be measured in one run) and prints the rate, per-operation latency,
 //! the server's CPU time per operation (from `/proc/<pid>/stat`) and the server's memory per
 //! idle connection (from `/proc/<pid>/status`).

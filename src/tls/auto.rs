@@ -1,4 +1,4 @@
-//! Auto-TLS (SPEC §4.2): when `security.auto-tls` is on and no certificate is configured, the
+//! Auto-TLS: when `security.auto-tls` is on and no certificate is configured, the
 //! server gets its certificates from [`ensure`] on `<data-dir>/tls`.
 //!
 //! The directory (mode 0700) holds a private CA and two certificates it signed:
