@@ -1,5 +1,6 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
+//! * `admission`: the reserved connection, the per-host limit, private files.
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
@@ -28,6 +29,7 @@ macro_rules! backend_suite {
 
 mod util;
 
+mod admission;
 mod core;
 mod lifecycle;
 mod policy;
