@@ -66,6 +66,10 @@ pub struct Args {
     /// Connections beyond this get ERR 1040 (`max-connections`).
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u32>,
+    /// Connections one client IP address may hold, pre-auth included; 0 for no limit
+    /// (`max-connections-per-host`).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_host: Option<u32>,
     /// Deadline for accept → TLS → authentication, e.g. `10s` (`connect-timeout`).
     #[arg(long, value_name = "DURATION")]
     pub connect_timeout: Option<String>,
@@ -139,8 +143,10 @@ pub struct Config {
     pub socket: Option<PathBuf>,
     /// Database, account tables and auto-TLS files.
     pub data_dir: PathBuf,
-    /// Connections beyond this get ERR 1040.
+    /// Connections beyond this get ERR 1040 (one more is kept for SUPER/CONNECTION_ADMIN).
     pub max_connections: u32,
+    /// Connections one client IP address may hold, pre-auth included; 0: no limit.
+    pub max_connections_per_host: u32,
     /// Deadline for accept → TLS handshake → authentication.
     pub connect_timeout: Duration,
     /// Idle connection timeout.
@@ -210,6 +216,7 @@ impl Default for Config {
             socket: None,
             data_dir: PathBuf::from("./tlsql-data"),
             max_connections: 1000,
+            max_connections_per_host: 0,
             connect_timeout: Duration::from_secs(10),
             wait_timeout: Duration::from_secs(8 * 3600),
             max_allowed_packet: 64 << 20,
@@ -716,6 +723,10 @@ fn flag_layer(args: &Args) -> Layer {
     put("socket", path(&args.socket));
     put("data-dir", path(&args.data_dir));
     put("max-connections", args.max_connections.map(Value::from));
+    put(
+        "max-connections-per-host",
+        args.max_connections_per_host.map(Value::from),
+    );
     put("connect-timeout", text(&args.connect_timeout));
     put("wait-timeout", text(&args.wait_timeout));
     put("max-allowed-packet", text(&args.max_allowed_packet));
@@ -760,6 +771,7 @@ struct RawConfig {
     socket: PathBuf,
     data_dir: PathBuf,
     max_connections: Integer,
+    max_connections_per_host: Integer,
     connect_timeout: DurationText,
     wait_timeout: DurationText,
     max_allowed_packet: SizeText,
@@ -904,6 +916,7 @@ impl From<&Config> for RawConfig {
             socket: opt_path(&c.socket),
             data_dir: c.data_dir.clone(),
             max_connections: Integer(i64::from(c.max_connections)),
+            max_connections_per_host: Integer(i64::from(c.max_connections_per_host)),
             connect_timeout: DurationText(format_duration(c.connect_timeout)),
             wait_timeout: DurationText(format_duration(c.wait_timeout)),
             max_allowed_packet: format_size(c.max_allowed_packet as u64),
@@ -964,6 +977,15 @@ impl RawConfig {
                 ));
             }
         };
+        let max_connections_per_host = match self.max_connections_per_host.0 {
+            n @ 0..=MAX_CONNECTIONS => n as u32,
+            n => {
+                return Err(origins.invalid(
+                    "max-connections-per-host",
+                    format!("{n} is out of range (0 to {MAX_CONNECTIONS}; 0: no limit)"),
+                ));
+            }
+        };
         let positive = |key: &str, text: &DurationText| {
             let d = parse_duration(&text.0).map_err(|r| origins.invalid(key, r))?;
             if d.is_zero() {
@@ -1007,6 +1029,7 @@ impl RawConfig {
             socket: non_empty(self.socket),
             data_dir: self.data_dir,
             max_connections,
+            max_connections_per_host,
             connect_timeout,
             wait_timeout,
             max_allowed_packet,
@@ -1503,6 +1526,7 @@ mod tests {
                 "--socket=/tmp/tlsql.sock",
                 "--data-dir=/var/lib/tlsql",
                 "--max-connections=7",
+                "--max-connections-per-host=3",
                 "--connect-timeout=500ms",
                 "--wait-timeout=5m",
                 "--max-allowed-packet=1GiB",
@@ -1534,6 +1558,7 @@ mod tests {
                 socket: Some("/tmp/tlsql.sock".into()),
                 data_dir: "/var/lib/tlsql".into(),
                 max_connections: 7,
+                max_connections_per_host: 3,
                 connect_timeout: Duration::from_millis(500),
                 wait_timeout: Duration::from_secs(300),
                 max_allowed_packet: 1 << 30,

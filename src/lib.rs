@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! * [`files`]: private files and directories, created with their final mode whatever the umask.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
 //! * [`config`]: layered configuration (defaults, TOML, `TLSQL_…` environment, flags), validated.
 //! * [`error`]: the errors clients see (MySQL number, SQLSTATE, message).
@@ -19,6 +20,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod logging;
 pub mod protocol;
 pub mod server;

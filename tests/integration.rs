@@ -1,5 +1,6 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
+//! * `admission`: the reserved connection, the per-host limit, private files.
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
 //! * `hostile`: memory, long data, prepared statements, framing errors and error sizes under
 //!   hostile clients.
@@ -30,6 +31,7 @@ macro_rules! backend_suite {
 
 mod util;
 
+mod admission;
 mod core;
 mod hostile;
 mod lifecycle;

@@ -250,6 +250,13 @@ impl AccountStore {
             path: path.clone(),
             source,
         };
+        // Password hashes: the file (and so its WAL) is 0600 before SQLite writes anything.
+        crate::files::sqlite_file(&path, crate::files::PRIVATE_MODE).map_err(|source| {
+            AccountStoreError::CreateDir {
+                path: path.clone(),
+                source,
+            }
+        })?;
         let mut conn = Connection::open(&path).map_err(sqlite)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite)?;

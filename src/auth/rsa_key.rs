@@ -113,7 +113,11 @@ impl RsaKeyPair {
                         ));
                     }
                 } else {
-                    write_file(&public_path, pair.public_pem.as_bytes(), 0o644)?;
+                    write_file(
+                        &public_path,
+                        pair.public_pem.as_bytes(),
+                        crate::files::GROUP_READABLE_MODE,
+                    )?;
                 }
                 Ok((pair, false))
             }
@@ -159,7 +163,11 @@ impl RsaKeyPair {
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| RsaKeyError::Generate(format!("cannot encode the private key: {e}")))?;
         write_file(private_path, private_pem.as_bytes(), 0o600)?;
-        write_file(public_path, self.public_pem.as_bytes(), 0o644)
+        write_file(
+            public_path,
+            self.public_pem.as_bytes(),
+            crate::files::GROUP_READABLE_MODE,
+        )
     }
 
     /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo), what the
@@ -356,7 +364,7 @@ mod tests {
                 & 0o777
         };
         assert_eq!(mode(PRIVATE_KEY_FILE), 0o600);
-        assert_eq!(mode(PUBLIC_KEY_FILE), 0o644);
+        assert_eq!(mode(PUBLIC_KEY_FILE), 0o640);
         let (loaded, generated) = RsaKeyPair::load_or_generate(dir.path()).unwrap();
         assert!(!generated);
         assert_eq!(loaded.public_pem(), pair.public_pem());

@@ -1,6 +1,6 @@
 //! The acceptor: one thread, one mio `Poll`, registered only for the listening sockets.
-//! It accepts until `WouldBlock`, applies `max-connections` and hands blocking sockets to the
-//! worker pool. Client sockets are never registered with the poll: workers own them.
+//! It accepts until `WouldBlock`, applies admission (`max-connections`, the per-host limit; see
+//! [`super::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with the poll: workers own them.
 
 use std::io;
 use std::os::unix::net::UnixListener as StdUnixListener;
@@ -11,6 +11,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::Shared;
+use super::admission::Refused;
 use super::pool::{Job, Pool};
 use super::socket::Socket;
 use crate::error::{SqlError, codes};
@@ -121,24 +122,39 @@ impl Acceptor {
     }
 }
 
-/// Applies `max-connections`: over the limit the client gets ERR 1040 instead of a greeting.
+/// Applies admission: a client that may not even start a handshake gets ERR 1040 instead of a
+/// greeting.
 fn admit(shared: &Arc<Shared>, pool: &Pool, mut socket: Socket) {
     Counters::bump(&shared.counters.connections);
+    let ticket = match shared.admission.admit(socket.peer()) {
+        Ok(ticket) => ticket,
+        Err(refused) => {
+            Counters::bump(&shared.counters.aborted_connects);
+            match refused {
+                Refused::Full => {
+                    Counters::bump(&shared.counters.connection_errors_max_connections);
+                    log::info!(
+                        "refusing {}: max-connections ({}) reached and no handshake for the reserved slot may start",
+                        socket.peer_label(),
+                        shared.config.max_connections
+                    )
+                }
+                Refused::PerHost => log::info!(
+                    "refusing {}: max-connections-per-host ({}) reached",
+                    socket.peer_label(),
+                    shared.config.max_connections_per_host
+                ),
+            }
+            refuse_too_many(&mut socket);
+            return;
+        }
+    };
     let connected = SharedGauge::raise(Arc::clone(shared), |s| &s.counters.threads_connected);
-    if Counters::get(&shared.counters.threads_connected) > u64::from(shared.config.max_connections)
-    {
-        drop(connected);
-        Counters::bump(&shared.counters.connection_errors_max_connections);
-        Counters::bump(&shared.counters.aborted_connects);
-        log::info!(
-            "refusing {}: max-connections ({}) reached",
-            socket.peer_label(),
-            shared.config.max_connections
-        );
-        refuse_too_many(&mut socket);
-        return;
-    }
-    pool.dispatch(Job { socket, connected });
+    pool.dispatch(Job {
+        socket,
+        connected,
+        ticket,
+    });
 }
 
 fn refuse_too_many(socket: &mut Socket) {

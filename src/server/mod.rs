@@ -10,6 +10,7 @@
 //! accepts until [`ShutdownHandle::shutdown`].
 
 pub(crate) mod acceptor;
+pub(crate) mod admission;
 pub mod maintenance;
 pub(crate) mod pool;
 pub mod socket;
@@ -58,6 +59,8 @@ pub struct Shared {
     /// directly): two overlapping auto-tls renewals would each write and load their own
     /// certificate, leaving on disk a different one from the one served.
     pub(crate) certificate_check: Mutex<()>,
+    /// Who holds which connection slot (`max-connections`, the reserved slot, per host).
+    pub(crate) admission: Arc<admission::Admission>,
     next_connection_id: AtomicU32,
 }
 
@@ -136,10 +139,9 @@ impl ShutdownHandle {
 impl Server {
     /// Opens the data directory, loads accounts and TLS, and binds the listeners.
     pub fn start(config: Config) -> Result<Server, ServerError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(io_err(format!(
-            "cannot create data directory {}",
-            config.data_dir.display()
-        )))?;
+        crate::files::data_dir(&config.data_dir, AccountStore::FILE_NAME).map_err(io_err(
+            format!("data directory {}", config.data_dir.display()),
+        ))?;
         let engine =
             Engine::open(&config.data_dir).map_err(|e| ServerError::Storage(e.to_string()))?;
         let accounts = AccountStore::open(&config.data_dir)
@@ -196,6 +198,10 @@ impl Server {
                 .unwrap_or_default(),
             config.data_dir.display()
         );
+        let admission = Arc::new(admission::Admission::new(
+            config.max_connections,
+            config.max_connections_per_host,
+        ));
         let shared = Arc::new(Shared {
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
             config,
@@ -206,6 +212,7 @@ impl Server {
             rsa,
             globals,
             certificate_check: Mutex::new(()),
+            admission,
             next_connection_id: AtomicU32::new(1),
         });
         let socket_path = shared.config.socket.clone();

@@ -2,8 +2,8 @@
 //! and kept in a cache when idle so a steady connection rate does not pay for thread creation.
 //!
 //! The acceptor is the only producer. It spawns a worker when no idle one is waiting, so the
-//! number of workers follows the number of open connections (bounded by the admission check
-//! in the acceptor) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
+//! number of workers follows the number of open connections (bounded by admission, see
+//! [`super::admission`]) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
 //! here: that connection is closed and the worker lives on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,6 +15,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::Shared;
+use super::admission::Ticket;
 use super::socket::Socket;
 use crate::session;
 use crate::status::{GaugeGuard, SharedGauge};
@@ -33,6 +34,8 @@ pub(crate) struct Job {
     pub(crate) socket: Socket,
     /// Holds `Threads_connected` up from admission until the session ends.
     pub(crate) connected: SharedGauge<Shared>,
+    /// The connection's slot, given back when the session ends.
+    pub(crate) ticket: Ticket,
 }
 
 pub(crate) struct Pool {
@@ -110,9 +113,16 @@ fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) 
         drop(cached);
         claimed = false;
         let Some(job) = job else { return };
-        let Job { socket, connected } = job;
+        let Job {
+            socket,
+            connected,
+            mut ticket,
+        } = job;
         let peer = socket.peer_label();
-        let outcome = catch_unwind(AssertUnwindSafe(|| session::run(&shared, socket)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            session::run(&shared, socket, &mut ticket)
+        }));
+        drop(ticket);
         drop(connected);
         if outcome.is_err() {
             log::error!(

@@ -10,7 +10,10 @@
 //! 4. Password check by the account's plugin (with AuthSwitch when the client used another).
 //! 5. Account REQUIRE clause, then account lock: failures look exactly like a bad password
 //!    (ERR 1045) to the client; the log says which check failed.
-//! 6. The initial database, then OK.
+//! 6. A connection that started its handshake while every slot was taken becomes a session only
+//!    if a slot freed meanwhile or its account may take the reserved one (`SUPER` or
+//!    `CONNECTION_ADMIN`); otherwise ERR 1040, as MySQL (see [`crate::server::admission`]).
+//! 7. The initial database, then OK.
 //!
 //! The whole phase runs under the `connect-timeout` deadline.
 
@@ -24,6 +27,7 @@ use tlsql_tls_api::CertSummary;
 use super::{Conn, Identity, Session, SessionState, SessionTls};
 use crate::auth::accounts::{Account, AccountKey};
 use crate::auth::caching_sha2::{self, FastAuthOutcome};
+use crate::auth::privileges::Privilege;
 use crate::auth::{Nonce, Plugin, native};
 use crate::error::{SqlError, codes};
 use crate::logging::field;
@@ -33,6 +37,7 @@ use crate::protocol::handshake::{
 };
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
+use crate::server::admission::Ticket;
 use crate::server::socket::{Peer, Replay, Socket};
 use crate::server::{SERVER_VERSION, Shared};
 use crate::status::Counters;
@@ -133,7 +138,11 @@ fn new_scramble() -> [u8; SCRAMBLE_LEN] {
 }
 
 /// Runs the connection phase and returns the established session.
-pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session, LoginFailure> {
+pub(crate) fn establish(
+    shared: &Arc<Shared>,
+    socket: Socket,
+    ticket: &mut Ticket,
+) -> Result<Session, LoginFailure> {
     let config = &shared.config;
     let control = socket.control().map_err(io_failure)?;
     control.set_deadline(Instant::now() + config.connect_timeout);
@@ -305,6 +314,27 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
             ),
         ));
     }
+    let admin = account.grants.has_global(Privilege::Super)
+        || account.grants.has_global(Privilege::ConnectionAdmin);
+    if !ticket.confirm(admin) {
+        Counters::bump(&shared.counters.connection_errors_max_connections);
+        let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        refuse(&mut stream, &err)?;
+        return Err(LoginFailure::new(
+            log::Level::Info,
+            format!(
+                "account '{}'@'{}': max-connections ({}) reached{}",
+                account.user,
+                account.host,
+                config.max_connections,
+                if admin {
+                    " and the reserved connection is in use"
+                } else {
+                    "; only SUPER or CONNECTION_ADMIN may use the reserved connection"
+                }
+            ),
+        ));
+    }
 
     let engine = match shared.engine.connect() {
         Ok(e) => e,
@@ -361,6 +391,13 @@ pub(crate) fn establish(shared: &Arc<Shared>, socket: Socket) -> Result<Session,
         .control
         .set_idle_timeouts(wait, write)
         .map_err(io_failure)?;
+    if ticket.is_reserved() {
+        log::info!(
+            "connection {id}: '{}'@'{}' uses the reserved connection (max-connections reached)",
+            account.user,
+            account.host
+        );
+    }
     log::debug!(
         "connection {id}: '{}'@'{}' logged in as '{}'@'{}'{}",
         field(&session.state.identity.user),

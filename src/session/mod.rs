@@ -23,6 +23,7 @@ use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
 use crate::protocol::value::{Column, Value};
 use crate::server::Shared;
+use crate::server::admission::Ticket;
 use crate::server::socket::{Peer, Socket, SocketControl};
 use crate::sql::variables::VarValue;
 use crate::status::{Counters, GaugeGuard};
@@ -176,9 +177,9 @@ pub struct Session {
 
 /// Serves one connection until it closes. Errors are logged, never propagated: one client's
 /// failure must not affect the server.
-pub(crate) fn run(shared: &Arc<Shared>, socket: Socket) {
+pub(crate) fn run(shared: &Arc<Shared>, socket: Socket, ticket: &mut Ticket) {
     let label = socket.peer_label();
-    match login::establish(shared, socket) {
+    match login::establish(shared, socket, ticket) {
         Ok(mut session) => {
             log::debug!("session {} ({label}) started", session.state.id);
             session.command_loop(&label);

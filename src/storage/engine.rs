@@ -34,10 +34,19 @@ impl Engine {
     /// Opens (creating if needed) the storage under `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Engine, StorageError> {
         let dir = data_dir.join("db");
-        fs::create_dir_all(&dir).map_err(|source| StorageError::Dir {
+        let failed = |source| StorageError::Dir {
             path: dir.clone(),
             source,
-        })?;
+        };
+        crate::files::private_subdir(&dir).map_err(failed)?;
+        // Files left more open by an older version lose what others could read.
+        for entry in fs::read_dir(&dir).map_err(failed)? {
+            let entry = entry.map_err(failed)?;
+            if entry.file_type().map_err(failed)?.is_file() {
+                crate::files::tighten(&entry.path(), crate::files::GROUP_READABLE_MODE)
+                    .map_err(failed)?;
+            }
+        }
         Ok(Engine { dir })
     }
 
@@ -795,7 +804,9 @@ impl EngineSession {
 
     fn attach_new(&mut self, db: &str) -> Result<(), SqlError> {
         let path = self.database_path(db);
-        fs::File::create_new(&path)
+        // Created 0600 before SQLite sees it: SQLite would make it 0644, and its -wal and -shm
+        // files inherit the database file's mode.
+        crate::files::create_new(&path, crate::files::PRIVATE_MODE)
             .map_err(|e| SqlError::unknown(format!("creating {}: {e}", path.display())))?;
         self.attach(db, &[])
     }

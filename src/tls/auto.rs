@@ -56,8 +56,9 @@ const SERVER_VALIDITY: time::Duration = time::Duration::days(365);
 /// still accepts a certificate made a moment ago.
 const BACKDATE: time::Duration = time::Duration::hours(1);
 
-const KEY_MODE: u32 = 0o600;
-const CERT_MODE: u32 = 0o644;
+const KEY_MODE: u32 = crate::files::PRIVATE_MODE;
+/// Certificates are public, but nothing in the data directory is readable by other users.
+const CERT_MODE: u32 = crate::files::GROUP_READABLE_MODE;
 const DIR_MODE: u32 = 0o700;
 
 /// The six files of an auto-TLS directory.
@@ -854,7 +855,7 @@ mod tests {
             assert_eq!(mode(key), 0o600, "{}", key.display());
         }
         for cert in [&p.ca_cert, &p.server_cert, &p.client_cert] {
-            assert_eq!(mode(cert), 0o644, "{}", cert.display());
+            assert_eq!(mode(cert), 0o640, "{}", cert.display());
         }
         // Nothing else: no temporary files left behind.
         assert_eq!(fs::read_dir(&p.dir).unwrap().count(), 6);
@@ -983,7 +984,7 @@ mod tests {
             );
         }
         assert_eq!(summary(&p.server_cert).not_after, renewed.server_not_after);
-        assert_eq!(mode(&p.server_cert), 0o644);
+        assert_eq!(mode(&p.server_cert), 0o640);
 
         // The timer's entry point renews too, once.
         let much_later = later + days(350);
