@@ -76,6 +76,9 @@ pub struct Args {
     /// Idle connection timeout, e.g. `8h` (`wait-timeout`).
     #[arg(long, value_name = "DURATION")]
     pub wait_timeout: Option<String>,
+    /// How long SIGTERM waits for running statements, e.g. `30s` (`shutdown-timeout`).
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
     /// Largest packet, e.g. `64MiB` or bytes (`max-allowed-packet`).
     #[arg(long, value_name = "SIZE")]
     pub max_allowed_packet: Option<String>,
@@ -151,6 +154,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Idle connection timeout.
     pub wait_timeout: Duration,
+    /// How long a shutdown waits for running statements before the process exits anyway.
+    pub shutdown_timeout: Duration,
     /// Larger packets get ERR 1153 and the connection is closed.
     pub max_allowed_packet: usize,
     /// Prepared statements all sessions may hold together (ERR 1461 beyond).
@@ -219,6 +224,7 @@ impl Default for Config {
             max_connections_per_host: 0,
             connect_timeout: Duration::from_secs(10),
             wait_timeout: Duration::from_secs(8 * 3600),
+            shutdown_timeout: Duration::from_secs(30),
             max_allowed_packet: 64 << 20,
             max_prepared_stmt_count: 16382,
             log_level: LevelFilter::Info,
@@ -729,6 +735,7 @@ fn flag_layer(args: &Args) -> Layer {
     );
     put("connect-timeout", text(&args.connect_timeout));
     put("wait-timeout", text(&args.wait_timeout));
+    put("shutdown-timeout", text(&args.shutdown_timeout));
     put("max-allowed-packet", text(&args.max_allowed_packet));
     put(
         "max-prepared-stmt-count",
@@ -774,6 +781,7 @@ struct RawConfig {
     max_connections_per_host: Integer,
     connect_timeout: DurationText,
     wait_timeout: DurationText,
+    shutdown_timeout: DurationText,
     max_allowed_packet: SizeText,
     max_prepared_stmt_count: Integer,
     log: RawLog,
@@ -919,6 +927,7 @@ impl From<&Config> for RawConfig {
             max_connections_per_host: Integer(i64::from(c.max_connections_per_host)),
             connect_timeout: DurationText(format_duration(c.connect_timeout)),
             wait_timeout: DurationText(format_duration(c.wait_timeout)),
+            shutdown_timeout: DurationText(format_duration(c.shutdown_timeout)),
             max_allowed_packet: format_size(c.max_allowed_packet as u64),
             max_prepared_stmt_count: Integer(i64::from(c.max_prepared_stmt_count)),
             log: RawLog {
@@ -995,6 +1004,9 @@ impl RawConfig {
         };
         let connect_timeout = positive("connect-timeout", &self.connect_timeout)?;
         let wait_timeout = positive("wait-timeout", &self.wait_timeout)?;
+        // Zero is allowed: exit as soon as the idle sessions are told, cutting running ones.
+        let shutdown_timeout = parse_duration(&self.shutdown_timeout.0)
+            .map_err(|r| origins.invalid("shutdown-timeout", r))?;
         let max_allowed_packet = parse_size(&self.max_allowed_packet)
             .and_then(|n| {
                 if (MIN_PACKET..=MAX_PACKET).contains(&n) {
@@ -1032,6 +1044,7 @@ impl RawConfig {
             max_connections_per_host,
             connect_timeout,
             wait_timeout,
+            shutdown_timeout,
             max_allowed_packet,
             max_prepared_stmt_count,
             log_level,
@@ -1529,6 +1542,7 @@ mod tests {
                 "--max-connections-per-host=3",
                 "--connect-timeout=500ms",
                 "--wait-timeout=5m",
+                "--shutdown-timeout=2s",
                 "--max-allowed-packet=1GiB",
                 "--max-prepared-stmt-count=5",
                 "--log-level=error",
@@ -1561,6 +1575,7 @@ mod tests {
                 max_connections_per_host: 3,
                 connect_timeout: Duration::from_millis(500),
                 wait_timeout: Duration::from_secs(300),
+                shutdown_timeout: Duration::from_secs(2),
                 max_allowed_packet: 1 << 30,
                 max_prepared_stmt_count: 5,
                 log_level: LevelFilter::Error,

@@ -69,6 +69,7 @@ pub mod codes {
     pub const ER_BAD_DB_ERROR: u16 = 1049;
     pub const ER_TABLE_EXISTS_ERROR: u16 = 1050;
     pub const ER_BAD_TABLE_ERROR: u16 = 1051;
+    pub const ER_SERVER_SHUTDOWN: u16 = 1053;
     pub const ER_BAD_FIELD_ERROR: u16 = 1054;
     pub const ER_DUP_ENTRY: u16 = 1062;
     pub const ER_PARSE_ERROR: u16 = 1064;

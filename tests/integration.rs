@@ -7,6 +7,7 @@
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
+//! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
 #![allow(unreachable_pub)]
 
 /// Instantiates `cases::<name>(backend)` as a test for every TLS backend compiled in, so
@@ -36,4 +37,5 @@ mod core;
 mod hostile;
 mod lifecycle;
 mod policy;
+mod shutdown;
 mod tls;

@@ -309,6 +309,17 @@ impl AccountStore {
         self.created
     }
 
+    /// Moves the write-ahead log into `system.db` and empties it (at shutdown). It runs on the
+    /// store's own connection, so it waits only for an account statement in progress.
+    pub fn checkpoint(&self) -> Result<(), AccountStoreError> {
+        let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|source| AccountStoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
     /// Where the store lives.
     pub fn path(&self) -> &Path {
         &self.path

@@ -74,6 +74,10 @@ impl Acceptor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            // Connections ready in the same batch as the wake-up are not admitted any more.
+            if shared.shutdown.started() {
+                return Ok(());
+            }
             for event in &events {
                 match event.token() {
                     TCP => self.accept_tcp(shared, &pool),
@@ -150,10 +154,13 @@ fn admit(shared: &Arc<Shared>, pool: &Pool, mut socket: Socket) {
         }
     };
     let connected = SharedGauge::raise(Arc::clone(shared), |s| &s.counters.threads_connected);
+    socket.watch_shutdown(&shared.shutdown);
+    let open = shared.shutdown.open_session();
     pool.dispatch(Job {
         socket,
         connected,
         ticket,
+        open,
     });
 }
 

@@ -7,12 +7,14 @@
 //!
 //! [`Server::start`] binds and loads everything that can fail (data directory, accounts, TLS),
 //! so configuration and file errors surface before the first client; [`Server::serve`] then
-//! accepts until [`ShutdownHandle::shutdown`].
+//! accepts until [`ShutdownHandle::shutdown`], and returns once the sessions have ended (or
+//! `shutdown-timeout` passed) and storage is checkpointed.
 
 pub(crate) mod acceptor;
 pub(crate) mod admission;
 pub mod maintenance;
 pub(crate) mod pool;
+pub mod shutdown;
 pub mod socket;
 
 use std::io;
@@ -22,6 +24,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use mio::Waker;
 
@@ -61,6 +64,8 @@ pub struct Shared {
     pub(crate) certificate_check: Mutex<()>,
     /// Who holds which connection slot (`max-connections`, the reserved slot, per host).
     pub(crate) admission: Arc<admission::Admission>,
+    /// Graceful shutdown: the signal sessions watch and the count of open sessions.
+    pub shutdown: Arc<shutdown::Shutdown>,
     next_connection_id: AtomicU32,
 }
 
@@ -125,12 +130,18 @@ pub struct Server {
 
 /// Stops a running [`Server::serve`] from another thread.
 #[derive(Clone)]
-pub struct ShutdownHandle(Arc<Waker>);
+pub struct ShutdownHandle {
+    waker: Arc<Waker>,
+    shutdown: Arc<shutdown::Shutdown>,
+}
 
 impl ShutdownHandle {
-    /// Makes `serve` return; sessions already running finish on their own.
+    /// Starts the shutdown and returns at once: the listeners close, idle sessions get
+    /// ERR 1053, running statements finish; `serve` returns when that is done or
+    /// `shutdown-timeout` passed.
     pub fn shutdown(&self) {
-        if let Err(e) = self.0.wake() {
+        self.shutdown.start();
+        if let Err(e) = self.waker.wake() {
             log::error!("cannot wake the acceptor for shutdown: {e}");
         }
     }
@@ -187,6 +198,8 @@ impl Server {
         };
         let acceptor =
             acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
+        let shutdown =
+            shutdown::Shutdown::new().map_err(io_err("cannot create the shutdown signal"))?;
         log::info!(
             "tlsql {} listening on {}{}, data in {}",
             SERVER_VERSION,
@@ -213,6 +226,7 @@ impl Server {
             globals,
             certificate_check: Mutex::new(()),
             admission,
+            shutdown: Arc::new(shutdown),
             next_connection_id: AtomicU32::new(1),
         });
         let socket_path = shared.config.socket.clone();
@@ -238,20 +252,46 @@ impl Server {
 
     /// A handle that stops [`Server::serve`].
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.acceptor.waker())
+        ShutdownHandle {
+            waker: self.acceptor.waker(),
+            shutdown: Arc::clone(&self.shared.shutdown),
+        }
     }
 
-    /// Accepts connections until shut down.
+    /// Accepts connections until shut down, then waits for the sessions (at most
+    /// `shutdown-timeout`) and checkpoints storage.
     pub fn serve(self) -> Result<(), ServerError> {
+        // The listeners close when `run` returns: new connections are refused from then on.
         let result = self
             .acceptor
             .run(&self.shared)
             .map_err(io_err("acceptor failed"));
+        // Also when the acceptor failed: the sessions must not outlive `serve` unaware.
+        self.shared.shutdown.start();
         drop(self.maintenance);
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
         }
-        log::info!("stopped accepting connections");
+        let timeout = self.shared.config.shutdown_timeout;
+        log::info!(
+            "stopped accepting connections; waiting up to {timeout:?} for running statements"
+        );
+        let cut = self
+            .shared
+            .shutdown
+            .wait_for_sessions(Instant::now() + timeout);
+        if cut > 0 {
+            log::warn!(
+                "shutdown-timeout ({timeout:?}) expired: {cut} session(s) still running a statement are cut off"
+            );
+        }
+        if let Err(e) = self.shared.engine.checkpoint() {
+            log::error!("storage checkpoint at shutdown failed (the log stays valid): {e}");
+        }
+        if let Err(e) = self.shared.accounts.checkpoint() {
+            log::error!("account store checkpoint at shutdown failed (the log stays valid): {e}");
+        }
+        log::info!("shutdown complete");
         result
     }
 }
@@ -301,7 +341,8 @@ fn bind_unix(path: &Path) -> Result<UnixListener, ServerError> {
     Ok(listener)
 }
 
-/// Starts the server and serves until SIGTERM or SIGINT; SIGHUP reloads TLS.
+/// Starts the server and serves until SIGTERM or SIGINT (a graceful shutdown; a second one
+/// exits at once with 128 + the signal number, as if killed by it); SIGHUP reloads TLS.
 pub fn run(config: Config) -> Result<(), ServerError> {
     let server = Server::start(config)?;
     let handle = server.shutdown_handle();
@@ -323,10 +364,12 @@ pub fn run(config: Config) -> Result<(), ServerError> {
                             "SIGHUP: TLS reload failed, the previous context stays in use: {e}"
                         ),
                     }
+                } else if shared.shutdown.started() {
+                    log::warn!("signal {signal} received again: exiting without waiting");
+                    std::process::exit(128 + signal);
                 } else {
                     log::info!("signal {signal} received, shutting down");
                     handle.shutdown();
-                    return;
                 }
             }
         })

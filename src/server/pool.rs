@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::Shared;
 use super::admission::Ticket;
+use super::shutdown::SessionGuard;
 use super::socket::Socket;
 use crate::session;
 use crate::status::{GaugeGuard, SharedGauge};
@@ -36,6 +37,8 @@ pub(crate) struct Job {
     pub(crate) connected: SharedGauge<Shared>,
     /// The connection's slot, given back when the session ends.
     pub(crate) ticket: Ticket,
+    /// Keeps a shutdown waiting for this connection until the session ends.
+    pub(crate) open: SessionGuard,
 }
 
 pub(crate) struct Pool {
@@ -117,6 +120,7 @@ fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) 
             socket,
             connected,
             mut ticket,
+            open,
         } = job;
         let peer = socket.peer_label();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -124,6 +128,7 @@ fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) 
         }));
         drop(ticket);
         drop(connected);
+        drop(open);
         if outcome.is_err() {
             log::error!(
                 "session with {peer} panicked; its connection was closed, the server continues"

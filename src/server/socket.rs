@@ -3,14 +3,24 @@
 //! `connect-timeout` must bound the whole phase from accept to login, TLS handshake included,
 //! and the TLS handshake runs inside a library that reads the socket many times. A per-read
 //! timeout alone would let a client that trickles one byte at a time hold a worker forever, so
-//! every read and write re-arms the socket timeout with the time left until the deadline.
+//! every read and write is bounded by the time left until the deadline.
 //! After login the deadline is cleared and the idle timeout (`wait_timeout`) applies instead.
+//!
+//! Reads wait in `poll(2)` rather than in the read itself, on the client's socket and on the
+//! server's shutdown signal: an idle session must wake when shutdown starts (see
+//! [`super::shutdown`]), and a timeout changed by another thread never reaches a read already
+//! blocked.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+
+use super::shutdown::Shutdown as ServerShutdown;
 
 /// Where a client connected from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,33 +60,43 @@ impl Raw {
         })
     }
 
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Raw::Tcp(s) => s.set_read_timeout(t),
-            Raw::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
     fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Raw::Tcp(s) => s.set_write_timeout(t),
             Raw::Unix(s) => s.set_write_timeout(t),
         }
     }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Raw::Tcp(s) => s.as_fd(),
+            Raw::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+/// How long reads may wait, shared between a socket and its controls.
+#[derive(Default)]
+struct Limits {
+    /// Every read and write must finish before it (the connection phase).
+    deadline: Option<Instant>,
+    /// Otherwise each read waits at most this long (`wait_timeout`); `None` waits forever.
+    idle: Option<Duration>,
 }
 
 /// The client connection as the session reads and writes it.
 pub struct Socket {
     raw: Raw,
     peer: Peer,
-    deadline: Arc<Mutex<Option<Instant>>>,
+    limits: Arc<Mutex<Limits>>,
+    shutdown: Option<Arc<ServerShutdown>>,
 }
 
 /// A second handle on the same socket, to change timeouts after the socket itself has been
 /// handed to a TLS library.
 pub struct SocketControl {
     raw: Raw,
-    deadline: Arc<Mutex<Option<Instant>>>,
+    limits: Arc<Mutex<Limits>>,
 }
 
 impl Socket {
@@ -89,7 +109,8 @@ impl Socket {
         Ok(Self {
             raw: Raw::Tcp(stream),
             peer,
-            deadline: Arc::default(),
+            limits: Arc::default(),
+            shutdown: None,
         })
     }
 
@@ -99,8 +120,14 @@ impl Socket {
         Ok(Self {
             raw: Raw::Unix(stream),
             peer: Peer::Unix,
-            deadline: Arc::default(),
+            limits: Arc::default(),
+            shutdown: None,
         })
+    }
+
+    /// Makes reads fail (as a timeout would) once `shutdown` starts, even while blocked.
+    pub(crate) fn watch_shutdown(&mut self, shutdown: &Arc<ServerShutdown>) {
+        self.shutdown = Some(Arc::clone(shutdown));
     }
 
     /// Where the client is.
@@ -120,34 +147,89 @@ impl Socket {
     pub fn control(&self) -> io::Result<SocketControl> {
         Ok(SocketControl {
             raw: self.raw.try_clone()?,
-            deadline: Arc::clone(&self.deadline),
+            limits: Arc::clone(&self.limits),
         })
     }
 
-    /// Arms the time left before the deadline as the socket timeout; fails once it passed.
-    fn arm(&self, write: bool) -> io::Result<()> {
-        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(deadline) = deadline else {
+    fn deadline(&self) -> Option<Instant> {
+        self.limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .deadline
+    }
+
+    /// Arms the time left before the deadline as the write timeout; fails once it passed.
+    fn arm_write(&self) -> io::Result<()> {
+        let Some(deadline) = self.deadline() else {
             return Ok(());
         };
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "connect-timeout expired",
-            ));
-        }
-        if write {
-            self.raw.set_write_timeout(Some(left))
-        } else {
-            self.raw.set_read_timeout(Some(left))
+        self.raw.set_write_timeout(Some(time_left(deadline)?))
+    }
+
+    /// Waits until the client's data (or its close) can be read. A timeout and the start of
+    /// shutdown both fail with `WouldBlock`, what a socket read timeout reports: TLS libraries
+    /// keep their state on it, so the session can still answer through TLS.
+    fn wait_readable(&self) -> io::Result<()> {
+        let until = {
+            let limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+            limits.deadline.or_else(|| {
+                limits
+                    .idle
+                    .and_then(|idle| Instant::now().checked_add(idle))
+            })
+        };
+        loop {
+            let timeout = match until {
+                Some(until) => Some(
+                    Timespec::try_from(time_left(until)?)
+                        .map_err(|_| io::Error::other("timeout out of range"))?,
+                ),
+                None => None,
+            };
+            let wake = self.shutdown.as_ref().map(|s| s.wake_fd());
+            // Without a shutdown to watch only the first entry is polled.
+            let mut fds = [
+                PollFd::from_borrowed_fd(self.raw.fd(), PollFlags::IN),
+                PollFd::from_borrowed_fd(wake.unwrap_or(self.raw.fd()), PollFlags::IN),
+            ];
+            let watched = if wake.is_some() { 2 } else { 1 };
+            match poll(&mut fds[..watched], timeout.as_ref()) {
+                Ok(_) if wake.is_some() && !fds[1].revents().is_empty() => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "server shutdown in progress",
+                    ));
+                }
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "timed out waiting for the client",
+                    ));
+                }
+                Ok(_) => return Ok(()),
+                // A signal (SIGHUP's reload) landed on this thread; the deadline stays.
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }
 
+/// The time left until `deadline`; an error once it passed.
+fn time_left(deadline: Instant) -> io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "connect-timeout expired",
+        ));
+    }
+    Ok(left)
+}
+
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.arm(false)?;
+        self.wait_readable()?;
         match &mut self.raw {
             Raw::Tcp(s) => s.read(buf),
             Raw::Unix(s) => s.read(buf),
@@ -157,7 +239,7 @@ impl Read for Socket {
 
 impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.arm(true)?;
+        self.arm_write()?;
         match &mut self.raw {
             Raw::Tcp(s) => s.write(buf),
             Raw::Unix(s) => s.write(buf),
@@ -172,14 +254,18 @@ impl Write for Socket {
 impl SocketControl {
     /// Every read and write must finish before `deadline`.
     pub fn set_deadline(&self, deadline: Instant) {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        self.limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .deadline = Some(deadline);
     }
 
     /// Ends the deadline; reads wait at most `idle` from now on, writes at most `write`.
     pub fn set_idle_timeouts(&self, idle: Duration, write: Duration) -> io::Result<()> {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.raw
-            .set_read_timeout(Some(idle.max(Duration::from_millis(1))))?;
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = Limits {
+            deadline: None,
+            idle: Some(idle.max(Duration::from_millis(1))),
+        };
         self.raw
             .set_write_timeout(Some(write.max(Duration::from_millis(1))))
     }
@@ -276,6 +362,50 @@ mod tests {
         // Once past the deadline every call fails at once.
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn idle_timeout_bounds_a_read() {
+        let (_client, mut socket) = pair();
+        let control = socket.control().unwrap();
+        control
+            .set_idle_timeouts(Duration::from_millis(100), Duration::from_secs(5))
+            .unwrap();
+        let started = Instant::now();
+        let err = socket.read(&mut [0u8; 4]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn shutdown_wakes_a_blocked_read_and_writes_still_work() {
+        let (mut client, mut socket) = pair();
+        let shutdown = Arc::new(ServerShutdown::new().unwrap());
+        socket.watch_shutdown(&shutdown);
+        socket
+            .control()
+            .unwrap()
+            .set_idle_timeouts(Duration::from_secs(60), Duration::from_secs(5))
+            .unwrap();
+        client.write_all(b"ab").unwrap();
+        let mut buf = [0u8; 2];
+        socket.read_exact(&mut buf).unwrap();
+        let starter = {
+            let shutdown = Arc::clone(&shutdown);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                shutdown.start();
+            })
+        };
+        let started = Instant::now();
+        let err = socket.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        starter.join().unwrap();
+        socket.write_all(b"bye").unwrap();
+        let mut got = [0u8; 3];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"bye");
     }
 
     #[test]

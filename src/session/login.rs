@@ -93,17 +93,6 @@ fn framing_error(e: &PacketError) -> Option<SqlError> {
     }
 }
 
-/// Reads a login-phase packet; a framing error is answered with its ERR before the failure.
-fn read_login_packet(stream: &mut PacketStream<Conn>) -> Result<Vec<u8>, LoginFailure> {
-    stream.read_packet().map_err(|e| {
-        if let Some(err) = framing_error(&e) {
-            let _ = refuse(stream, &err);
-            return LoginFailure::new(log::Level::Info, e.to_string());
-        }
-        packet_failure(e)
-    })
-}
-
 fn packet_failure(e: PacketError) -> LoginFailure {
     match e {
         PacketError::Io(io)
@@ -119,6 +108,23 @@ fn packet_failure(e: PacketError) -> LoginFailure {
         }
         other => io_failure(other),
     }
+}
+
+/// Reads a connection-phase packet. A read that shutdown cut short is answered with ERR 1053
+/// in the place of the reply the client waits for; a framing error with its own ERR.
+fn read_packet(shared: &Shared, stream: &mut PacketStream<Conn>) -> Result<Vec<u8>, LoginFailure> {
+    stream.read_packet().map_err(|e| {
+        if shared.shutdown.started() {
+            stream.set_seq(stream.seq().wrapping_add(1));
+            let _ = refuse(stream, &super::server_shutdown());
+            return LoginFailure::new(log::Level::Debug, "server shutdown during login");
+        }
+        if let Some(err) = framing_error(&e) {
+            let _ = refuse(stream, &err);
+            return LoginFailure::new(log::Level::Info, e.to_string());
+        }
+        packet_failure(e)
+    })
 }
 
 /// A fresh nonce from the OS CSPRNG, printable and free of NUL and `$` like MySQL's (clients
@@ -170,7 +176,7 @@ pub(crate) fn establish(
         .map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
 
-    let first = read_login_packet(&mut stream)?;
+    let first = read_packet(shared, &mut stream)?;
     let (mut stream, response, tls) = match FirstPacket::parse(&first) {
         Ok(FirstPacket::SslRequest { .. }) => {
             let Some(context) = tls_context else {
@@ -215,7 +221,7 @@ pub(crate) fn establish(
             );
             let mut stream = PacketStream::new(Conn::Tls(tls_stream), PRE_AUTH_MAX_PACKET);
             stream.set_seq(seq);
-            let login = read_login_packet(&mut stream)?;
+            let login = read_packet(shared, &mut stream)?;
             let response = match HandshakeResponse::parse(&login) {
                 Ok(r) => r,
                 Err(e) => {
@@ -565,9 +571,18 @@ impl Authenticator<'_> {
     }
 
     fn read(&mut self) -> Result<Vec<u8>, Refusal> {
-        self.stream.read_packet().map_err(|e| Refusal {
-            error: framing_error(&e).unwrap_or_else(|| SqlError::unknown("read failed")),
-            reason: format!("connection error during login: {e}"),
+        self.stream.read_packet().map_err(|e| {
+            if self.shared.shutdown.started() {
+                self.stream.set_seq(self.stream.seq().wrapping_add(1));
+                return Refusal {
+                    error: super::server_shutdown(),
+                    reason: "server shutdown during login".to_string(),
+                };
+            }
+            Refusal {
+                error: framing_error(&e).unwrap_or_else(|| SqlError::unknown("read failed")),
+                reason: format!("connection error during login: {e}"),
+            }
         })
     }
 }

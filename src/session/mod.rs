@@ -249,7 +249,17 @@ impl Session {
     fn command_loop(&mut self, label: &str) {
         loop {
             self.stream.set_seq(0);
-            let packet = match self.stream.read_packet() {
+            let read = self.stream.read_packet();
+            if self.state.shared.shutdown.started() {
+                // A command read after shutdown began is answered, not run; a wait for the
+                // next command that shutdown cut short gets the error unsolicited (seq 0).
+                if read.is_err() {
+                    self.stream.set_seq(0);
+                }
+                self.end_for_shutdown(label);
+                return;
+            }
+            let packet = match read {
                 Ok(p) => p,
                 Err(e) => {
                     self.end_on_read_error(e, label);
@@ -333,6 +343,16 @@ impl Session {
                 log::debug!("session {id} ({label}) ended: {other}");
             }
         }
+    }
+
+    /// ERR 1053, then the close (close_notify over TLS), as MySQL tells its sessions.
+    fn end_for_shutdown(&mut self, label: &str) {
+        log::debug!(
+            "session {} ({label}) closed: server shutdown",
+            self.state.id
+        );
+        let _ = self.send_error(&server_shutdown());
+        self.close();
     }
 
     fn close(&mut self) {
@@ -652,6 +672,15 @@ pub(crate) fn packets_out_of_order() -> SqlError {
         codes::ER_NET_PACKETS_OUT_OF_ORDER,
         "08S01",
         "Got packets out of order",
+    )
+}
+
+/// ER_SERVER_SHUTDOWN, what sessions get when the server stops.
+pub(crate) fn server_shutdown() -> SqlError {
+    SqlError::new(
+        codes::ER_SERVER_SHUTDOWN,
+        "08S01",
+        "Server shutdown in progress",
     )
 }
 

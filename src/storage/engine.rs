@@ -55,6 +55,7 @@ impl Engine {
         let conn = Connection::open_in_memory().map_err(|e| sql_error(&e, None))?;
         conn.busy_timeout(LOCK_WAIT)
             .map_err(|e| sql_error(&e, None))?;
+        add_sleep(&conn).map_err(|e| sql_error(&e, None))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(EngineSession {
             conn,
@@ -64,6 +65,45 @@ impl Engine {
             attached: Vec::new(),
         })
     }
+
+    /// Moves every database's write-ahead log into its file and empties the log (at
+    /// shutdown), so the files are complete on their own. A database still written by a
+    /// session is left as it is rather than waited for; its log stays valid. Every file is
+    /// tried; the first failure is returned.
+    pub fn checkpoint(&self) -> Result<(), StorageError> {
+        let entries = fs::read_dir(&self.dir).map_err(|source| StorageError::Dir {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut first_failure = None;
+        for path in entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        {
+            let done = Connection::open(&path).and_then(|conn| {
+                conn.busy_timeout(Duration::ZERO)?;
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            });
+            if let Err(source) = done {
+                first_failure.get_or_insert(StorageError::Checkpoint { path, source });
+            }
+        }
+        first_failure.map_or(Ok(()), Err)
+    }
+}
+
+/// MySQL's `SLEEP(seconds)`: waits, then returns 0. NULL, negative or non-numeric arguments
+/// wait for nothing (MySQL's non-strict behaviour).
+fn add_sleep(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function("sleep", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let seconds = ctx.get::<Option<f64>>(0).ok().flatten().unwrap_or(0.0);
+        if let Ok(wait) = Duration::try_from_secs_f64(seconds) {
+            std::thread::sleep(wait);
+        }
+        Ok(0i64)
+    })
 }
 
 /// A prepared statement: the SQLite form, its parameters and result columns.

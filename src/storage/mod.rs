@@ -127,4 +127,12 @@ pub enum StorageError {
         /// Why.
         source: io::Error,
     },
+    /// A database file's write-ahead log could not be checkpointed.
+    #[error("checkpoint of {path}: {source}")]
+    Checkpoint {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
 }

@@ -3,7 +3,8 @@
 # interactive), PyMySQL, mysql-connector-python (C extension and pure Python), each logging in
 # with caching_sha2_password and mysql_native_password, writing and reading back;
 # openssl s_client (TLS 1.2/1.3, resumption, SIGHUP reload); sysbench over TLS with the auto-tls
-# client certificate; then a restart (data persisted) and kill -9 (committed data kept).
+# client certificate; then a restart (data persisted), kill -9 (committed data kept) and SIGTERM
+# (a running statement finishes, exit 0; a second SIGTERM exits at once).
 #
 # Then the load tool (examples/load.rs) in each of its modes, short and bounded.
 #
@@ -25,9 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Extra arguments are passed to the server.
 start_server() {
   : > "$WORK/server.log"
-  "$BIN" --port 0 --data-dir "$WORK/data" --socket "$SOCK" --tls-backend "$BACKEND" --log-level info \
+  "$BIN" --port 0 --data-dir "$WORK/data" --socket "$SOCK" --tls-backend "$BACKEND" --log-level info "$@" \
     >>"$WORK/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do
@@ -180,4 +182,52 @@ kill "$WRITER" 2>/dev/null || true
 start_server
 run durable
 stop_server
+
+# Starts `SELECT SLEEP(n)` in the mariadb CLI in the background (CLIENT, output in sleep.out)
+# and returns once the server runs it: Threads_running counts the check itself, so 2.
+start_sleeper() {
+  mariadb --no-defaults -S "$SOCK" -uroot -N -B -e "SELECT SLEEP($1)" >"$WORK/sleep.out" 2>&1 &
+  CLIENT=$!
+  for _ in $(seq 1 100); do
+    running=$(mariadb --no-defaults -S "$SOCK" -uroot -N -B -e "SHOW GLOBAL STATUS LIKE 'Threads_running'" | cut -f2)
+    [[ $running -ge 2 ]] && return
+    sleep 0.05
+  done
+  echo "SELECT SLEEP($1) did not start"; exit 1
+}
+
+# Sends SIGTERM (twice with "twice") and sets RC and MS: the server's exit status and how long
+# it took to exit.
+terminate() {
+  local t0 rc=0
+  t0=$(date +%s%N)
+  kill -TERM "$PID"
+  if [[ ${1:-} == twice ]]; then sleep 0.3; kill -TERM "$PID"; fi
+  wait "$PID" || rc=$?
+  MS=$((($(date +%s%N) - t0) / 1000000))
+  RC=$rc
+  PID=""
+}
+
+echo "== SIGTERM: a running statement finishes, then exit 0 within shutdown-timeout"
+start_server --shutdown-timeout 10s
+start_sleeper 2
+terminate
+client_rc=0; wait "$CLIENT" || client_rc=$?
+[[ $RC == 0 ]] || { cat "$WORK/server.log"; echo "exit status $RC after SIGTERM, expected 0"; exit 1; }
+[[ $client_rc == 0 && $(cat "$WORK/sleep.out") == 0 ]] ||
+  { cat "$WORK/sleep.out" "$WORK/server.log"; echo "the running statement did not get its result"; exit 1; }
+((MS < 10000)) || { cat "$WORK/server.log"; echo "exited after ${MS}ms, beyond the 10s shutdown-timeout"; exit 1; }
+grep -q "shutdown complete" "$WORK/server.log" || { cat "$WORK/server.log"; echo "no clean shutdown"; exit 1; }
+echo "--- SIGTERM during SELECT SLEEP(2): result delivered, exit 0 after ${MS}ms"
+
+echo "== a second SIGTERM exits at once"
+start_server --shutdown-timeout 30s
+start_sleeper 20
+terminate twice
+kill "$CLIENT" 2>/dev/null || true
+wait "$CLIENT" 2>/dev/null || true
+[[ $RC == 143 ]] || { cat "$WORK/server.log"; echo "exit status $RC after a second SIGTERM, expected 143"; exit 1; }
+((MS < 3000)) || { cat "$WORK/server.log"; echo "second SIGTERM: exited after ${MS}ms"; exit 1; }
+echo "--- second SIGTERM: exit $RC after ${MS}ms"
 echo "== real clients passed on $BACKEND"

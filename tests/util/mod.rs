@@ -71,6 +71,11 @@ impl TestServer {
         (dir, self.config.clone())
     }
 
+    /// Starts the shutdown without waiting for it (`stop` waits).
+    pub fn begin_shutdown(&self) {
+        self.handle.shutdown();
+    }
+
     fn shutdown(&mut self) {
         self.handle.shutdown();
         // A server thread that panicked fails the test that owns it, but never while that test
