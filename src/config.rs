@@ -1,4 +1,4 @@
-//! Configuration (SPEC §2): built-in defaults < TOML file < `TLSQL_…` environment variables <
+//! Configuration: built-in defaults < TOML file < `TLSQL_…` environment variables <
 //! command-line flags.
 //!
 //! Loading has two stages, as in ripgrep. First each layer is turned into a tree of plain values
@@ -25,6 +25,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use tlsql_tls_api::TlsVersion;
 use tlsql_tls_api::cipher::{self, SuiteKind};
+use tlsql_tls_api::group::{self, KxGroup};
 
 /// The file read when `--config` is not given and it exists, relative to the working directory.
 pub const DEFAULT_FILE: &str = "config/tlsql.toml";
@@ -118,6 +119,9 @@ pub struct Args {
     /// TLS 1.3 suites, `:`-separated (`security.tls-ciphersuites`).
     #[arg(long, value_name = "LIST")]
     pub tls_ciphersuites: Option<String>,
+    /// Key exchange groups, `:`-separated, preferred first (`security.tls-groups`).
+    #[arg(long, value_name = "LIST")]
+    pub tls_groups: Option<String>,
     /// Initial value of `require_secure_transport` (`security.require-secure-transport`).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub require_secure_transport: Option<bool>,
@@ -187,6 +191,8 @@ pub struct Security {
     pub ssl_cipher: Vec<String>,
     /// TLS 1.3 suites, preference order.
     pub tls_ciphersuites: Vec<String>,
+    /// Key exchange groups, preference order.
+    pub tls_groups: Vec<&'static KxGroup>,
     /// Initial `require_secure_transport` when none is persisted.
     pub require_secure_transport: bool,
     /// Session resumption on or off.
@@ -204,6 +210,20 @@ ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-P
 ECDHE-RSA-CHACHA20-POLY1305";
 const DEFAULT_TLS_CIPHERSUITES: &str =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+fn default_groups() -> Vec<&'static KxGroup> {
+    // The default list names known groups only, so nothing is dropped.
+    group::parse_list(group::DEFAULT_LIST).unwrap_or_default()
+}
+
+impl Security {
+    /// Whether `tls_groups` is an explicit choice: a group in it that the backend lacks is then
+    /// a startup error. The default list keeps what the backend has, so one configuration
+    /// (and the output of `--print-config`) starts on every backend.
+    pub fn tls_groups_strict(&self) -> bool {
+        self.tls_groups != default_groups()
+    }
+}
 
 fn split_list(list: &str) -> Vec<String> {
     list.split(':')
@@ -245,6 +265,7 @@ impl Default for Security {
             tls_version: TlsVersion::Tls12,
             ssl_cipher: split_list(DEFAULT_SSL_CIPHER),
             tls_ciphersuites: split_list(DEFAULT_TLS_CIPHERSUITES),
+            tls_groups: default_groups(),
             require_secure_transport: false,
             ssl_session_cache_mode: true,
             ssl_session_cache_timeout: Duration::from_secs(300),
@@ -751,6 +772,7 @@ fn flag_layer(args: &Args) -> Layer {
     put("security.tls-version", text(&args.tls_version));
     put("security.ssl-cipher", text(&args.ssl_cipher));
     put("security.tls-ciphersuites", text(&args.tls_ciphersuites));
+    put("security.tls-groups", text(&args.tls_groups));
     put(
         "security.require-secure-transport",
         args.require_secure_transport.map(Value::from),
@@ -806,6 +828,7 @@ struct RawSecurity {
     tls_version: String,
     ssl_cipher: String,
     tls_ciphersuites: String,
+    tls_groups: String,
     require_secure_transport: bool,
     ssl_session_cache_mode: bool,
     ssl_session_cache_timeout: DurationText,
@@ -943,6 +966,7 @@ impl From<&Config> for RawConfig {
                 tls_version: s.tls_version.as_str().into(),
                 ssl_cipher: s.ssl_cipher.join(":"),
                 tls_ciphersuites: s.tls_ciphersuites.join(":"),
+                tls_groups: group::join(&s.tls_groups),
                 require_secure_transport: s.require_secure_transport,
                 ssl_session_cache_mode: s.ssl_session_cache_mode,
                 ssl_session_cache_timeout: DurationText(format_duration(
@@ -1137,6 +1161,16 @@ impl RawSecurity {
             ));
         }
 
+        let tls_groups = match group::parse_list(&self.tls_groups) {
+            Ok(groups) if groups.is_empty() => Err("name at least one group".to_string()),
+            Ok(groups) => Ok(groups),
+            Err(name) => Err(format!(
+                "unknown key exchange group '{name}': expected {}",
+                group::join(&group::ALL.iter().collect::<Vec<_>>())
+            )),
+        }
+        .map_err(|r| origins.invalid(&key("tls-groups"), r))?;
+
         let ssl_session_cache_timeout =
             parse_duration(&self.ssl_session_cache_timeout.0).and_then(|d| {
                 if d > MAX_SESSION_TIMEOUT {
@@ -1160,6 +1194,7 @@ impl RawSecurity {
             tls_version,
             ssl_cipher,
             tls_ciphersuites,
+            tls_groups,
             require_secure_transport: self.require_secure_transport,
             ssl_session_cache_mode: self.ssl_session_cache_mode,
             ssl_session_cache_timeout,
@@ -1555,6 +1590,7 @@ mod tests {
                 "--tls-version=TLSv1.3",
                 "--ssl-cipher=ECDHE-RSA-AES256-GCM-SHA384",
                 "--tls-ciphersuites=TLS_CHACHA20_POLY1305_SHA256",
+                "--tls-groups=P-384:X25519",
                 "--require-secure-transport",
                 "--ssl-session-cache-mode=false",
                 "--ssl-session-cache-timeout=2m",
@@ -1589,6 +1625,7 @@ mod tests {
                     tls_version: TlsVersion::Tls13,
                     ssl_cipher: vec!["ECDHE-RSA-AES256-GCM-SHA384".into()],
                     tls_ciphersuites: vec!["TLS_CHACHA20_POLY1305_SHA256".into()],
+                    tls_groups: group::parse_list("P-384:X25519").unwrap(),
                     require_secure_transport: true,
                     ssl_session_cache_mode: false,
                     ssl_session_cache_timeout: Duration::from_secs(120),

@@ -1,4 +1,4 @@
-//! Private files (SPEC §10): the data directory holds password hashes, private keys and every
+//! Private files: the data directory holds password hashes, private keys and every
 //! row, so nothing in it may be readable by other users.
 //!
 //! Modes are set explicitly after creation rather than left to the umask: `mode()` on open or

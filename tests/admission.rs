@@ -1,4 +1,4 @@
-//! SPEC §10: the reserved connection for SUPER / CONNECTION_ADMIN, `max-connections-per-host`,
+//! Admission: the reserved connection for SUPER / CONNECTION_ADMIN, `max-connections-per-host`,
 //! and private files in the data directory. Stalled clients are raw sockets that read the
 //! greeting and never answer it, as a slow-handshake attacker does.
 

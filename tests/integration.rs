@@ -4,6 +4,8 @@
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
 //! * `hostile`: memory, long data, prepared statements, framing errors and error sizes under
 //!   hostile clients.
+//! * `groups`: key exchange groups offered, negotiated and reported; settings a backend cannot
+//!   apply stop the server.
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
@@ -34,6 +36,7 @@ mod util;
 
 mod admission;
 mod core;
+mod groups;
 mod hostile;
 mod lifecycle;
 mod policy;

@@ -1,4 +1,4 @@
-//! Graceful shutdown (SPEC §10): idle sessions and logins get ERR 1053 (and close_notify over
+//! Graceful shutdown: idle sessions and logins get ERR 1053 (and close_notify over
 //! TLS), running statements finish within `shutdown-timeout`, new connections are refused,
 //! storage is checkpointed.
 

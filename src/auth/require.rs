@@ -577,6 +577,7 @@ mod tests {
         TlsInfo {
             version: TlsVersion::Tls13,
             cipher: cipher.to_string(),
+            group: None,
             resumed: false,
             peer_certificate: None,
         }

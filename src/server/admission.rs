@@ -1,4 +1,4 @@
-//! Admission (SPEC §10): how many connections the server holds, and for whom.
+//! Admission: how many connections the server holds, and for whom.
 //!
 //! * `max-connections` regular slots. A connection takes one when it is accepted and keeps it
 //!   until it closes, so stalled handshakes count (bounded in time by `connect-timeout`).

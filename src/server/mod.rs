@@ -111,6 +111,10 @@ pub enum ServerError {
         "require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in"
     )]
     TlsRequired(String),
+    /// A TLS setting the backend cannot apply: starting without TLS would serve less than
+    /// the operator asked for.
+    #[error("{0}; refusing to start rather than serve without the TLS configured")]
+    TlsSetting(String),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
@@ -180,10 +184,14 @@ impl Server {
             ))
         })?;
         let tls = TlsManager::new(backend, tls_source(&config));
-        if let Err(e) = tls.enable_at_startup()
-            && globals.require_secure_transport()
-        {
-            return Err(ServerError::TlsRequired(e.to_string()));
+        match tls.enable_at_startup() {
+            Err(e) if e.is_unusable_setting() => {
+                return Err(ServerError::TlsSetting(e.to_string()));
+            }
+            Err(e) if globals.require_secure_transport() => {
+                return Err(ServerError::TlsRequired(e.to_string()));
+            }
+            _ => {}
         }
 
         let tcp = std::net::TcpListener::bind((config.host.as_str(), config.port)).map_err(
@@ -310,6 +318,8 @@ fn tls_source(config: &Config) -> TlsSource {
         min_version: s.tls_version,
         cipher_list: s.ssl_cipher.clone(),
         ciphersuites: s.tls_ciphersuites.clone(),
+        groups: s.tls_groups.clone(),
+        groups_strict: s.tls_groups_strict(),
         session_cache: s.ssl_session_cache_mode,
         session_timeout: s.ssl_session_cache_timeout,
     }

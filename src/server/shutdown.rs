@@ -1,4 +1,4 @@
-//! Graceful shutdown (SPEC §10): one signal that every session sees, and the count of sessions
+//! Graceful shutdown: one signal that every session sees, and the count of sessions
 //! still open so the server can wait for them.
 //!
 //! A session spends its idle time blocked in a socket read, and a read timeout set from another

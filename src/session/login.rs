@@ -214,9 +214,10 @@ pub(crate) fn establish(
                 None => None,
             };
             log::debug!(
-                "connection {id}: {} {}{}",
+                "connection {id}: {} {} group {}{}",
                 info.version,
                 info.cipher,
+                info.group.map_or("none", |g| g.name),
                 if info.resumed { " (resumed)" } else { "" }
             );
             let mut stream = PacketStream::new(Conn::Tls(tls_stream), PRE_AUTH_MAX_PACKET);

@@ -70,6 +70,15 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
             ),
         ),
         (
+            "Current_tls_groups",
+            text(
+                active
+                    .as_ref()
+                    .map(|a| a.groups.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        (
             "Current_tls_key",
             text(
                 active
@@ -109,6 +118,16 @@ pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'s
             }),
         ),
         ("Ssl_finished_accepts", n(&c.ssl_finished_accepts)),
+        // tlsql's own: MySQL reports no key exchange group.
+        (
+            "Ssl_group",
+            text(
+                session_tls
+                    .and_then(|t| t.info.group)
+                    .map(|g| g.name.to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
         (
             "Ssl_server_not_after",
             text(

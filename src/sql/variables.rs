@@ -124,6 +124,7 @@ pub static VARIABLES: &[VarDef] = &[
     var("system_time_zone", Global, Text, false),
     var("time_zone", Both, Text, true),
     var("tls_ciphersuites", Global, Text, false),
+    var("tls_groups", Global, Text, false),
     var("tls_version", Global, Text, false),
     var("transaction_isolation", Both, Enum(ISOLATION), true),
     var("transaction_read_only", Both, Bool, true),
@@ -376,6 +377,11 @@ pub fn global_value(shared: &Shared, def: &VarDef) -> VarValue {
         },
         "ssl_cipher" => text(&sec.ssl_cipher.join(":")),
         "tls_ciphersuites" => text(&sec.tls_ciphersuites.join(":")),
+        // What the live context offers, which the default list may have cut to the backend.
+        "tls_groups" => match &active {
+            Some(a) => text(&a.groups),
+            None => text(&tlsql_tls_api::group::join(&sec.tls_groups)),
+        },
         "tls_version" => match &active {
             Some(a) => text(&a.versions),
             None => text(""),

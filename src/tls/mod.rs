@@ -16,6 +16,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 use tlsql_tls_api::cert::{self, CertSummary};
+use tlsql_tls_api::group::{self, KxGroup};
 use tlsql_tls_api::{TlsContext, TlsError, TlsSettings, TlsVersion};
 
 #[cfg(all(feature = "openssl", feature = "boring"))]
@@ -103,6 +104,10 @@ pub struct TlsSource {
     pub cipher_list: Vec<String>,
     /// `security.tls-ciphersuites`.
     pub ciphersuites: Vec<String>,
+    /// `security.tls-groups`.
+    pub groups: Vec<&'static KxGroup>,
+    /// Whether `groups` was chosen explicitly (see `Security::tls_groups_strict`).
+    pub groups_strict: bool,
     /// `security.ssl-session-cache-mode`.
     pub session_cache: bool,
     /// `security.ssl-session-cache-timeout`.
@@ -141,6 +146,9 @@ pub struct ActiveTls {
     pub ssl_cipher: String,
     /// Configured TLS 1.3 list (`tls_ciphersuites`, `Current_tls_ciphersuites`).
     pub tls_ciphersuites: String,
+    /// The key exchange groups the context offers, `:`-separated (`tls_groups`,
+    /// `Current_tls_groups`).
+    pub groups: String,
     /// Whether the files came from auto-tls.
     pub auto_generated: bool,
     /// Whether resumption is on (`Ssl_session_cache_mode`).
@@ -172,6 +180,17 @@ pub enum TlsLoadError {
     /// Files or library refused.
     #[error(transparent)]
     Tls(#[from] TlsError),
+}
+
+impl TlsLoadError {
+    /// Whether a setting (a version, suite or group) is what failed, not the certificate files:
+    /// the backend cannot do what was asked, so serving without TLS would be a downgrade.
+    pub fn is_unusable_setting(&self) -> bool {
+        matches!(
+            self,
+            Self::Tls(TlsError::Unsupported { .. } | TlsError::UnknownCipher(_))
+        )
+    }
 }
 
 /// What a reload did.
@@ -214,7 +233,7 @@ impl TlsManager {
         self.active.load_full()
     }
 
-    /// Loads the context at startup and logs the outcome as SPEC §4.3 words it. On failure the
+    /// Loads the context at startup and logs the outcome. On failure the
     /// server runs without TLS (the caller decides whether that is acceptable).
     pub fn enable_at_startup(&self) -> Result<(), TlsLoadError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -223,6 +242,10 @@ impl TlsManager {
                 log_enabled(&active, "secure connection is enabled");
                 self.active.store(Some(Arc::new(active)));
                 Ok(())
+            }
+            Err(e) if e.is_unusable_setting() => {
+                log::error!("the TLS configuration cannot be applied: {e}");
+                Err(e)
             }
             Err(e) => {
                 log::error!("secure connection is NOT ENABLED: {e}");
@@ -287,6 +310,8 @@ impl TlsManager {
             min_version: s.min_version,
             cipher_list: s.cipher_list.clone(),
             ciphersuites: s.ciphersuites.clone(),
+            groups: s.groups.clone(),
+            groups_strict: s.groups_strict,
             session_cache: s.session_cache,
             session_timeout: s.session_timeout,
         };
@@ -306,6 +331,7 @@ impl TlsManager {
             .collect::<Vec<_>>()
             .join(",");
         let cipher_names = context.cipher_names().join(":");
+        let groups = group::join(&context.groups());
         Ok(ActiveTls {
             context,
             cert_path,
@@ -316,6 +342,7 @@ impl TlsManager {
             cipher_names,
             ssl_cipher: s.cipher_list.join(":"),
             tls_ciphersuites: s.ciphersuites.join(":"),
+            groups,
             auto_generated,
             session_cache: s.session_cache,
         })
@@ -324,9 +351,10 @@ impl TlsManager {
 
 fn log_enabled(active: &ActiveTls, what: &str) {
     log::info!(
-        "{what}: backend {}, versions {}, client certificate verification {}, certificate {} ({}, {}issued by {}), valid until {}{}",
+        "{what}: backend {}, versions {}, key exchange groups {}, client certificate verification {}, certificate {} ({}, {}issued by {}), valid until {}{}",
         active.context.backend(),
         active.versions,
+        active.groups,
         if active.context.verifies_clients() {
             "on"
         } else {

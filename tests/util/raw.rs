@@ -68,6 +68,8 @@ pub struct TlsOptions {
     pub delay: Option<Duration>,
     /// Offer only these suites (rustls names).
     pub suites: Option<Vec<rustls::SupportedCipherSuite>>,
+    /// Offer only these key exchange groups, preferred first (a key share goes with the first).
+    pub groups: Option<Vec<&'static dyn rustls::crypto::SupportedKxGroup>>,
     /// Resume with this session store.
     pub resumption: Option<Arc<dyn rustls::client::ClientSessionStore>>,
     /// Use this configuration instead of building one from the fields above. rustls offers a
@@ -124,6 +126,9 @@ pub fn client_config(opts: &TlsOptions) -> Arc<ClientConfig> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(suites) = &opts.suites {
         provider.cipher_suites = suites.clone();
+    }
+    if let Some(groups) = &opts.groups {
+        provider.kx_groups = groups.clone();
     }
     let provider = Arc::new(provider);
     let versions = opts

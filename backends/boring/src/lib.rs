@@ -36,9 +36,10 @@ use boring::x509::verify::X509VerifyFlags;
 use boring::x509::{X509, X509VerifyError};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tlsql_tls_api::cipher::{CipherSuite, SuiteKind};
+use tlsql_tls_api::group;
 use tlsql_tls_api::{
-    ClientCa, Identity, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings, TlsStream,
-    TlsVersion, Transport,
+    ClientCa, Identity, KxGroup, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings,
+    TlsStream, TlsVersion, Transport,
 };
 
 /// The backend's name, as `security.tls-backend` and `Tls_backend` spell it.
@@ -66,6 +67,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     builder.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
     set_versions(&mut builder, &versions)?;
     set_ciphers(&mut builder, &suites)?;
+    let groups = set_groups(&mut builder, settings)?;
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
@@ -81,6 +83,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         offer,
         cipher_names: suites.iter().map(|s| s.openssl.to_string()).collect(),
         versions,
+        groups,
         verifies_clients: settings.client_ca.is_some(),
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
@@ -370,6 +373,27 @@ impl Offer {
     }
 }
 
+/// Configures the groups of `settings` this BoringSSL has; each name is tried alone first so
+/// the library itself says what it can do.
+fn set_groups(
+    builder: &mut SslContextBuilder,
+    settings: &TlsSettings,
+) -> Result<Vec<&'static KxGroup>, TlsError> {
+    let mut has = Vec::new();
+    for group in group::ALL {
+        if builder.set_curves_list(group.name).is_ok() {
+            has.push(group);
+        }
+    }
+    let groups = group::usable(NAME, &settings.groups, settings.groups_strict, |g| {
+        has.contains(&g)
+    })?;
+    builder
+        .set_curves_list(&group::join(&groups))
+        .map_err(library)?;
+    Ok(groups)
+}
+
 /// A built server context: shared by every connection it accepts, one per configuration.
 struct BoringContext {
     ctx: SslContext,
@@ -377,6 +401,7 @@ struct BoringContext {
     offer: Index<Ssl, Offer>,
     cipher_names: Vec<String>,
     versions: Vec<TlsVersion>,
+    groups: Vec<&'static KxGroup>,
     verifies_clients: bool,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -387,6 +412,7 @@ impl fmt::Debug for BoringContext {
         f.debug_struct("BoringContext")
             .field("cipher_names", &self.cipher_names)
             .field("versions", &self.versions)
+            .field("groups", &self.groups)
             .field("verifies_clients", &self.verifies_clients)
             .finish_non_exhaustive()
     }
@@ -440,6 +466,7 @@ fn report(ssl: &SslRef) -> Result<TlsInfo, TlsError> {
     Ok(TlsInfo {
         version,
         cipher,
+        group: ssl.curve().and_then(group::by_iana),
         resumed: ssl.session_reused(),
         peer_certificate,
     })
@@ -501,6 +528,10 @@ impl TlsContext for BoringContext {
 
     fn versions(&self) -> Vec<TlsVersion> {
         self.versions.clone()
+    }
+
+    fn groups(&self) -> Vec<&'static KxGroup> {
+        self.groups.clone()
     }
 
     fn verifies_clients(&self) -> bool {

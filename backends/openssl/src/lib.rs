@@ -7,8 +7,9 @@
 //! one OpenSSL knows, and resumption state (session cache, ticket keys, session-id context)
 //! belongs to one context, so a reload never resumes an old context's sessions.
 //!
-//! The one call without a safe binding, `SSL_CTX_set_timeout` (session lifetime), is declared
-//! here and wrapped in [`set_session_timeout`], the crate's only `unsafe`.
+//! Two calls have no safe binding: `SSL_CTX_set_timeout` (session lifetime), declared here and
+//! wrapped in [`set_session_timeout`], and `SSL_get_negotiated_group`, wrapped in
+//! [`negotiated_group`]; they are the crate's only `unsafe`.
 #![deny(missing_docs)]
 
 mod hello;
@@ -18,11 +19,13 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use foreign_types::ForeignTypeRef;
 use openssl::bn::BigNum;
 use openssl::dh::Dh;
 use openssl::ec::EcKey;
 use openssl::error::ErrorStack;
-use openssl::pkey::{PKey, Private};
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::ssl::{
     self, ErrorCode, HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions,
@@ -32,9 +35,10 @@ use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509, X509VerifyResult};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tlsql_tls_api::cipher::{CipherSuite, SuiteKind};
+use tlsql_tls_api::group;
 use tlsql_tls_api::{
-    ClientCa, Identity, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings, TlsStream,
-    TlsVersion, Transport,
+    ClientCa, Identity, KxGroup, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings,
+    TlsStream, TlsVersion, Transport,
 };
 
 use crate::hello::{Offer, Recording};
@@ -57,6 +61,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     builder.set_options(SslOptions::CIPHER_SERVER_PREFERENCE | SslOptions::NO_RENEGOTIATION);
     set_versions(&mut builder, &versions)?;
     set_ciphers(&mut builder, &suites)?;
+    let groups = set_groups(&mut builder, settings)?;
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
@@ -65,6 +70,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         ctx: builder.build(),
         cipher_names: suites.iter().map(|s| s.openssl.to_string()).collect(),
         versions,
+        groups,
         verifies_clients: settings.client_ca.is_some(),
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
@@ -155,6 +161,28 @@ fn set_ciphers(builder: &mut SslContextBuilder, suites: &[&CipherSuite]) -> Resu
         builder.set_tmp_dh(&dh).map_err(library)?;
     }
     Ok(())
+}
+
+/// Configures the groups of `settings` this OpenSSL build has. Each name is tried alone on
+/// the builder first, because the library, not a table here, knows what it was built with
+/// (Debian's 3.0 has no ML-KEM; 3.5 has).
+fn set_groups(
+    builder: &mut SslContextBuilder,
+    settings: &TlsSettings,
+) -> Result<Vec<&'static KxGroup>, TlsError> {
+    let mut has = Vec::new();
+    for group in group::ALL {
+        if builder.set_groups_list(group.name).is_ok() {
+            has.push(group);
+        }
+    }
+    let groups = group::usable(NAME, &settings.groups, settings.groups_strict, |g| {
+        has.contains(&g)
+    })?;
+    builder
+        .set_groups_list(&group::join(&groups))
+        .map_err(library)?;
+    Ok(groups)
 }
 
 fn join(suites: &[&CipherSuite]) -> String {
@@ -321,6 +349,7 @@ struct OpensslContext {
     ctx: SslContext,
     cipher_names: Vec<String>,
     versions: Vec<TlsVersion>,
+    groups: Vec<&'static KxGroup>,
     verifies_clients: bool,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -331,6 +360,7 @@ impl fmt::Debug for OpensslContext {
         f.debug_struct("OpensslContext")
             .field("cipher_names", &self.cipher_names)
             .field("versions", &self.versions)
+            .field("groups", &self.groups)
             .field("verifies_clients", &self.verifies_clients)
             .finish_non_exhaustive()
     }
@@ -384,9 +414,42 @@ fn report(ssl: &SslRef) -> Result<TlsInfo, TlsError> {
     Ok(TlsInfo {
         version,
         cipher,
+        group: negotiated_group(ssl),
         resumed: ssl.session_reused(),
         peer_certificate,
     })
+}
+
+/// The group of the handshake's key exchange: `SSL_get_negotiated_group`, which the `openssl`
+/// crate does not bind (its `peer_tmp_key` is gone once a TLS 1.2 exchange is done). None
+/// when there was no exchange (a resumed TLS 1.2 session) or OpenSSL names a group tlsql
+/// does not know.
+#[allow(unsafe_code)]
+fn negotiated_group(ssl: &SslRef) -> Option<&'static KxGroup> {
+    // ssl.h 3.0: `#define SSL_get_negotiated_group(s) SSL_ctrl(s, SSL_CTRL_GET_NEGOTIATED_GROUP, 0, NULL)`.
+    const SSL_CTRL_GET_NEGOTIATED_GROUP: std::ffi::c_int = 134;
+    // SAFETY: `ssl` is a live SSL for the whole call; this control reads one integer from it
+    // and writes nothing through the null argument.
+    let nid = unsafe {
+        openssl_sys::SSL_ctrl(
+            ssl.as_ptr(),
+            SSL_CTRL_GET_NEGOTIATED_GROUP,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    let nid = std::ffi::c_int::try_from(nid).ok()?;
+    // The key types of X25519 and X448 are their NIDs (the `openssl` crate has no Nid for them).
+    let (_, name) = [
+        (Id::X25519.as_raw(), "X25519"),
+        (Id::X448.as_raw(), "X448"),
+        (Nid::X9_62_PRIME256V1.as_raw(), "P-256"),
+        (Nid::SECP384R1.as_raw(), "P-384"),
+        (Nid::SECP521R1.as_raw(), "P-521"),
+    ]
+    .into_iter()
+    .find(|(known, _)| *known == nid)?;
+    group::lookup(name)
 }
 
 /// The most useful reason for a failed handshake: a certificate that did not verify, the
@@ -450,6 +513,10 @@ impl TlsContext for OpensslContext {
 
     fn versions(&self) -> Vec<TlsVersion> {
         self.versions.clone()
+    }
+
+    fn groups(&self) -> Vec<&'static KxGroup> {
+        self.groups.clone()
     }
 
     fn verifies_clients(&self) -> bool {

@@ -143,6 +143,8 @@ impl Pki {
             min_version: TlsVersion::Tls12,
             cipher_list: split(TLS12_DEFAULT),
             ciphersuites: split(TLS13_DEFAULT),
+            groups: tlsql_tls_api::group::parse_list(tlsql_tls_api::group::DEFAULT_LIST).unwrap(),
+            groups_strict: false,
             session_cache: true,
             session_timeout: Duration::from_secs(300),
         }
@@ -362,6 +364,8 @@ fn tls12_and_tls13_with_ecdsa_and_rsa_certificates() {
             let expected = TlsInfo {
                 version,
                 cipher: cipher.to_string(),
+                // The OpenSSL client's first group, read back from the key exchange.
+                group: tlsql_tls_api::group::lookup("X25519"),
                 resumed: false,
                 peer_certificate: None,
             };

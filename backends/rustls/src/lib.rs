@@ -5,7 +5,7 @@
 //!
 //! What rustls cannot do is refused when the context is built, never downgraded silently:
 //! TLS 1.0/1.1, and any cipher that is not ECDHE with AES-GCM or ChaCha20-Poly1305 (or the
-//! matching TLS 1.3 suites). Sessions are resumed statefully from storage each context owns,
+//! matching TLS 1.3 suites), and the groups aws-lc-rs lacks (P-521, X448). Sessions are resumed statefully from storage each context owns,
 //! which also enforces the session timeout.
 #![deny(missing_docs)]
 
@@ -14,7 +14,7 @@ mod session;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
-use rustls::crypto::{CryptoProvider, aws_lc_rs};
+use rustls::crypto::{CryptoProvider, SupportedKxGroup, aws_lc_rs};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
@@ -24,9 +24,10 @@ use rustls::{
     ServerConfig, ServerConnection, StreamOwned, SupportedCipherSuite, SupportedProtocolVersion,
 };
 use tlsql_tls_api::cipher::{self, CipherSuite, SuiteKind};
+use tlsql_tls_api::group;
 use tlsql_tls_api::{
-    ClientCa, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings, TlsStream, TlsVersion,
-    Transport,
+    ClientCa, KxGroup, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings, TlsStream,
+    TlsVersion, Transport,
 };
 
 use crate::session::{Counters, SessionStore};
@@ -85,8 +86,12 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         });
     }
 
+    let groups = group::usable(NAME, &settings.groups, settings.groups_strict, |g| {
+        rustls_group(g).is_some()
+    })?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites: suites.iter().map(|(_, suite)| *suite).collect(),
+        kx_groups: groups.iter().filter_map(|g| rustls_group(g)).collect(),
         ..aws_lc_rs::default_provider()
     });
     let identity = &settings.identity;
@@ -138,6 +143,7 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         config: Arc::new(config),
         suites,
         versions,
+        groups,
         verifies_clients: settings.client_ca.is_some(),
         counters,
     }))
@@ -153,6 +159,14 @@ fn rustls_suite(suite: &CipherSuite) -> Option<SupportedCipherSuite> {
     aws_lc_rs::ALL_CIPHER_SUITES
         .iter()
         .find(|s| s.suite().as_str() == Some(name.as_str()))
+        .copied()
+}
+
+/// The aws-lc-rs implementation of a tlsql group, matched by code point.
+fn rustls_group(group: &KxGroup) -> Option<&'static dyn SupportedKxGroup> {
+    aws_lc_rs::ALL_KX_GROUPS
+        .iter()
+        .find(|g| u16::from(g.name()) == group.iana)
         .copied()
 }
 
@@ -202,6 +216,7 @@ struct RustlsContext {
     /// The negotiable suites in preference order, with the names tlsql reports.
     suites: Vec<(&'static CipherSuite, SupportedCipherSuite)>,
     versions: Vec<TlsVersion>,
+    groups: Vec<&'static KxGroup>,
     verifies_clients: bool,
     counters: Arc<Counters>,
 }
@@ -231,6 +246,9 @@ impl RustlsContext {
         Ok(TlsInfo {
             version,
             cipher,
+            group: conn
+                .negotiated_key_exchange_group()
+                .and_then(|g| group::by_iana(u16::from(g.name()))),
             resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
             peer_certificate: conn
                 .peer_certificates()
@@ -310,6 +328,10 @@ impl TlsContext for RustlsContext {
 
     fn versions(&self) -> Vec<TlsVersion> {
         self.versions.clone()
+    }
+
+    fn groups(&self) -> Vec<&'static KxGroup> {
+        self.groups.clone()
     }
 
     fn verifies_clients(&self) -> bool {

@@ -150,6 +150,8 @@ impl Pki {
             min_version: TlsVersion::Tls12,
             cipher_list: names(TLS12_DEFAULT),
             ciphersuites: names(TLS13_DEFAULT),
+            groups: tlsql_tls_api::group::parse_list(tlsql_tls_api::group::DEFAULT_LIST).unwrap(),
+            groups_strict: false,
             session_cache: true,
             session_timeout: Duration::from_secs(300),
         }

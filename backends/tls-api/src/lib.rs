@@ -4,8 +4,8 @@
 //! reports the same error for the same bad file), describes what it wants in [`TlsSettings`],
 //! asks the compiled-in backend crate for a [`TlsContext`], and later hands each connection's
 //! socket to [`TlsContext::accept`]. What comes back is a [`TlsStream`] that reads and writes
-//! plaintext and carries a [`TlsInfo`] report: protocol, OpenSSL cipher name, whether the session
-//! was resumed, and the verified client certificate.
+//! plaintext and carries a [`TlsInfo`] report: protocol, OpenSSL cipher name, key exchange
+//! group, whether the session was resumed, and the verified client certificate.
 //!
 //! Every backend crate exports the same two items:
 //!
@@ -20,6 +20,7 @@
 //!   certificate must verify against it or the handshake fails; no certificate is fine (accounts
 //!   that need one say so with `REQUIRE X509`, checked after login).
 //! * Cipher names are OpenSSL's, in both directions: the configured lists and [`TlsInfo::cipher`].
+//!   Group names are [`group`]'s (OpenSSL's spelling) on every backend.
 //! * A context owns its resumption state. A new context (a reload) never resumes a session made
 //!   by another one, so a session created under one client-verification rule can never be
 //!   resumed under another.
@@ -30,6 +31,7 @@
 
 pub mod cert;
 pub mod cipher;
+pub mod group;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -41,6 +43,7 @@ use std::time::Duration;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use cert::{CertSummary, SubjectAltName};
+pub use group::KxGroup;
 
 /// A protocol version, named as MySQL and OpenSSL name it (`TLSv1.2`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -160,6 +163,12 @@ pub struct TlsSettings {
     pub cipher_list: Vec<String>,
     /// TLS 1.3 suites by name (`TLS_AES_128_GCM_SHA256`), in server preference order.
     pub ciphersuites: Vec<String>,
+    /// Key exchange groups in server preference order; [`group::usable`] says which of them a
+    /// backend offers.
+    pub groups: Vec<&'static KxGroup>,
+    /// Whether `groups` was configured explicitly: then a group the backend lacks is
+    /// [`TlsError::Unsupported`], where the default list keeps what the backend has.
+    pub groups_strict: bool,
     /// Session resumption (TLS 1.2 session ids and tickets, TLS 1.3 tickets) on or off.
     pub session_cache: bool,
     /// How long a resumable session lives.
@@ -195,6 +204,9 @@ pub struct TlsInfo {
     pub version: TlsVersion,
     /// Negotiated cipher, OpenSSL name (`ECDHE-ECDSA-AES128-GCM-SHA256`, `TLS_AES_128_GCM_SHA256`).
     pub cipher: String,
+    /// The key exchange group, if the handshake had a key exchange (a resumed TLS 1.2
+    /// session has none).
+    pub group: Option<&'static KxGroup>,
     /// Whether this handshake resumed an earlier session.
     pub resumed: bool,
     /// The client's leaf certificate, present only if it verified against the configured CA
@@ -232,6 +244,9 @@ pub trait TlsContext: Send + Sync + fmt::Debug {
 
     /// The protocol versions this context will negotiate, oldest first.
     fn versions(&self) -> Vec<TlsVersion>;
+
+    /// The key exchange groups this context offers, in preference order (`tls_groups`).
+    fn groups(&self) -> Vec<&'static KxGroup>;
 
     /// Whether client certificates are requested and verified.
     fn verifies_clients(&self) -> bool;
