@@ -26,6 +26,9 @@ fn has_hybrid(backend: TlsBackendKind) -> bool {
     backend != TlsBackendKind::Openssl
 }
 
+/// One change to a configuration, as a test step.
+type ConfigChange = Box<dyn Fn(&mut tlsql::config::Config)>;
+
 fn offering(
     f: &crate::tls::Fixture,
     groups: &[&'static dyn SupportedKxGroup],
@@ -168,7 +171,7 @@ mod cases {
         } else {
             "X25519MLKEM768"
         };
-        let mut attempts: Vec<(&str, Box<dyn Fn(&mut tlsql::config::Config)>, String)> = vec![(
+        let mut attempts: Vec<(&str, ConfigChange, String)> = vec![(
             "tls-groups",
             Box::new(move |c| {
                 c.security.tls_groups =
