@@ -67,7 +67,9 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     builder.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
     set_versions(&mut builder, &versions)?;
     set_ciphers(&mut builder, &suites)?;
-    let groups = set_groups(&mut builder, settings)?;
+    let groups = group::configure(NAME, &settings.groups, settings.groups_strict, |list| {
+        builder.set_curves_list(list).is_ok()
+    })?;
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
@@ -371,27 +373,6 @@ impl Offer {
             _ => self.session_id || self.ticket,
         }
     }
-}
-
-/// Configures the groups of `settings` this BoringSSL has; each name is tried alone first so
-/// the library itself says what it can do.
-fn set_groups(
-    builder: &mut SslContextBuilder,
-    settings: &TlsSettings,
-) -> Result<Vec<&'static KxGroup>, TlsError> {
-    let mut has = Vec::new();
-    for group in group::ALL {
-        if builder.set_curves_list(group.name).is_ok() {
-            has.push(group);
-        }
-    }
-    let groups = group::usable(NAME, &settings.groups, settings.groups_strict, |g| {
-        has.contains(&g)
-    })?;
-    builder
-        .set_curves_list(&group::join(&groups))
-        .map_err(library)?;
-    Ok(groups)
 }
 
 /// A built server context: shared by every connection it accepts, one per configuration.

@@ -61,7 +61,9 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     builder.set_options(SslOptions::CIPHER_SERVER_PREFERENCE | SslOptions::NO_RENEGOTIATION);
     set_versions(&mut builder, &versions)?;
     set_ciphers(&mut builder, &suites)?;
-    let groups = set_groups(&mut builder, settings)?;
+    let groups = group::configure(NAME, &settings.groups, settings.groups_strict, |list| {
+        builder.set_groups_list(list).is_ok()
+    })?;
     set_identity(&mut builder, &settings.identity)?;
     set_client_verification(&mut builder, settings.client_ca.as_ref())?;
     set_resumption(&mut builder, settings.session_cache)?;
@@ -161,28 +163,6 @@ fn set_ciphers(builder: &mut SslContextBuilder, suites: &[&CipherSuite]) -> Resu
         builder.set_tmp_dh(&dh).map_err(library)?;
     }
     Ok(())
-}
-
-/// Configures the groups of `settings` this OpenSSL build has. Each name is tried alone on
-/// the builder first, because the library, not a table here, knows what it was built with
-/// (Debian's 3.0 has no ML-KEM; 3.5 has).
-fn set_groups(
-    builder: &mut SslContextBuilder,
-    settings: &TlsSettings,
-) -> Result<Vec<&'static KxGroup>, TlsError> {
-    let mut has = Vec::new();
-    for group in group::ALL {
-        if builder.set_groups_list(group.name).is_ok() {
-            has.push(group);
-        }
-    }
-    let groups = group::usable(NAME, &settings.groups, settings.groups_strict, |g| {
-        has.contains(&g)
-    })?;
-    builder
-        .set_groups_list(&group::join(&groups))
-        .map_err(library)?;
-    Ok(groups)
 }
 
 fn join(suites: &[&CipherSuite]) -> String {

@@ -129,6 +129,27 @@ pub fn usable(
     Ok(kept)
 }
 
+/// Configures a C library's group list through `set_list` (`SSL_CTX_set1_groups_list` or
+/// BoringSSL's curves list), which returns whether the library took the list. Each group is
+/// tried alone first, so the library itself says what it was built with; then the groups of
+/// `wanted` it has (see [`usable`]) are set in order and returned.
+pub fn configure(
+    backend: &'static str,
+    wanted: &[&'static KxGroup],
+    strict: bool,
+    mut set_list: impl FnMut(&str) -> bool,
+) -> Result<Vec<&'static KxGroup>, TlsError> {
+    let has: Vec<&KxGroup> = ALL.iter().filter(|g| set_list(g.name)).collect();
+    let groups = usable(backend, wanted, strict, |g| has.contains(&g))?;
+    if !set_list(&join(&groups)) {
+        return Err(TlsError::Library {
+            backend,
+            message: format!("refused the key exchange groups {}", join(&groups)),
+        });
+    }
+    Ok(groups)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
