@@ -259,7 +259,7 @@ pub fn like(pattern: &str, text: &str) -> bool {
 }
 
 /// Significant tokens of a statement (no whitespace or comments).
-pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
+pub fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
     let tokens = Tokenizer::new(&MySqlDialect {}, sql)
         .tokenize()
         .map_err(|e| SqlError::syntax(e.to_string()))?;
@@ -272,7 +272,7 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
 /// Splits a multi-statement COM_QUERY at its semicolons (the tokenizer has already told
 /// apart those inside quotes and comments). A semicolon at the end, or followed only by
 /// whitespace and comments, ends the last statement instead of starting an empty one.
-pub(crate) fn split_statements(sql: &str) -> Result<Vec<&str>, SqlError> {
+pub fn split_statements(sql: &str) -> Result<Vec<&str>, SqlError> {
     let tokens = Tokenizer::new(&MySqlDialect {}, sql)
         .tokenize_with_location()
         .map_err(|e| SqlError::syntax(e.to_string()))?;
@@ -373,6 +373,71 @@ impl RowSink for Capture {
     }
 }
 
+/// Who runs a statement, decided from its leading unquoted words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `SET …` other than `SET PASSWORD`: variables, `NAMES`, `CHARACTER SET`.
+    Set,
+    /// `SHOW [GLOBAL|SESSION|LOCAL] VARIABLES|STATUS …`.
+    ShowVariables {
+        /// `GLOBAL` was given.
+        global: bool,
+        /// `STATUS` rather than `VARIABLES`.
+        status: bool,
+    },
+    /// `SHOW WARNINGS` / `SHOW ERRORS`.
+    ShowWarnings,
+    /// `SHOW COUNT(*) WARNINGS|ERRORS`: storage answers it, but like `SHOW WARNINGS` it keeps
+    /// the previous statement's warnings.
+    ShowCountWarnings,
+    /// Account management: `CREATE|ALTER|DROP|RENAME USER`, `GRANT`, `REVOKE`,
+    /// `SET PASSWORD`, `SHOW GRANTS`, `SHOW CREATE USER`, `FLUSH PRIVILEGES`
+    /// ([`account_stmt`]).
+    Account,
+    /// Every other `FLUSH`: accepted, nothing to do.
+    FlushIgnored,
+    /// `ALTER INSTANCE …` (`RELOAD TLS`).
+    AlterInstance,
+    /// `USE db`.
+    Use,
+    /// Everything else: the storage engine's.
+    Storage,
+}
+
+/// Routes a statement by its significant tokens ([`tokenize`]).
+pub fn route(tokens: &[Token]) -> Route {
+    let head = words(tokens, 3);
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    match head.as_slice() {
+        ["SET", "PASSWORD", ..] => Route::Account,
+        ["SET", ..] => Route::Set,
+        [
+            "SHOW",
+            scope @ ("GLOBAL" | "SESSION" | "LOCAL"),
+            kind @ ("VARIABLES" | "STATUS"),
+            ..,
+        ] => Route::ShowVariables {
+            global: *scope == "GLOBAL",
+            status: *kind == "STATUS",
+        },
+        ["SHOW", kind @ ("VARIABLES" | "STATUS"), ..] => Route::ShowVariables {
+            global: false,
+            status: *kind == "STATUS",
+        },
+        ["SHOW", "WARNINGS" | "ERRORS", ..] => Route::ShowWarnings,
+        ["SHOW", "COUNT", ..] => Route::ShowCountWarnings,
+        ["SHOW", "GRANTS", ..] | ["SHOW", "CREATE", "USER"] => Route::Account,
+        ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER", ..] | ["GRANT", ..] | ["REVOKE", ..] => {
+            Route::Account
+        }
+        ["FLUSH", "PRIVILEGES", ..] => Route::Account,
+        ["FLUSH", ..] => Route::FlushIgnored,
+        ["ALTER", "INSTANCE", ..] => Route::AlterInstance,
+        ["USE", ..] => Route::Use,
+        _ => Route::Storage,
+    }
+}
+
 impl Session {
     /// Runs a COM_QUERY that may hold several statements (CLIENT_MULTI_STATEMENTS): each
     /// response but the last carries SERVER_MORE_RESULTS_EXISTS, and the first error ends the
@@ -413,41 +478,26 @@ impl Session {
                 "Query was empty",
             ));
         }
-        let head = words(&tokens, 3);
-        let head: Vec<&str> = head.iter().map(String::as_str).collect();
-        if !matches!(
-            head.as_slice(),
-            ["SHOW", "WARNINGS", ..] | ["SHOW", "ERRORS", ..] | ["SHOW", "COUNT", ..]
-        ) {
+        let route = route(&tokens);
+        if !matches!(route, Route::ShowWarnings | Route::ShowCountWarnings) {
             self.state.warnings.clear();
         }
-        let result = match head.as_slice() {
-            ["SET", "PASSWORD", ..] => self.account_statement(sql),
-            ["SET", ..] => self.set(&tokens[1..]),
-            [
-                "SHOW",
-                "GLOBAL" | "SESSION" | "LOCAL",
-                "VARIABLES" | "STATUS",
-                ..,
-            ] => {
-                return self.show_variables(&tokens, head[1] == "GLOBAL", head[2] == "STATUS");
+        let result = match route {
+            Route::Set => self.set(&tokens[1..]),
+            Route::ShowVariables { global, status } => {
+                return self.show_variables(&tokens, global, status);
             }
-            ["SHOW", "VARIABLES" | "STATUS", ..] => {
-                return self.show_variables(&tokens, false, head[1] == "STATUS");
-            }
-            ["SHOW", "WARNINGS" | "ERRORS", ..] => return self.show_warnings(),
-            ["SHOW", "GRANTS", ..] | ["SHOW", "CREATE", "USER"] => self.account_statement(sql),
-            ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER", ..]
-            | ["GRANT", ..]
-            | ["REVOKE", ..] => self.account_statement(sql),
-            ["FLUSH", "PRIVILEGES", ..] => self.account_statement(sql),
-            ["FLUSH", ..] => Ok(None),
-            ["ALTER", "INSTANCE", ..] => self.alter_instance(&tokens),
-            ["USE", ..] => match tokens.get(1) {
+            Route::ShowWarnings => return self.show_warnings(),
+            Route::Account => self.account_statement(sql),
+            Route::FlushIgnored => Ok(None),
+            Route::AlterInstance => self.alter_instance(&tokens),
+            Route::Use => match tokens.get(1) {
                 Some(Token::Word(w)) => self.use_database(&w.value).map(|()| None),
                 _ => Err(SqlError::syntax("USE needs a database name")),
             },
-            _ => return self.storage_query(sql, Some(&tokens)),
+            Route::ShowCountWarnings | Route::Storage => {
+                return self.storage_query(sql, Some(&tokens));
+            }
         };
         match result {
             Ok(None) => self.send_ok(0, 0),
@@ -956,6 +1006,42 @@ pub(crate) fn render(tokens: &[Token]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_are_routed_by_their_unquoted_leading_words() {
+        let cases = [
+            ("set password = 'x'", Route::Account),
+            ("SET @@session.autocommit = 1", Route::Set),
+            (
+                "show global status like 'Ssl%'",
+                Route::ShowVariables {
+                    global: true,
+                    status: true,
+                },
+            ),
+            (
+                "/* c */ SHOW VARIABLES",
+                Route::ShowVariables {
+                    global: false,
+                    status: false,
+                },
+            ),
+            ("SHOW ERRORS", Route::ShowWarnings),
+            ("SHOW COUNT(*) WARNINGS", Route::ShowCountWarnings),
+            ("SHOW CREATE USER root", Route::Account),
+            ("SHOW CREATE TABLE t", Route::Storage),
+            ("rename user a to b", Route::Account),
+            ("FLUSH PRIVILEGES", Route::Account),
+            ("FLUSH TABLES", Route::FlushIgnored),
+            ("ALTER INSTANCE RELOAD TLS", Route::AlterInstance),
+            ("USE db", Route::Use),
+            ("`SET` x", Route::Storage),
+            ("SELECT 'SET'", Route::Storage),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(route(&tokenize(sql).unwrap()), expected, "{sql}");
+        }
+    }
 
     #[test]
     fn statements_split_at_semicolons_outside_quotes_and_comments() {
