@@ -24,8 +24,9 @@ if [[ " $BACKENDS " == *" boring "* ]]; then
   command -v cmake >/dev/null || need+=(cmake)
   command -v git >/dev/null || need+=(git)
   dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
-  command -v g++ >/dev/null || need+=(g++)
 fi
+# libFuzzer (fuzz/run.sh) is C++.
+command -v g++ >/dev/null || need+=(g++)
 if ((${#need[@]})); then
   printf '\n=== installing system packages: %s\n' "${need[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo

@@ -223,6 +223,13 @@ impl ServerProcess {
         ))
     }
 
+    /// Open file descriptors.
+    fn fd_count(&self) -> anyhow::Result<usize> {
+        self.process
+            .fd_count()
+            .context("counting the server's file descriptors")
+    }
+
     /// Resident memory in KiB.
     fn rss_kib(&self) -> anyhow::Result<u64> {
         self.process
@@ -383,6 +390,7 @@ fn idle(
     let settle = Duration::from_millis(settle_ms);
     std::thread::sleep(settle);
     let before = server.rss_kib()?;
+    let fds_before = server.fd_count()?;
     let mut open = Vec::with_capacity(connections as usize);
     for n in 0..connections {
         let which = || format!("connection {} of {connections}", n + 1);
@@ -409,14 +417,16 @@ fn idle(
     }
     std::thread::sleep(settle);
     let after = server.rss_kib()?;
+    let fds_after = server.fd_count()?;
     let growth = after.saturating_sub(before);
     let what = match stage {
         Stage::PreAuth { .. } => "pre-auth".to_string(),
         Stage::LoggedIn { prepared } => format!("logged-in prepared_per_connection={prepared}"),
     };
     println!(
-        "idle: {what} connections={connections} server_rss_before_kib={before} server_rss_after_kib={after} server_rss_kib_per_connection={:.1}",
-        growth as f64 / f64::from(connections)
+        "idle: {what} connections={connections} server_rss_before_kib={before} server_rss_after_kib={after} server_rss_kib_per_connection={:.1} server_fds_per_connection={:.2}",
+        growth as f64 / f64::from(connections),
+        fds_after.saturating_sub(fds_before) as f64 / f64::from(connections)
     );
     for held in open {
         match held {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time, on the stable toolchain.
 #
-#   fuzz/run.sh             each target 60 s; new inputs are added to fuzz/corpus/<target>
+#   fuzz/run.sh             each target 60 s from fuzz/seeds/<target> (hand-written, named
+#                           inputs) and fuzz/corpus/<target> (what earlier runs found); then the
+#                           corpus is replaced by the smallest set of inputs that covers what
+#                           it and the new inputs cover (libFuzzer -merge=1)
 #   fuzz/run.sh 10          each target 10 s
 #   FUZZ_CI=1 fuzz/run.sh 5 CI mode: replays the corpus, fuzzes briefly, writes nothing
 #                           under fuzz/ (new inputs go to a temporary directory)
@@ -35,26 +38,32 @@ cargo build --release --manifest-path fuzz/Cargo.toml --target "$triple" --targe
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for name in "${TARGETS[@]}"; do
+  seeds=fuzz/seeds/$name
   corpus=fuzz/corpus/$name
   artifacts=fuzz/artifacts/$name
-  [[ -d $corpus ]] || { echo "no corpus directory $corpus" >&2; exit 2; }
-  mkdir -p "$artifacts"
-  if [[ -n ${FUZZ_CI:-} ]]; then
-    # libFuzzer adds new inputs to the first directory only.
-    mkdir -p "$scratch/$name"
-    dirs=("$scratch/$name" "$corpus")
-  else
-    dirs=("$corpus")
-  fi
-  printf '\n=== fuzz %s: %s s over %s inputs\n' "$name" "$SECONDS_PER_TARGET" "$(find "$corpus" -type f | wc -l)"
+  [[ -d $seeds ]] || { echo "no seed directory $seeds" >&2; exit 2; }
+  mkdir -p "$artifacts" "$corpus"
+  # libFuzzer adds new inputs to the first directory only.
+  mkdir -p "$scratch/$name"
+  dirs=("$scratch/$name" "$corpus" "$seeds")
+  bin=$target_dir/$triple/release/$name
+  printf '\n=== fuzz %s: %s s over %s inputs\n' "$name" "$SECONDS_PER_TARGET" "$(find "$corpus" "$seeds" -type f | wc -l)"
   log=$scratch/$name.log
   # -rss_limit_mb: a reader that trusts an announced length would go over it.
-  if ! "$target_dir/$triple/release/$name" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=512 \
+  if ! "$bin" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=512 \
     -max_len=8192 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dirs[@]}" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $name found a failure; the input is in $artifacts/" >&2
     exit 1
   fi
   grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$log"
+  if [[ -z ${FUZZ_CI:-} ]]; then
+    mkdir "$scratch/$name.min"
+    "$bin" -merge=1 "$scratch/$name.min" "$corpus" "$scratch/$name" >"$log" 2>&1 ||
+      { tail -n 20 "$log" >&2; echo "merging the corpus of $name failed" >&2; exit 1; }
+    rm -f "$corpus"/*
+    find "$scratch/$name.min" -type f -exec cp -t "$corpus" {} +
+    echo "corpus of $name: $(find "$corpus" -type f | wc -l) inputs"
+  fi
 done
 printf '\n=== fuzz: every target ran %s s without a finding\n' "$SECONDS_PER_TARGET"

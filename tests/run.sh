@@ -2,11 +2,12 @@
 # The test command: installs what the tests need on a fresh Debian machine (.ci/install.sh), then runs every
 # test for every TLS backend (rustls, OpenSSL, BoringSSL): unit and integration tests, and
 # the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client,
-# sysbench).
+# sysbench) and a testssl scan; then every fuzz target briefly over its corpus (fuzz/run.sh).
 #
 #   tests/run.sh            everything
 #   TLSQLTEST_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
 #   TLSQLTEST_SKIP_INSTALL=1 tests/run.sh               skip apt/pip (already installed)
+#   TLSQLTEST_FUZZ_SECONDS=60 tests/run.sh              fuzz each target longer (default 10 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -46,6 +47,12 @@ for backend in $BACKENDS; do
   step "$backend: the log at trace level: no secrets, bounded hostile fields"
   TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/log-check.sh
+  step "$backend: TLS scan of the default configuration (testssl --starttls mysql)"
+  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+    tests/clients/testssl.sh
 done
+
+step "fuzz targets: the corpus replayed, then ${TLSQLTEST_FUZZ_SECONDS:-10} s each (fuzz/run.sh)"
+FUZZ_CI=1 fuzz/run.sh "${TLSQLTEST_FUZZ_SECONDS:-10}"
 
 step "all tests passed for: $BACKENDS"

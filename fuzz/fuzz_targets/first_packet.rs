@@ -8,7 +8,11 @@ use tlsql::protocol::handshake::{FirstPacket, HandshakeResponse, caps};
 
 fuzz_target!(|payload: &[u8]| {
     if let Ok(FirstPacket::Login(login)) = FirstPacket::parse(payload) {
-        assert_eq!(login.capabilities & caps::SSL, 0, "a login claiming CLIENT_SSL");
+        assert_eq!(
+            login.capabilities & caps::SSL,
+            0,
+            "a login claiming CLIENT_SSL"
+        );
     }
     let _ = HandshakeResponse::parse(payload);
 });

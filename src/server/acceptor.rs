@@ -166,9 +166,9 @@ fn admit(shared: &Arc<Shared>, pool: &Pool, mut socket: Socket) {
 
 fn refuse_too_many(socket: &mut Socket) {
     // Written from the acceptor thread: bound the time a client that does not read can cost.
-    if let Ok(control) = socket.control() {
-        control.set_deadline(std::time::Instant::now() + Duration::from_millis(200));
-    }
+    socket
+        .control()
+        .set_deadline(std::time::Instant::now() + Duration::from_millis(200));
     let mut stream = PacketStream::new(socket, 0);
     let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
     let _ = stream

@@ -53,13 +53,6 @@ enum Raw {
 }
 
 impl Raw {
-    fn try_clone(&self) -> io::Result<Raw> {
-        Ok(match self {
-            Raw::Tcp(s) => Raw::Tcp(s.try_clone()?),
-            Raw::Unix(s) => Raw::Unix(s.try_clone()?),
-        })
-    }
-
     fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Raw::Tcp(s) => s.set_write_timeout(t),
@@ -86,7 +79,9 @@ struct Limits {
 
 /// The client connection as the session reads and writes it.
 pub struct Socket {
-    raw: Raw,
+    /// Shared with the [`SocketControl`]s rather than duplicated: one file descriptor per
+    /// connection, so a process limit of N descriptors holds N connections, not N / 2.
+    raw: Arc<Raw>,
     peer: Peer,
     limits: Arc<Mutex<Limits>>,
     shutdown: Option<Arc<ServerShutdown>>,
@@ -95,7 +90,7 @@ pub struct Socket {
 /// A second handle on the same socket, to change timeouts after the socket itself has been
 /// handed to a TLS library.
 pub struct SocketControl {
-    raw: Raw,
+    raw: Arc<Raw>,
     limits: Arc<Mutex<Limits>>,
 }
 
@@ -107,7 +102,7 @@ impl Socket {
         // Interactive latency matters more than packet count: responses are written whole.
         stream.set_nodelay(true)?;
         Ok(Self {
-            raw: Raw::Tcp(stream),
+            raw: Arc::new(Raw::Tcp(stream)),
             peer,
             limits: Arc::default(),
             shutdown: None,
@@ -118,7 +113,7 @@ impl Socket {
     pub fn unix(stream: UnixStream) -> io::Result<Self> {
         stream.set_nonblocking(false)?;
         Ok(Self {
-            raw: Raw::Unix(stream),
+            raw: Arc::new(Raw::Unix(stream)),
             peer: Peer::Unix,
             limits: Arc::default(),
             shutdown: None,
@@ -143,12 +138,12 @@ impl Socket {
         }
     }
 
-    /// A handle for changing timeouts later.
-    pub fn control(&self) -> io::Result<SocketControl> {
-        Ok(SocketControl {
-            raw: self.raw.try_clone()?,
+    /// A handle for changing timeouts later, on the same file descriptor.
+    pub fn control(&self) -> SocketControl {
+        SocketControl {
+            raw: Arc::clone(&self.raw),
             limits: Arc::clone(&self.limits),
-        })
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -230,9 +225,10 @@ fn time_left(deadline: Instant) -> io::Result<Duration> {
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.wait_readable()?;
-        match &mut self.raw {
-            Raw::Tcp(s) => s.read(buf),
-            Raw::Unix(s) => s.read(buf),
+        match &*self.raw {
+            // `&TcpStream` reads and writes: the descriptor is shared, not the Rust value.
+            Raw::Tcp(s) => (&mut &*s).read(buf),
+            Raw::Unix(s) => (&mut &*s).read(buf),
         }
     }
 }
@@ -240,9 +236,9 @@ impl Read for Socket {
 impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.arm_write()?;
-        match &mut self.raw {
-            Raw::Tcp(s) => s.write(buf),
-            Raw::Unix(s) => s.write(buf),
+        match &*self.raw {
+            Raw::Tcp(s) => (&mut &*s).write(buf),
+            Raw::Unix(s) => (&mut &*s).write(buf),
         }
     }
 
@@ -272,7 +268,7 @@ impl SocketControl {
 
     /// Closes both directions (unblocks a read in another thread, e.g. for KILL).
     pub fn shutdown(&self) {
-        let _ = match &self.raw {
+        let _ = match &*self.raw {
             Raw::Tcp(s) => s.shutdown(Shutdown::Both),
             Raw::Unix(s) => s.shutdown(Shutdown::Both),
         };
@@ -349,7 +345,7 @@ mod tests {
     #[test]
     fn deadline_stops_a_silent_client() {
         let (_client, mut socket) = pair();
-        let control = socket.control().unwrap();
+        let control = socket.control();
         control.set_deadline(Instant::now() + Duration::from_millis(200));
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert!(
@@ -367,7 +363,7 @@ mod tests {
     #[test]
     fn idle_timeout_bounds_a_read() {
         let (_client, mut socket) = pair();
-        let control = socket.control().unwrap();
+        let control = socket.control();
         control
             .set_idle_timeouts(Duration::from_millis(100), Duration::from_secs(5))
             .unwrap();
@@ -384,7 +380,6 @@ mod tests {
         socket.watch_shutdown(&shutdown);
         socket
             .control()
-            .unwrap()
             .set_idle_timeouts(Duration::from_secs(60), Duration::from_secs(5))
             .unwrap();
         client.write_all(b"ab").unwrap();

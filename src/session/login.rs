@@ -150,7 +150,7 @@ pub(crate) fn establish(
     ticket: &mut Ticket,
 ) -> Result<Session, LoginFailure> {
     let config = &shared.config;
-    let control = socket.control().map_err(io_failure)?;
+    let control = socket.control();
     control.set_deadline(Instant::now() + config.connect_timeout);
     let peer = socket.peer().clone();
     let id = shared.next_connection_id();

@@ -147,10 +147,12 @@ expect_line "$out" "^query: clients=2 .* ok=500 errors=0 "
 echo "--- $out"
 out=$(load --ssl-ca "$TLS/ca.pem" --ssl-cert "$TLS/client-cert.pem" --ssl-key "$TLS/client-key.pem" \
   --user sb --password sb idle --connections 20 --settle-ms 200 2>&1)
-expect_line "$out" "^idle: logged-in prepared_per_connection=0 connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+# One file descriptor per connection (TLS and plain): a duplicate per connection would halve
+# how many sessions fit under the process's descriptor limit.
+expect_line "$out" "^idle: logged-in prepared_per_connection=0 connections=20 .*server_rss_kib_per_connection=[0-9.]+ server_fds_per_connection=1\.00$"
 echo "--- $out"
 out=$(load idle --pre-auth --connections 20 --settle-ms 200 2>&1)
-expect_line "$out" "^idle: pre-auth connections=20 .*server_rss_kib_per_connection=[0-9.]+$"
+expect_line "$out" "^idle: pre-auth connections=20 .*server_rss_kib_per_connection=[0-9.]+ server_fds_per_connection=1\.00$"
 echo "--- $out"
 out=$(load --tls idle --prepared 50 --connections 4 --settle-ms 200 2>&1)
 expect_line "$out" "^idle: logged-in prepared_per_connection=50 connections=4 "
