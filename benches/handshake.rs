@@ -3,7 +3,7 @@
 //! handshake × ECDSA P-256 / RSA-2048 server certificate, and plaintext as the floor. Full TLS 1.3
 //! handshakes are measured per key exchange group the client offers (X25519, and the hybrid
 //! X25519MLKEM768 where the server's backend has it) to give the price of post-quantum safety;
-//! resumed and TLS 1.2 handshakes offer X25519, so every backend does the same work.
+//! resumed and TLS 1.2 handshakes offer X25519 (and P-256), so every backend does the same work.
 //!
 //! `cargo bench --bench handshake [--features openssl|boring]`
 
@@ -18,7 +18,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rustls::client::Resumption;
 use rustls::crypto::SupportedKxGroup;
-use rustls::crypto::aws_lc_rs::kx_group::{X25519, X25519MLKEM768};
+use rustls::crypto::aws_lc_rs::kx_group::{SECP256R1, X25519, X25519MLKEM768};
 use tlsql::config::TlsBackendKind;
 use util::TestServer;
 use util::certs::{Ca, Key};
@@ -78,14 +78,21 @@ fn handshake(c: &mut Criterion) {
                     ca: Some(ca.clone()),
                     ..Default::default()
                 };
-                let offers: &[(&str, &'static dyn SupportedKxGroup)] = if label == "TLSv1.3" {
-                    &[("X25519", X25519), ("X25519MLKEM768", X25519MLKEM768)]
+                // TLS 1.2 also needs P-256 on offer: OpenSSL and BoringSSL take the client's
+                // groups as the curves it accepts for an ECDSA certificate (RFC 8422).
+                let classical: Vec<&'static dyn SupportedKxGroup> = vec![X25519, SECP256R1];
+                let offers: Vec<(&str, Vec<&'static dyn SupportedKxGroup>)> = if label == "TLSv1.3"
+                {
+                    vec![
+                        ("X25519", vec![X25519]),
+                        ("X25519MLKEM768", vec![X25519MLKEM768]),
+                    ]
                 } else {
-                    &[("X25519", X25519)]
+                    vec![("X25519", classical.clone())]
                 };
-                for &(kx_name, kx) in offers {
+                for (kx_name, kx) in offers {
                     let mut full = (*client_config(&TlsOptions {
-                        groups: Some(vec![kx]),
+                        groups: Some(kx),
                         ..base.clone()
                     }))
                     .clone();
@@ -110,7 +117,7 @@ fn handshake(c: &mut Criterion) {
                 }
 
                 let mut resuming = (*client_config(&TlsOptions {
-                    groups: Some(vec![X25519]),
+                    groups: Some(classical),
                     ..base.clone()
                 }))
                 .clone();

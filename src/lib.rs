@@ -3,29 +3,42 @@
 //!
 //! # Layout
 //!
-//! * [`files`]: private files and directories, created with their final mode whatever the umask.
-//! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
-//! * [`config`]: layered configuration (defaults, TOML, `TLSQL_…` environment, flags), validated.
-//! * [`error`]: the errors clients see (MySQL number, SQLSTATE, message).
-//! * [`logging`]: what may reach the log: client-supplied fields escaped and capped, no secrets.
+//! Each module uses only modules listed before it (lowest first):
+//!
+//! * [`error`], [`logging`], [`files`], [`config`], [`shutdown`]: the errors clients see, what
+//!   may reach the log, private files, the validated configuration, the shutdown signal.
 //! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
-//! * [`server`]: listeners, the acceptor thread, the worker pool, shared state.
-//! * [`session`]: one connection: greeting, TLS upgrade, login, command loop.
-//! * [`sql`]: statements the server executes itself (variables, status, accounts, ALTER INSTANCE).
-//! * [`status`]: server-wide counters.
-//! * [`storage`]: the storage interface the session needs, and the SQLite engine behind it.
-//! * [`tls`]: the TLS backend in use, the live context and its reloads, auto-generated certificates.
+//! * [`net`]: the client's transport: a socket with connection-phase deadlines, or TLS over it.
+//! * [`tls`]: the TLS backend in use, the live context and its reloads, auto-generated
+//!   certificates; [`status`]: server-wide counters.
+//! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
+//! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens,
+//!   statement splitting, `LIKE`.
+//! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
+//! * [`instance`]: what every session shares (configuration, TLS, storage, accounts, counters,
+//!   connection slots).
+//! * [`session`]: one connection: greeting, TLS upgrade, login, command loop, and the
+//!   [`session::Executor`] seam that runs its commands.
+//! * [`sql`]: the local executor: statements the server runs itself (variables, status,
+//!   accounts, ALTER INSTANCE) and the routing of the rest to storage.
+//! * [`server`]: listeners, the acceptor thread, the worker pool; it opens each session with
+//!   the local executor.
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod instance;
+pub mod lex;
 pub mod logging;
+pub mod net;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod shutdown;
 pub mod sql;
 pub mod status;
 pub mod storage;
 pub mod tls;
+pub mod vars;

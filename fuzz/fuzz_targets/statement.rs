@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tlsql::sql::{Route, account_stmt, route, split_statements, tokenize};
+use tlsql::lex::{split_statements, tokenize};
+use tlsql::sql::{Route, account_stmt, route};
 
 fuzz_target!(|input: &[u8]| {
     let Ok(query) = std::str::from_utf8(input) else {

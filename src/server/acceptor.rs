@@ -1,6 +1,6 @@
 //! The acceptor: one thread, one mio `Poll`, registered only for the listening sockets.
 //! It accepts until `WouldBlock`, applies admission (`max-connections`, the per-host limit; see
-//! [`super::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with the poll: workers own them.
+//! [`crate::instance::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with the poll: workers own them.
 
 use std::io;
 use std::os::unix::net::UnixListener as StdUnixListener;
@@ -10,11 +10,11 @@ use std::time::Duration;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::Shared;
-use super::admission::Refused;
 use super::pool::{Job, Pool};
-use super::socket::Socket;
 use crate::error::{SqlError, codes};
+use crate::instance::Instance;
+use crate::instance::admission::Refused;
+use crate::net::Socket;
 use crate::protocol::packet::PacketStream;
 use crate::protocol::response;
 use crate::status::{Counters, SharedGauge};
@@ -65,7 +65,7 @@ impl Acceptor {
     }
 
     /// Accepts until woken.
-    pub(crate) fn run(mut self, shared: &Arc<Shared>) -> io::Result<()> {
+    pub(crate) fn run(mut self, shared: &Arc<Instance>) -> io::Result<()> {
         let pool = Pool::new(Arc::clone(shared));
         let mut events = Events::with_capacity(64);
         loop {
@@ -88,7 +88,7 @@ impl Acceptor {
         }
     }
 
-    fn accept_tcp(&self, shared: &Arc<Shared>, pool: &Pool) {
+    fn accept_tcp(&self, shared: &Arc<Instance>, pool: &Pool) {
         loop {
             match self.tcp.accept() {
                 Ok((stream, _)) => match Socket::tcp(std::net::TcpStream::from(stream)) {
@@ -105,7 +105,7 @@ impl Acceptor {
         }
     }
 
-    fn accept_unix(&self, shared: &Arc<Shared>, pool: &Pool) {
+    fn accept_unix(&self, shared: &Arc<Instance>, pool: &Pool) {
         let Some(listener) = &self.unix else { return };
         loop {
             match listener.accept() {
@@ -128,7 +128,7 @@ impl Acceptor {
 
 /// Applies admission: a client that may not even start a handshake gets ERR 1040 instead of a
 /// greeting.
-fn admit(shared: &Arc<Shared>, pool: &Pool, mut socket: Socket) {
+fn admit(shared: &Arc<Instance>, pool: &Pool, mut socket: Socket) {
     Counters::bump(&shared.counters.connections);
     let ticket = match shared.admission.admit(socket.peer()) {
         Ok(ticket) => ticket,

@@ -21,7 +21,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use time::OffsetDateTime;
 use tlsql_tls_api::cert::format_time;
 
-use super::Shared;
+use crate::instance::Instance;
 use crate::tls::auto;
 
 /// Quiet time after the last change to a watched file before reloading.
@@ -48,7 +48,7 @@ impl Drop for Maintenance {
 }
 
 /// Starts the certificate check and, when configured, the file watcher.
-pub(crate) fn start(shared: &Arc<Shared>) -> Maintenance {
+pub(crate) fn start(shared: &Arc<Instance>) -> Maintenance {
     // The startup check runs before the server accepts anyone, so its warnings come with the
     // startup messages and nothing it renews can race with what follows.
     log_certificate_check(shared);
@@ -93,7 +93,7 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Maintenance {
 }
 
 /// The files auto-reload watches: the configured certificate, key and CA.
-fn watched_files(shared: &Shared) -> Vec<PathBuf> {
+fn watched_files(shared: &Instance) -> Vec<PathBuf> {
     let s = &shared.config.security;
     [&s.ssl_cert, &s.ssl_key, &s.ssl_ca]
         .into_iter()
@@ -107,7 +107,7 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 fn watch(
-    shared: &Arc<Shared>,
+    shared: &Arc<Instance>,
     stopped: Receiver<()>,
 ) -> Result<(RecommendedWatcher, JoinHandle<()>), String> {
     let files = watched_files(shared);
@@ -161,7 +161,7 @@ fn watch(
     Ok((watcher, thread))
 }
 
-fn reload_on_changes(shared: &Shared, changes: &Receiver<()>, stopped: &Receiver<()>) {
+fn reload_on_changes(shared: &Instance, changes: &Receiver<()>, stopped: &Receiver<()>) {
     loop {
         select! {
             recv(stopped) -> _ => return,
@@ -193,7 +193,7 @@ pub struct Notice {
     pub message: String,
 }
 
-fn log_certificate_check(shared: &Shared) {
+fn log_certificate_check(shared: &Instance) {
     for notice in check_certificates(shared) {
         log::log!(notice.level, "{}", notice.message);
     }
@@ -202,7 +202,7 @@ fn log_certificate_check(shared: &Shared) {
 /// The certificate check (run at startup and daily): renews the auto-tls server certificate
 /// when due and reloads it; reports a served certificate that expires within
 /// `expiry-warning` (warning) or has expired (error).
-pub fn check_certificates(shared: &Shared) -> Vec<Notice> {
+pub fn check_certificates(shared: &Instance) -> Vec<Notice> {
     let _only_check = shared
         .certificate_check
         .lock()

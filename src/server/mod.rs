@@ -11,19 +11,15 @@
 //! `shutdown-timeout` passed) and storage is checkpointed.
 
 pub(crate) mod acceptor;
-pub(crate) mod admission;
 pub mod maintenance;
 pub(crate) mod pool;
-pub mod shutdown;
-pub mod socket;
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::Waker;
@@ -31,62 +27,10 @@ use mio::Waker;
 use crate::auth::accounts::AccountStore;
 use crate::auth::rsa_key::RsaKeyPair;
 use crate::config::Config;
-use crate::sql::variables::GlobalVariables;
-use crate::status::Counters;
+use crate::instance::{Instance, SERVER_VERSION};
 use crate::storage::Engine;
-use crate::tls::{AutoTlsSpec, Backend, ReloadOutcome, TlsLoadError, TlsManager, TlsSource};
-
-/// The version string in the greeting and `@@version`. Clients parse the leading
-/// `major.minor.patch` to pick features, so it claims the MySQL 8.0 protocol it implements.
-pub const SERVER_VERSION: &str = concat!("8.0.40-tlsql-", env!("CARGO_PKG_VERSION"));
-
-/// State shared by every session.
-pub struct Shared {
-    /// The validated configuration.
-    pub config: Config,
-    /// TLS context holder.
-    pub tls: TlsManager,
-    /// Status counters.
-    pub counters: Counters,
-    /// Storage engine.
-    pub engine: Engine,
-    /// Accounts, privileges and persisted variables.
-    pub accounts: AccountStore,
-    /// RSA key pair for caching_sha2_password over unencrypted TCP.
-    pub rsa: RsaKeyPair,
-    /// Global system variables that can change at runtime.
-    pub globals: GlobalVariables,
-    /// This machine's host name (`@@hostname`).
-    pub hostname: String,
-    /// Serialises certificate checks (the daily one on its own thread, others called
-    /// directly): two overlapping auto-tls renewals would each write and load their own
-    /// certificate, leaving on disk a different one from the one served.
-    pub(crate) certificate_check: Mutex<()>,
-    /// Who holds which connection slot (`max-connections`, the reserved slot, per host).
-    pub(crate) admission: Arc<admission::Admission>,
-    /// Graceful shutdown: the signal sessions watch and the count of open sessions.
-    pub shutdown: Arc<shutdown::Shutdown>,
-    next_connection_id: AtomicU32,
-}
-
-impl Shared {
-    /// A fresh connection id (`CONNECTION_ID()`), never 0.
-    pub fn next_connection_id(&self) -> u32 {
-        loop {
-            let id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
-            if id != 0 {
-                return id;
-            }
-        }
-    }
-
-    /// Reloads TLS from the configured files. While `require_secure_transport` is ON a failed
-    /// reload never switches TLS off, whatever `no_rollback` says.
-    pub fn reload_tls(&self, no_rollback: bool) -> Result<ReloadOutcome, TlsLoadError> {
-        self.tls
-            .reload(no_rollback, self.globals.require_secure_transport())
-    }
-}
+use crate::tls::{AutoTlsSpec, Backend, TlsManager, TlsSource};
+use crate::vars::GlobalVariables;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +68,7 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
 
 /// A started server, bound and ready to accept.
 pub struct Server {
-    shared: Arc<Shared>,
+    shared: Arc<Instance>,
     acceptor: acceptor::Acceptor,
     local_addr: SocketAddr,
     socket_path: Option<PathBuf>,
@@ -136,7 +80,7 @@ pub struct Server {
 #[derive(Clone)]
 pub struct ShutdownHandle {
     waker: Arc<Waker>,
-    shutdown: Arc<shutdown::Shutdown>,
+    shutdown: Arc<crate::shutdown::Shutdown>,
 }
 
 impl ShutdownHandle {
@@ -206,8 +150,8 @@ impl Server {
         };
         let acceptor =
             acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
-        let shutdown =
-            shutdown::Shutdown::new().map_err(io_err("cannot create the shutdown signal"))?;
+        let shutdown = crate::shutdown::Shutdown::new()
+            .map_err(io_err("cannot create the shutdown signal"))?;
         log::info!(
             "tlsql {} listening on {}{}, data in {}",
             SERVER_VERSION,
@@ -219,24 +163,15 @@ impl Server {
                 .unwrap_or_default(),
             config.data_dir.display()
         );
-        let admission = Arc::new(admission::Admission::new(
-            config.max_connections,
-            config.max_connections_per_host,
-        ));
-        let shared = Arc::new(Shared {
-            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        let shared = Arc::new(Instance::new(
             config,
             tls,
-            counters: Counters::default(),
             engine,
             accounts,
             rsa,
             globals,
-            certificate_check: Mutex::new(()),
-            admission,
-            shutdown: Arc::new(shutdown),
-            next_connection_id: AtomicU32::new(1),
-        });
+            Arc::new(shutdown),
+        ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
         Ok(Server {
@@ -254,7 +189,7 @@ impl Server {
     }
 
     /// The shared state (tests inspect counters and reload TLS through it).
-    pub fn shared(&self) -> Arc<Shared> {
+    pub fn shared(&self) -> Arc<Instance> {
         Arc::clone(&self.shared)
     }
 

@@ -3,7 +3,7 @@
 //!
 //! The acceptor is the only producer. It spawns a worker when no idle one is waiting, so the
 //! number of workers follows the number of open connections (bounded by admission, see
-//! [`super::admission`]) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
+//! [`crate::instance::admission`]) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
 //! here: that connection is closed and the worker lives on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::Shared;
-use super::admission::Ticket;
-use super::shutdown::SessionGuard;
-use super::socket::Socket;
+use crate::instance::Instance;
+use crate::instance::admission::Ticket;
+use crate::net::Socket;
 use crate::session;
+use crate::shutdown::SessionGuard;
 use crate::status::{GaugeGuard, SharedGauge};
 
 /// Idle workers kept beyond this number exit.
@@ -34,7 +34,7 @@ const WORKER_STACK_BYTES: usize = 1024 * 1024;
 pub(crate) struct Job {
     pub(crate) socket: Socket,
     /// Holds `Threads_connected` up from admission until the session ends.
-    pub(crate) connected: SharedGauge<Shared>,
+    pub(crate) connected: SharedGauge<Instance>,
     /// The connection's slot, given back when the session ends.
     pub(crate) ticket: Ticket,
     /// Keeps a shutdown waiting for this connection until the session ends.
@@ -42,14 +42,14 @@ pub(crate) struct Job {
 }
 
 pub(crate) struct Pool {
-    shared: Arc<Shared>,
+    shared: Arc<Instance>,
     sender: Sender<Job>,
     receiver: Receiver<Job>,
     idle: Arc<AtomicUsize>,
 }
 
 impl Pool {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Instance>) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         Self {
             shared,
@@ -96,7 +96,7 @@ fn claim(idle: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) {
+fn worker(shared: Arc<Instance>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) {
     // A new worker was started for a job that is already on its way.
     let mut claimed = true;
     loop {
@@ -124,7 +124,7 @@ fn worker(shared: Arc<Shared>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) 
         } = job;
         let peer = socket.peer_label();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            session::run(&shared, socket, &mut ticket)
+            session::run(&shared, socket, &mut ticket, crate::sql::local::open)
         }));
         drop(ticket);
         drop(connected);

@@ -12,34 +12,33 @@
 //!    (ERR 1045) to the client; the log says which check failed.
 //! 6. A connection that started its handshake while every slot was taken becomes a session only
 //!    if a slot freed meanwhile or its account may take the reserved one (`SUPER` or
-//!    `CONNECTION_ADMIN`); otherwise ERR 1040, as MySQL (see [`crate::server::admission`]).
+//!    `CONNECTION_ADMIN`); otherwise ERR 1040, as MySQL (see [`crate::instance::admission`]).
 //! 7. The initial database, then OK.
 //!
 //! The whole phase runs under the `connect-timeout` deadline.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rand::RngExt;
 use tlsql_tls_api::CertSummary;
 
-use super::{Conn, Identity, Session, SessionState, SessionTls};
+use super::{Client, Established, Identity, OpenExecutor, Session, SessionTls};
 use crate::auth::accounts::{Account, AccountKey};
 use crate::auth::caching_sha2::{self, FastAuthOutcome};
 use crate::auth::privileges::Privilege;
 use crate::auth::{Nonce, Plugin, native};
 use crate::error::{SqlError, codes};
+use crate::instance::admission::Ticket;
+use crate::instance::{Instance, SERVER_VERSION};
 use crate::logging::field;
+use crate::net::{Conn, Peer, Replay, Socket};
 use crate::protocol::handshake::{
     FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request,
     caps, status,
 };
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
-use crate::server::admission::Ticket;
-use crate::server::socket::{Peer, Replay, Socket};
-use crate::server::{SERVER_VERSION, Shared};
 use crate::status::Counters;
 
 /// Largest packet accepted before login (a login with connection attributes fits easily).
@@ -112,7 +111,10 @@ fn packet_failure(e: PacketError) -> LoginFailure {
 
 /// Reads a connection-phase packet. A read that shutdown cut short is answered with ERR 1053
 /// in the place of the reply the client waits for; a framing error with its own ERR.
-fn read_packet(shared: &Shared, stream: &mut PacketStream<Conn>) -> Result<Vec<u8>, LoginFailure> {
+fn read_packet(
+    shared: &Instance,
+    stream: &mut PacketStream<Conn>,
+) -> Result<Vec<u8>, LoginFailure> {
     stream.read_packet().map_err(|e| {
         if shared.shutdown.started() {
             stream.set_seq(stream.seq().wrapping_add(1));
@@ -145,9 +147,10 @@ fn new_scramble() -> [u8; SCRAMBLE_LEN] {
 
 /// Runs the connection phase and returns the established session.
 pub(crate) fn establish(
-    shared: &Arc<Shared>,
+    shared: &Arc<Instance>,
     socket: Socket,
     ticket: &mut Ticket,
+    open: OpenExecutor,
 ) -> Result<Session, LoginFailure> {
     let config = &shared.config;
     let control = socket.control();
@@ -343,19 +346,19 @@ pub(crate) fn establish(
         ));
     }
 
-    let engine = match shared.engine.connect() {
-        Ok(e) => e,
-        Err(e) => {
-            refuse(&mut stream, &e)?;
-            return Err(LoginFailure::new(
-                log::Level::Error,
-                format!("storage session failed: {}", e.message),
-            ));
-        }
-    };
     stream.set_max_payload(config.max_allowed_packet);
-    let state = SessionState {
-        shared: Arc::clone(shared),
+    let logged_in = format!(
+        "'{}'@'{}' logged in as '{}'@'{}'{}",
+        field(&response.user),
+        client_host,
+        field(&account.user),
+        field(&account.host),
+        match &tls {
+            Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
+            None => String::new(),
+        }
+    );
+    let established = Established {
         id,
         peer,
         client_caps,
@@ -366,38 +369,24 @@ pub(crate) fn establish(
             account_user: account.user.clone(),
             account_host: account.host.clone(),
         },
-        vars: HashMap::new(),
-        user_vars: HashMap::new(),
-        warnings: Vec::new(),
+        database: response.database.clone(),
     };
-    let mut session = Session {
-        stream,
-        control,
-        engine,
-        state,
-        statements: HashMap::new(),
-        next_statement_id: 0,
-        multi_statements: client_caps & caps::MULTI_STATEMENTS != 0,
-        more_results: false,
-        failed: false,
+    let mut executor = match open(shared, established) {
+        Ok(executor) => executor,
+        Err(refusal) => {
+            refuse(&mut stream, &refusal.error)?;
+            return Err(LoginFailure::new(refusal.level, refusal.reason));
+        }
     };
-    if let Some(db) = &response.database
-        && let Err(e) = session.use_database(db)
-    {
-        refuse(&mut session.stream, &e)?;
-        return Err(LoginFailure::new(
-            log::Level::Info,
-            format!("initial database: {}", e.message),
-        ));
-    }
-    session.send_ok(0, 0).map_err(io_failure)?;
-    session.stream.flush().map_err(io_failure)?;
-    let wait = session.wait_timeout();
-    let write = session.net_write_timeout();
-    session
-        .control
-        .set_idle_timeouts(wait, write)
+    executor
+        .login_ok(&mut Client {
+            stream: &mut stream,
+            control: &control,
+        })
         .map_err(io_failure)?;
+    stream.flush().map_err(io_failure)?;
+    let (wait, write) = executor.timeouts();
+    control.set_idle_timeouts(wait, write).map_err(io_failure)?;
     if ticket.is_reserved() {
         log::info!(
             "connection {id}: '{}'@'{}' uses the reserved connection (max-connections reached)",
@@ -405,18 +394,14 @@ pub(crate) fn establish(
             account.host
         );
     }
-    log::debug!(
-        "connection {id}: '{}'@'{}' logged in as '{}'@'{}'{}",
-        field(&session.state.identity.user),
-        session.state.identity.client_host,
-        field(&account.user),
-        field(&account.host),
-        match &session.state.tls {
-            Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
-            None => String::new(),
-        }
-    );
-    Ok(session)
+    log::debug!("connection {id}: {logged_in}");
+    Ok(Session {
+        stream,
+        control,
+        executor,
+        id,
+        instance: Arc::clone(shared),
+    })
 }
 
 fn bad_handshake() -> SqlError {
@@ -448,7 +433,7 @@ struct Refusal {
 }
 
 struct Authenticator<'a> {
-    shared: &'a Shared,
+    shared: &'a Instance,
     stream: &'a mut PacketStream<Conn>,
     scramble: Nonce,
     secure: bool,

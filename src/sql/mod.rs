@@ -5,25 +5,27 @@
 //! comments and quoting are handled); everything that is not recognised here is storage's.
 
 pub mod account_stmt;
+pub mod local;
+pub(crate) mod results;
 pub mod status_vars;
 pub mod variables;
 
 use std::io;
 
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Location, Token, Tokenizer};
+use sqlparser::tokenizer::Token;
 
 use crate::auth::accounts::Account;
 use crate::auth::privileges::{
     Privilege, db_access_denied, specific_access_denied, table_access_denied,
 };
 use crate::error::{SqlError, codes};
+use crate::instance::SERVER_VERSION;
+use crate::lex::{like, split_statements, tokenize};
 use crate::protocol::value::{Column, Value};
-use crate::server::SERVER_VERSION;
-use crate::session::{Session, SessionState};
 use crate::storage::{RowSink, SessionContext, VarScope, VirtualTable};
 use crate::tls::ReloadOutcome;
-use variables::{Scope, VarDef, VarValue};
+use crate::vars::{self, Scope, VarDef, VarValue};
+use local::{Exchange, SessionState};
 
 /// What storage sees of the session while it runs a statement.
 pub struct Context<'a> {
@@ -39,7 +41,7 @@ impl<'a> Context<'a> {
 
 /// The value a session sees for `def` at `scope`, with MySQL's scope errors.
 pub fn read_variable(state: &SessionState, scope: VarScope, name: &str) -> Result<Value, SqlError> {
-    let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
+    let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
     match (scope, def.scope) {
         (VarScope::Global, Scope::Session) => Err(SqlError::new(
             codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
@@ -58,7 +60,7 @@ pub fn read_variable(state: &SessionState, scope: VarScope, name: &str) -> Resul
     }
 }
 
-fn session_value(state: &SessionState, def: &VarDef) -> VarValue {
+pub(crate) fn session_value(state: &SessionState, def: &VarDef) -> VarValue {
     state
         .vars
         .get(def.name)
@@ -226,7 +228,7 @@ fn status_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
 }
 
 fn variable_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
-    variables::VARIABLES
+    vars::VARIABLES
         .iter()
         .filter(|d| !global || d.scope != Scope::Session)
         .map(|d| {
@@ -238,86 +240,6 @@ fn variable_rows(state: &SessionState, global: bool) -> Vec<(String, Value)> {
             (d.name.to_string(), Value::Text(v.to_show()))
         })
         .collect()
-}
-
-/// `LIKE` as MySQL matches variable names: `%`, `_`, `\` escapes, case-insensitive.
-pub fn like(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('%', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('_', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some(('\\', rest)) if !rest.is_empty() => {
-                !t.is_empty() && t[0].eq_ignore_ascii_case(&rest[0]) && go(&rest[1..], &t[1..])
-            }
-            Some((c, rest)) => !t.is_empty() && t[0].eq_ignore_ascii_case(c) && go(rest, &t[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
-}
-
-/// Significant tokens of a statement (no whitespace or comments).
-pub fn tokenize(sql: &str) -> Result<Vec<Token>, SqlError> {
-    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
-        .tokenize()
-        .map_err(|e| SqlError::syntax(e.to_string()))?;
-    Ok(tokens
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect())
-}
-
-/// Splits a multi-statement COM_QUERY at its semicolons (the tokenizer has already told
-/// apart those inside quotes and comments). A semicolon at the end, or followed only by
-/// whitespace and comments, ends the last statement instead of starting an empty one.
-pub fn split_statements(sql: &str) -> Result<Vec<&str>, SqlError> {
-    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
-        .tokenize_with_location()
-        .map_err(|e| SqlError::syntax(e.to_string()))?;
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    // Locations count lines and characters from 1; slicing needs bytes.
-    let byte_at = |at: Location| -> usize {
-        let line_start = usize::try_from(at.line.saturating_sub(1))
-            .ok()
-            .and_then(|line| line_starts.get(line))
-            .copied()
-            .unwrap_or(sql.len());
-        let column = usize::try_from(at.column.saturating_sub(1)).unwrap_or(usize::MAX);
-        sql[line_start..]
-            .char_indices()
-            .nth(column)
-            .map_or(sql.len(), |(i, _)| line_start + i)
-    };
-    let mut statements = Vec::new();
-    let mut start = 0;
-    let mut has_content = false;
-    let mut scanned = 0;
-    for t in &tokens {
-        let at = byte_at(t.span.start);
-        // sqlparser tokenizes the inside of a MySQL executable comment (`/*!40101 … */`) as
-        // code, but locates its tokens from the start of the comment's text: such a token
-        // lies before where the scan has got to, or its location holds some other character.
-        // A semicolon in there does not end the statement the comment is part of.
-        let located = at >= scanned && sql.as_bytes().get(at) == Some(&b';');
-        scanned = scanned.max(byte_at(t.span.end));
-        match t.token {
-            Token::SemiColon if located && at >= start => {
-                statements.push(&sql[start..at]);
-                start = at + 1;
-                has_content = false;
-            }
-            Token::Whitespace(_) => {}
-            _ => has_content = true,
-        }
-    }
-    if has_content || statements.is_empty() {
-        statements.push(&sql[start..]);
-    }
-    Ok(statements)
 }
 
 /// The upper-cased unquoted word at `i`, if it is one.
@@ -445,7 +367,7 @@ pub fn route(tokens: &[Token]) -> Route {
     }
 }
 
-impl Session {
+impl Exchange<'_> {
     /// Runs a COM_QUERY that may hold several statements (CLIENT_MULTI_STATEMENTS): each
     /// response but the last carries SERVER_MORE_RESULTS_EXISTS, and the first error ends the
     /// query, as in MySQL.
@@ -460,12 +382,12 @@ impl Session {
         };
         let last = statements.len() - 1;
         for (i, statement) in statements.into_iter().enumerate() {
-            self.more_results = i < last;
-            self.failed = false;
+            self.local.more_results = i < last;
+            self.local.failed = false;
             let sent = self.query(statement);
-            self.more_results = false;
+            self.local.more_results = false;
             sent?;
-            if self.failed {
+            if self.local.failed {
                 break;
             }
         }
@@ -487,7 +409,7 @@ impl Session {
         }
         let route = route(&tokens);
         if !matches!(route, Route::ShowWarnings | Route::ShowCountWarnings) {
-            self.state.warnings.clear();
+            self.local.state.warnings.clear();
         }
         let result = match route {
             Route::Set => self.set(&tokens[1..]),
@@ -499,7 +421,7 @@ impl Session {
             Route::FlushIgnored => Ok(None),
             Route::AlterInstance => self.alter_instance(&tokens),
             Route::Use => match tokens.get(1) {
-                Some(Token::Word(w)) => self.use_database(&w.value).map(|()| None),
+                Some(Token::Word(w)) => self.local.use_database(&w.value).map(|()| None),
                 _ => Err(SqlError::syntax("USE needs a database name")),
             },
             Route::ShowCountWarnings | Route::Storage => {
@@ -516,18 +438,15 @@ impl Session {
     /// Runs a statement in storage; `show_tokens` are its tokens when it may be one of
     /// storage's SHOW forms (recognised from them, so they are not made twice).
     fn storage_query(&mut self, sql: &str, show_tokens: Option<&[Token]>) -> io::Result<()> {
-        let ctx = Context::new(&self.state);
-        let mut writer = crate::session::results::ResultWriter::text(
-            &mut self.stream,
-            self.state.deprecate_eof(),
-        );
+        let ctx = Context::new(&self.local.state);
+        let mut writer = results::ResultWriter::text(self.stream, self.local.state.deprecate_eof());
         let shown = match show_tokens {
-            Some(tokens) => self.engine.show(tokens, &ctx, &mut writer),
+            Some(tokens) => self.local.engine.show(tokens, &ctx, &mut writer),
             None => Ok(None),
         };
         let outcome = match shown {
             Ok(Some(outcome)) => Ok(outcome),
-            Ok(None) => self.engine.execute(sql, &ctx, &mut writer),
+            Ok(None) => self.local.engine.execute(sql, &ctx, &mut writer),
             Err(e) => Err(e),
         };
         let started = writer.started();
@@ -537,9 +456,10 @@ impl Session {
 
     /// Evaluates an expression with storage's evaluator (`SELECT <expr>`).
     fn evaluate(&mut self, expr: &str) -> Result<Value, SqlError> {
-        let ctx = Context::new(&self.state);
+        let ctx = Context::new(&self.local.state);
         let mut capture = Capture { rows: Vec::new() };
         match self
+            .local
             .engine
             .execute(&format!("SELECT {expr}"), &ctx, &mut capture)
         {
@@ -551,28 +471,6 @@ impl Session {
                 .unwrap_or(Value::Null)),
             Err(crate::storage::ExecError::Sql(e)) => Err(e),
             Err(crate::storage::ExecError::Io(e)) => Err(SqlError::unknown(e.to_string())),
-        }
-    }
-
-    /// The session's `wait_timeout` (or `interactive_timeout` for interactive clients).
-    pub(crate) fn wait_timeout(&self) -> std::time::Duration {
-        let name = if self.state.client_caps & crate::protocol::handshake::caps::INTERACTIVE != 0 {
-            "interactive_timeout"
-        } else {
-            "wait_timeout"
-        };
-        self.seconds_variable(name)
-    }
-
-    /// The session's `net_write_timeout`.
-    pub(crate) fn net_write_timeout(&self) -> std::time::Duration {
-        self.seconds_variable("net_write_timeout")
-    }
-
-    fn seconds_variable(&self, name: &str) -> std::time::Duration {
-        match variables::lookup(name).map(|d| session_value(&self.state, d)) {
-            Some(VarValue::Int(s)) => std::time::Duration::from_secs(u64::try_from(s).unwrap_or(1)),
-            _ => std::time::Duration::from_secs(28_800),
         }
     }
 
@@ -630,8 +528,8 @@ impl Session {
     }
 
     fn store_session(&mut self, name: &str, value: VarValue) -> Result<(), SqlError> {
-        let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
-        self.state.vars.insert(def.name, value);
+        let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
+        self.local.state.vars.insert(def.name, value);
         Ok(())
     }
 
@@ -647,7 +545,8 @@ impl Session {
         };
         match target {
             Target::User(name) => {
-                self.state
+                self.local
+                    .state
                     .user_vars
                     .insert(name.to_ascii_lowercase(), value);
                 Ok(())
@@ -663,7 +562,7 @@ impl Session {
         value: &Value,
         expr: &[Token],
     ) -> Result<(), SqlError> {
-        let def = variables::lookup(name).ok_or_else(|| unknown_variable(name))?;
+        let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
         if !def.settable {
             return Err(SqlError::new(
                 codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
@@ -692,7 +591,7 @@ impl Session {
                         ),
                     ));
                 }
-                let v = variables::convert(def, value)?;
+                let v = vars::convert(def, value)?;
                 self.set_global(def, v)
             }
             (VarScope::Session, Scope::Global) => Err(SqlError::new(
@@ -705,24 +604,24 @@ impl Session {
             )),
             _ => {
                 if is_default {
-                    self.state.vars.remove(def.name);
+                    self.local.state.vars.remove(def.name);
                     if def.name == "autocommit" {
-                        self.engine.set_autocommit(true)?;
+                        self.local.engine.set_autocommit(true)?;
                     }
                     return Ok(());
                 }
-                let v = variables::convert(def, value)?;
+                let v = vars::convert(def, value)?;
                 match (def.name, &v) {
-                    ("autocommit", VarValue::Bool(on)) => self.engine.set_autocommit(*on)?,
+                    ("autocommit", VarValue::Bool(on)) => self.local.engine.set_autocommit(*on)?,
                     ("wait_timeout" | "interactive_timeout" | "net_write_timeout", _) => {}
                     _ => {}
                 }
-                self.state.vars.insert(def.name, v);
+                self.local.state.vars.insert(def.name, v);
                 if matches!(
                     def.name,
                     "wait_timeout" | "interactive_timeout" | "net_write_timeout"
                 ) {
-                    let (wait, write) = (self.wait_timeout(), self.net_write_timeout());
+                    let (wait, write) = (self.local.wait_timeout(), self.local.net_write_timeout());
                     self.control
                         .set_idle_timeouts(wait, write)
                         .map_err(|e| SqlError::unknown(e.to_string()))?;
@@ -736,31 +635,35 @@ impl Session {
         self.require_any_privilege(&[Privilege::Super, Privilege::SystemVariablesAdmin])?;
         if def.name == "require_secure_transport" {
             let on = matches!(value, VarValue::Bool(true));
-            if on && self.state.tls.is_none() {
+            if on && self.local.state.tls.is_none() {
                 return Err(SqlError::new(
                     3160,
                     "HY000",
                     "require_secure_transport can only be set to ON if the connection issuing the change is secure",
                 ));
             }
-            self.state.shared.accounts.set_persisted(
-                variables::PERSISTED_REQUIRE_SECURE_TRANSPORT,
+            self.local.state.shared.accounts.set_persisted(
+                vars::PERSISTED_REQUIRE_SECURE_TRANSPORT,
                 if on { "ON" } else { "OFF" },
             )?;
             log::info!(
                 "require_secure_transport set to {} by '{}'@'{}'",
                 if on { "ON" } else { "OFF" },
-                crate::logging::field(&self.state.identity.user),
-                self.state.identity.client_host
+                crate::logging::field(&self.local.state.identity.user),
+                self.local.state.identity.client_host
             );
         }
-        self.state.shared.globals.set(def.name, value);
+        self.local.state.shared.globals.set(def.name, value);
         Ok(())
     }
 
     /// The logged-in account, as stored now (grants change while sessions run).
     pub(crate) fn account(&self) -> Option<Account> {
-        self.state.shared.accounts.get(&self.state.account_key())
+        self.local
+            .state
+            .shared
+            .accounts
+            .get(&self.local.state.account_key())
     }
 
     /// Fails with 1227 unless the logged-in account holds one of `privileges` globally.
@@ -774,12 +677,13 @@ impl Session {
     /// Account statements (CREATE/ALTER/DROP/RENAME USER, GRANT, REVOKE, SET PASSWORD,
     /// SHOW GRANTS, SHOW CREATE USER, FLUSH PRIVILEGES), run as the logged-in account.
     fn account_statement(&mut self, sql: &str) -> Result<Option<ServerRows>, SqlError> {
-        let actor = self.state.account_key();
-        match account_stmt::run(sql, &self.state.shared.accounts, &actor) {
+        let actor = self.local.state.account_key();
+        match account_stmt::run(sql, &self.local.state.shared.accounts, &actor) {
             None => Err(SqlError::syntax(format!("near '{sql}'"))),
             Some(Err(e)) => Err(e),
             Some(Ok(account_stmt::Outcome::Ok { notes, .. })) => {
-                self.state
+                self.local
+                    .state
                     .warnings
                     .extend(notes.into_iter().map(|n| (n.code, n.message)));
                 Ok(None)
@@ -792,9 +696,9 @@ impl Session {
 
     fn show_variables(&mut self, tokens: &[Token], global: bool, status: bool) -> io::Result<()> {
         let rows = if status {
-            status_rows(&self.state, global)
+            status_rows(&self.local.state, global)
         } else {
-            variable_rows(&self.state, global)
+            variable_rows(&self.local.state, global)
         };
         let filter_at = tokens.iter().position(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && matches!(w.value.to_ascii_uppercase().as_str(), "LIKE" | "WHERE")));
         let columns = vec![Column::text("Variable_name"), Column::text("Value")];
@@ -844,6 +748,7 @@ impl Session {
             Column::text("Message"),
         ];
         let rows: Vec<Vec<Value>> = self
+            .local
             .state
             .warnings
             .iter()
@@ -888,10 +793,10 @@ impl Session {
         self.require_any_privilege(&[Privilege::ConnectionAdmin, Privilege::Super])?;
         let who = format!(
             "'{}'@'{}'",
-            crate::logging::field(&self.state.identity.user),
-            self.state.identity.client_host
+            crate::logging::field(&self.local.state.identity.user),
+            self.local.state.identity.client_host
         );
-        match self.state.shared.reload_tls(no_rollback) {
+        match self.local.state.shared.reload_tls(no_rollback) {
             Ok(ReloadOutcome::Reloaded) => {
                 log::info!(
                     "ALTER INSTANCE RELOAD TLS by {who}: new connections use the reloaded context"
@@ -899,7 +804,7 @@ impl Session {
                 Ok(None)
             }
             Ok(ReloadOutcome::Disabled(reason)) => {
-                self.state.warnings.push((
+                self.local.state.warnings.push((
                     codes::ER_DA_SSL_LIBRARY_ERROR,
                     format!(
                         "Failed to set up SSL because of the following SSL library error: {reason}"

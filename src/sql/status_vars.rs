@@ -1,15 +1,19 @@
 //! Status variables (`SHOW STATUS`, `performance_schema.*_status`): server counters, the live
 //! TLS context, and — at session scope — this connection's TLS parameters.
 
+use crate::instance::Instance;
 use crate::protocol::value::Value;
-use crate::server::Shared;
 use crate::session::SessionTls;
 use crate::status::Counters;
 use tlsql_tls_api::cert::format_time;
 
 /// All status variables, sorted by name. `tls` is the asking session's TLS state; with
 /// `global` the session-only values are reported empty, as MySQL does.
-pub fn rows(shared: &Shared, tls: Option<&SessionTls>, global: bool) -> Vec<(&'static str, Value)> {
+pub fn rows(
+    shared: &Instance,
+    tls: Option<&SessionTls>,
+    global: bool,
+) -> Vec<(&'static str, Value)> {
     let c = &shared.counters;
     let n = |counter: &std::sync::atomic::AtomicU64| Value::UInt(Counters::get(counter));
     let text = |s: String| Value::Text(s);

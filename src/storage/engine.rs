@@ -949,7 +949,7 @@ impl EngineSession {
     ) -> Result<Outcome, ExecError> {
         match &prepared.kind {
             PreparedKind::Other(sql) => {
-                let tokens = crate::sql::tokenize(sql)?;
+                let tokens = crate::lex::tokenize(sql)?;
                 match self.show(&tokens, ctx, sink)? {
                     Some(outcome) => Ok(outcome),
                     None => self.execute(sql, ctx, sink),
@@ -983,7 +983,7 @@ impl EngineSession {
             .map_err(|e| sql_error(&e, Some(&db)))?;
         let columns = stmt
             .columns()
-            .filter(|c| wildcard.is_none_or(|w| crate::sql::like(w, c.name())))
+            .filter(|c| wildcard.is_none_or(|w| crate::lex::like(w, c.name())))
             .map(|c| {
                 let mut column = column_for(c.name(), c.decl_type(), None);
                 column.schema = db.clone();

@@ -142,7 +142,7 @@ fn databases(
 ) -> Result<Listing, SqlError> {
     let mut listing = Listing::new(&["Database"]);
     for db in session.databases()? {
-        if ctx.authorize_database(&db).is_ok() && pattern.is_none_or(|p| crate::sql::like(p, &db)) {
+        if ctx.authorize_database(&db).is_ok() && pattern.is_none_or(|p| crate::lex::like(p, &db)) {
             listing.push(vec![Value::Text(db)]);
         }
     }
@@ -165,7 +165,7 @@ fn tables(
         Listing::new(&[&heading])
     };
     for table in tables_of(session, db)? {
-        if pattern.is_none_or(|p| crate::sql::like(p, &table)) {
+        if pattern.is_none_or(|p| crate::lex::like(p, &table)) {
             let mut row = vec![Value::Text(table)];
             if full {
                 row.push(Value::from("BASE TABLE"));
@@ -228,7 +228,7 @@ fn columns(
     open_table(session, target, ctx)?;
     let mut listing = Listing::new(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
     for column in describe(session, target)? {
-        if pattern.is_some_and(|p| !crate::sql::like(p, &column.name)) {
+        if pattern.is_some_and(|p| !crate::lex::like(p, &column.name)) {
             continue;
         }
         listing.push(vec![

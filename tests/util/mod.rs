@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tlsql::config::Config;
-use tlsql::server::{Server, Shared, ShutdownHandle};
+use tlsql::instance::Instance;
+use tlsql::server::{Server, ShutdownHandle};
 
 /// A running server; stopped and its data directory removed on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub shared: Arc<Shared>,
+    pub shared: Arc<Instance>,
     pub dir: tempfile::TempDir,
     pub config: Config,
     handle: ShutdownHandle,

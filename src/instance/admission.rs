@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::socket::Peer;
+use crate::net::Peer;
 
 /// At most this many candidates (handshakes beyond `max-connections`) at a time: each holds a
 /// worker thread for up to `connect-timeout`.

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use super::Conn;
+use crate::net::Conn;
 use crate::protocol::packet::PacketStream;
 use crate::protocol::response;
 use crate::protocol::value::{Column, Value};

@@ -1,4 +1,5 @@
-//! A client socket (TCP or unix) with a hard deadline for the pre-authentication phase.
+//! The client's transport: a socket (TCP or unix) with a hard deadline for the
+//! pre-authentication phase, and [`Conn`], that socket or TLS over it.
 //!
 //! `connect-timeout` must bound the whole phase from accept to login, TLS handshake included,
 //! and the TLS handshake runs inside a library that reads the socket many times. A per-read
@@ -19,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use tlsql_tls_api::TlsStream;
 
-use super::shutdown::Shutdown as ServerShutdown;
+use crate::shutdown::Shutdown as ServerShutdown;
 
 /// Where a client connected from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +81,7 @@ struct Limits {
 
 /// The client connection as the session reads and writes it.
 pub struct Socket {
-    /// Shared with the [`SocketControl`]s rather than duplicated: one file descriptor per
+    /// Instance with the [`SocketControl`]s rather than duplicated: one file descriptor per
     /// connection, so a process limit of N descriptors holds N connections, not N / 2.
     raw: Arc<Raw>,
     peer: Peer,
@@ -317,6 +319,39 @@ impl Write for Replay {
 
     fn flush(&mut self) -> io::Result<()> {
         self.socket.flush()
+    }
+}
+
+/// The transport after the connection phase: the socket itself or TLS over it.
+pub enum Conn {
+    /// No TLS: TCP or the unix socket.
+    Plain(Socket),
+    /// TLS over the socket.
+    Tls(Box<dyn TlsStream>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
     }
 }
 
