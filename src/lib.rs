@@ -10,7 +10,8 @@
 //! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
 //! * [`net`]: the client's transport: a socket with connection-phase deadlines, or TLS over it.
 //! * [`tls`]: the TLS backend in use, the live context and its reloads, auto-generated
-//!   certificates; [`status`]: server-wide counters.
+//!   certificates; [`status`]: server-wide counters; [`certs`]: `tlsql certs`, operator-owned
+//!   certificate files made by the auto-tls code.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
 //! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens,
 //!   statement splitting, `LIKE`.
@@ -26,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod certs;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -1,6 +1,7 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
 //! * `admission`: the reserved connection, the per-host limit, private files.
+//! * `certs`: `tlsql certs` (the real binary): files, modes, chain, served and verified.
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
 //! * `hostile`: memory, long data, prepared statements, framing errors and error sizes under
 //!   hostile clients.
@@ -35,6 +36,7 @@ macro_rules! backend_suite {
 mod util;
 
 mod admission;
+mod certs;
 mod core;
 mod groups;
 mod hostile;
