@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -137,6 +137,11 @@ pub struct Args {
     /// Warn when the server certificate expires within this, e.g. `30d` (`security.expiry-warning`).
     #[arg(long, value_name = "DURATION")]
     pub expiry_warning: Option<String>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. `127.0.0.1:9540`; empty for off
+    /// (`metrics.listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// The validated configuration.
@@ -168,6 +173,8 @@ pub struct Config {
     pub log_level: LevelFilter,
     /// TLS and transport policy.
     pub security: Security,
+    /// Where `/metrics` is served over HTTP (`metrics.listen`); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The `[security]` section.
@@ -249,6 +256,7 @@ impl Default for Config {
             max_prepared_stmt_count: 16382,
             log_level: LevelFilter::Info,
             security: Security::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -787,6 +795,7 @@ fn flag_layer(args: &Args) -> Layer {
     );
     put("security.auto-reload", args.auto_reload.map(Value::from));
     put("security.expiry-warning", text(&args.expiry_warning));
+    put("metrics.listen", text(&args.metrics_listen));
     Layer::new(Origin::Flags, data)
 }
 
@@ -808,6 +817,13 @@ struct RawConfig {
     max_prepared_stmt_count: Integer,
     log: RawLog,
     security: RawSecurity,
+    metrics: RawMetrics,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -975,6 +991,9 @@ impl From<&Config> for RawConfig {
                 auto_reload: s.auto_reload,
                 expiry_warning: DurationText(format_duration(s.expiry_warning)),
             },
+            metrics: RawMetrics {
+                listen: c.metrics_listen.map(|a| a.to_string()).unwrap_or_default(),
+            },
         }
     }
 }
@@ -1073,6 +1092,17 @@ impl RawConfig {
             max_prepared_stmt_count,
             log_level,
             security: self.security.validate(origins)?,
+            metrics_listen: match self.metrics.listen.trim() {
+                "" => None,
+                addr => Some(SocketAddr::from_str(addr).map_err(|_| {
+                    origins.invalid(
+                        "metrics.listen",
+                        format!(
+                            "'{addr}' is not an IP address and port, e.g. 127.0.0.1:9540 (empty: off)"
+                        ),
+                    )
+                })?),
+            },
         })
     }
 }
@@ -1596,6 +1626,7 @@ mod tests {
                 "--ssl-session-cache-timeout=2m",
                 "--auto-reload",
                 "--expiry-warning=7d",
+                "--metrics-listen=127.0.0.1:9540",
             ]));
             let Ok(c) = c else {
                 // A build without rustls rejects --tls-backend=rustls; tested elsewhere.
@@ -1632,6 +1663,7 @@ mod tests {
                     auto_reload: true,
                     expiry_warning: Duration::from_secs(7 * 86400),
                 },
+                metrics_listen: Some("127.0.0.1:9540".parse().unwrap()),
             };
             assert_eq!(c, expected);
         });
@@ -1808,6 +1840,11 @@ mod tests {
                     "TLSQL_MAX_ALLOWED_PACKET",
                     "100",
                     "invalid value for max-allowed-packet from environment variable TLSQL_MAX_ALLOWED_PACKET: 100 bytes is out of range",
+                ),
+                (
+                    "TLSQL_METRICS__LISTEN",
+                    "localhost",
+                    "invalid value for metrics.listen from environment variable TLSQL_METRICS__LISTEN: 'localhost' is not an IP address and port, e.g. 127.0.0.1:9540 (empty: off)",
                 ),
                 (
                     "TLSQL_LOG__LEVEL",

@@ -13,6 +13,7 @@
 //!   certificates; [`status`]: server-wide counters; [`certs`]: `tlsql certs`, operator-owned
 //!   certificate files made by the auto-tls code.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
+//! * [`metrics`]: Prometheus series and the `/metrics` endpoint.
 //! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens,
 //!   statement splitting, `LIKE`.
 //! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
@@ -34,6 +35,7 @@ pub mod files;
 pub mod instance;
 pub mod lex;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod protocol;
 pub mod server;

@@ -10,6 +10,8 @@
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
+//! * `metrics`: `/metrics` scraped with curl after real logins, failures, reloads and a resumed
+//!   handshake; `promtool check metrics` on what it serves.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
 #![allow(unreachable_pub)]
 
@@ -41,6 +43,7 @@ mod core;
 mod groups;
 mod hostile;
 mod lifecycle;
+mod metrics;
 mod policy;
 mod shutdown;
 mod tls;
