@@ -146,7 +146,8 @@ for tool in ${*:-$ALL_TOOLS}; do
     echo "PASS $tool ($((SECONDS - t0)) s): $(tail -n1 "$log")"
   else
     echo "FAIL $tool ($((SECONDS - t0)) s):"
-    tail -n 15 "$log" | sed 's/^/    /'
+    # NUL bytes (tools echo statements with binary literals) are shown as \0.
+    tail -n 15 "$log" | sed 's/\x00/\\0/g; s/^/    /'
     failed+=("$tool")
   fi
 done
