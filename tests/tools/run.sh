@@ -46,7 +46,7 @@ tool_jdbc() { java -cp /usr/share/java/mariadb-java-client.jar "$HERE/jdbc/Metad
 
 # GOPATH mode with Debian's driver source: nothing is fetched.
 tool_go() {
-  GO111MODULE=off GOPATH=$HERE/go:/usr/share/gocode GOCACHE=$TARGET/tools-go/cache GOPROXY=off GOFLAGS= \
+  GO111MODULE=off GOPATH=$HERE/go:/usr/share/gocode GOCACHE=$TARGET/tools-go/cache GOPROXY=off GOFLAGS='' \
     go build -o "$TARGET/tools-go/toolsgo" toolsgo && "$TARGET/tools-go/toolsgo"
 }
 
@@ -138,7 +138,9 @@ tool_sqlx() {
 # Each tool runs in its own bash under `timeout`, which sees only what is exported.
 export HERE ROOT PY TARGET WORK CNF
 failed=()
-for tool in ${*:-$ALL_TOOLS}; do
+# shellcheck disable=SC2086 # the list is split on purpose
+(($#)) || set -- $ALL_TOOLS
+for tool in "$@"; do
   declare -F "tool_$tool" >/dev/null || { echo "unknown tool: $tool (tools: $ALL_TOOLS)"; exit 2; }
   log=$WORK/$tool.log
   t0=$SECONDS
