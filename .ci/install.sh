@@ -27,6 +27,19 @@ if [[ " $BACKENDS " == *" boring "* ]]; then
 fi
 # libFuzzer (fuzz/run.sh) is C++.
 command -v g++ >/dev/null || need+=(g++)
+# The users' own tools (tests/tools): node mysql2, MariaDB Connector/J, go-sql-driver (built from
+# Debian's source package, so nothing is fetched at build time), mariadb-dump and mariadb-slap
+# (mariadb-client), prometheus-mysqld-exporter, and promtool (in Debian's prometheus package) to
+# check the server's own /metrics output.
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
+[[ -f /usr/share/java/mariadb-java-client.jar ]] || need+=(libmariadb-java)
+command -v go >/dev/null || need+=(golang-go)
+[[ -d /usr/share/gocode/src/github.com/go-sql-driver/mysql ]] || need+=(golang-github-go-sql-driver-mysql-dev)
+command -v prometheus-mysqld-exporter >/dev/null || need+=(prometheus-mysqld-exporter)
+command -v curl >/dev/null || need+=(curl)
+command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
   printf '\n=== installing system packages: %s\n' "${need[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
@@ -38,5 +51,19 @@ if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ssl, pymysql, 
   python3 -m venv "$VENV"
   # mysql-connector-python 9.2+ wheels link OpenSSL 3.2 symbols; Debian 12 ships OpenSSL 3.0, so its
   # C extension would not load. 9.1 bundles a build against OpenSSL 3.0.
-  "$VENV/bin/pip" install -q PyMySQL "mysql-connector-python==9.1.0" cryptography
+  "$VENV/bin/python" -m pip install -q PyMySQL "mysql-connector-python==9.1.0" cryptography
+fi
+# Pinned: tests/tools/STATUS.md records what these versions do against tlsql.
+if ! "$VENV/bin/python" -c 'import sqlalchemy, django; assert sqlalchemy.__version__ == "2.1.9" and django.__version__ == "5.2.20"' 2>/dev/null; then
+  printf '\n=== installing SQLAlchemy and Django into %s\n' "$VENV"
+  "$VENV/bin/python" -m pip install -q "SQLAlchemy==2.1.9" "Django==5.2.20"
+fi
+# node mysql2 at the version and dependency tree of tests/tools/node/package-lock.json, in a local
+# prefix under target/ (never global).
+NODE_PREFIX=$(pwd)/target/tools-node
+if ! cmp -s tests/tools/node/package-lock.json "$NODE_PREFIX/package-lock.json" || [[ ! -d $NODE_PREFIX/node_modules/mysql2 ]]; then
+  printf '\n=== installing node mysql2 into %s\n' "$NODE_PREFIX"
+  mkdir -p "$NODE_PREFIX"
+  cp tests/tools/node/package.json tests/tools/node/package-lock.json "$NODE_PREFIX/"
+  npm ci --prefix "$NODE_PREFIX" --no-audit --no-fund --silent
 fi

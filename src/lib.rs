@@ -10,8 +10,10 @@
 //! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
 //! * [`net`]: the client's transport: a socket with connection-phase deadlines, or TLS over it.
 //! * [`tls`]: the TLS backend in use, the live context and its reloads, auto-generated
-//!   certificates; [`status`]: server-wide counters.
+//!   certificates; [`status`]: server-wide counters; [`certs`]: `tlsql certs`, operator-owned
+//!   certificate files made by the auto-tls code.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
+//! * [`metrics`]: Prometheus series and the `/metrics` endpoint.
 //! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens,
 //!   statement splitting, `LIKE`.
 //! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
@@ -26,12 +28,14 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod certs;
 pub mod config;
 pub mod error;
 pub mod files;
 pub mod instance;
 pub mod lex;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod protocol;
 pub mod server;

@@ -4,10 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use tlsql::certs::CertsArgs;
 use tlsql::config::{self, Args, Config};
 use tlsql::logging::SecretFreeLogger;
 
 fn main() -> ExitCode {
+    // `tlsql certs …` is a tool of its own; every other command line starts the server.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "certs") {
+        return certs(CertsArgs::parse_from(std::env::args_os().skip(1)));
+    }
     let args = Args::parse();
     // A configuration error is a usage error, like a bad flag (which clap reports with 2).
     let config = match config::load(&args) {
@@ -54,4 +59,34 @@ fn init_logging(config: &Config) {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     tlsql::server::run(config).context("server stopped with an error")
+}
+
+fn certs(args: CertsArgs) -> ExitCode {
+    match tlsql::certs::run(&args) {
+        Ok(paths) => {
+            let (ca, cert, key) = (
+                paths.ca_cert.display(),
+                paths.server_cert.display(),
+                paths.server_key.display(),
+            );
+            println!(
+                "wrote a CA, a server certificate for {} and a client certificate ({}, valid {} days) to {}",
+                args.hosts.join(", "),
+                args.key,
+                args.days,
+                paths.dir.display()
+            );
+            println!("server:  tlsql --ssl-ca={ca} --ssl-cert={cert} --ssl-key={key}");
+            println!(
+                "clients: --ssl-mode=VERIFY_IDENTITY --ssl-ca={ca}, and for REQUIRE X509 --ssl-cert={} --ssl-key={}",
+                paths.client_cert.display(),
+                paths.client_key.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("tlsql certs: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The one integration test binary: the server in-process on 127.0.0.1:0, real clients.
 //!
 //! * `admission`: the reserved connection, the per-host limit, private files.
+//! * `certs`: `tlsql certs` (the real binary): files, modes, chain, served and verified.
 //! * `core`: protocol, SQL, accounts, limits, persistence (the `mysql` crate and a raw client).
 //! * `hostile`: memory, long data, prepared statements, framing errors and error sizes under
 //!   hostile clients.
@@ -9,6 +10,8 @@
 //! * `tls`: the TLS suite, instantiated for every TLS backend compiled into this build.
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
+//! * `metrics`: `/metrics` scraped with curl after real logins, failures, reloads and a resumed
+//!   handshake; `promtool check metrics` on what it serves.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
 #![allow(unreachable_pub)]
 
@@ -35,10 +38,12 @@ macro_rules! backend_suite {
 mod util;
 
 mod admission;
+mod certs;
 mod core;
 mod groups;
 mod hostile;
 mod lifecycle;
+mod metrics;
 mod policy;
 mod shutdown;
 mod tls;

@@ -8,11 +8,15 @@
 #   TLSQLTEST_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
 #   TLSQLTEST_SKIP_INSTALL=1 tests/run.sh               skip apt/pip (already installed)
 #   TLSQLTEST_FUZZ_SECONDS=60 tests/run.sh              fuzz each target longer (default 10 s)
+#   TLSQLTEST_TOOLS="mysql2 sqlx" tests/run.sh           the users' own tools run (tests/tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
 VENV=${TLSQLTEST_VENV:-$ROOT/target/test-venv}
+# The users' own tools (tests/tools/run.sh) that pass against tlsql; none does yet
+# (tests/tools/STATUS.md says why). TLSQLTEST_TOOLS="mysql2 jdbc …" runs others.
+TOOLS=${TLSQLTEST_TOOLS-}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -47,6 +51,11 @@ for backend in $BACKENDS; do
   step "$backend: the log at trace level: no secrets, bounded hostile fields"
   TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/log-check.sh
+  if [[ -n $TOOLS ]]; then
+    step "$backend: the users' own tools against the tlsql binary: $TOOLS (tests/tools/STATUS.md lists the rest)"
+    # shellcheck disable=SC2086
+    TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" tests/tools/tlsql.sh $TOOLS
+  fi
   step "$backend: TLS scan of the default configuration (testssl --starttls mysql)"
   TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/testssl.sh

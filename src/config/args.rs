@@ -107,6 +107,11 @@ pub struct Args {
     /// Warn when the server certificate expires within this, e.g. `30d` (`security.expiry-warning`).
     #[arg(long, value_name = "DURATION")]
     pub expiry_warning: Option<String>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. `127.0.0.1:9540`; empty for off
+    /// (`metrics.listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Parses a path flag. clap's own path parser refuses an empty value, which for these flags
@@ -170,6 +175,7 @@ pub(super) fn flag_layer(args: &Args) -> Layer {
     );
     put("security.auto-reload", args.auto_reload.map(Value::from));
     put("security.expiry-warning", text(&args.expiry_warning));
+    put("metrics.listen", text(&args.metrics_listen));
     Layer::new(Origin::Flags, data)
 }
 
@@ -242,6 +248,7 @@ mod tests {
                 "--ssl-session-cache-timeout=2m",
                 "--auto-reload",
                 "--expiry-warning=7d",
+                "--metrics-listen=127.0.0.1:9540",
             ]));
             let Ok(c) = c else {
                 // A build without rustls rejects --tls-backend=rustls; tested elsewhere.
@@ -278,6 +285,7 @@ mod tests {
                     auto_reload: true,
                     expiry_warning: Duration::from_secs(7 * 86400),
                 },
+                metrics_listen: Some("127.0.0.1:9540".parse().unwrap()),
             };
             assert_eq!(c, expected);
         });

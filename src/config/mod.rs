@@ -16,6 +16,7 @@ mod validate;
 
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -66,6 +67,8 @@ pub struct Config {
     pub log_level: LevelFilter,
     /// TLS and transport policy.
     pub security: Security,
+    /// Where `/metrics` is served over HTTP (`metrics.listen`); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The `[security]` section.
@@ -147,6 +150,7 @@ impl Default for Config {
             max_prepared_stmt_count: 16382,
             log_level: LevelFilter::Info,
             security: Security::default(),
+            metrics_listen: None,
         }
     }
 }

@@ -28,6 +28,13 @@ pub(super) struct RawConfig {
     pub(super) max_prepared_stmt_count: Integer,
     pub(super) log: RawLog,
     pub(super) security: RawSecurity,
+    pub(super) metrics: RawMetrics,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) listen: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -125,6 +132,9 @@ impl From<&Config> for RawConfig {
                 )),
                 auto_reload: s.auto_reload,
                 expiry_warning: DurationText(format_duration(s.expiry_warning)),
+            },
+            metrics: RawMetrics {
+                listen: c.metrics_listen.map(|a| a.to_string()).unwrap_or_default(),
             },
         }
     }

@@ -1,6 +1,6 @@
 //! The second stage: every raw value checked and turned into its type.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -109,6 +109,17 @@ impl RawConfig {
             max_prepared_stmt_count,
             log_level,
             security: self.security.validate(origins)?,
+            metrics_listen: match self.metrics.listen.trim() {
+                "" => None,
+                addr => Some(SocketAddr::from_str(addr).map_err(|_| {
+                    origins.invalid(
+                        "metrics.listen",
+                        format!(
+                            "'{addr}' is not an IP address and port, e.g. 127.0.0.1:9540 (empty: off)"
+                        ),
+                    )
+                })?),
+            },
         })
     }
 }
@@ -367,6 +378,11 @@ mod tests {
                     "TLSQL_MAX_ALLOWED_PACKET",
                     "100",
                     "invalid value for max-allowed-packet from environment variable TLSQL_MAX_ALLOWED_PACKET: 100 bytes is out of range",
+                ),
+                (
+                    "TLSQL_METRICS__LISTEN",
+                    "localhost",
+                    "invalid value for metrics.listen from environment variable TLSQL_METRICS__LISTEN: 'localhost' is not an IP address and port, e.g. 127.0.0.1:9540 (empty: off)",
                 ),
                 (
                     "TLSQL_LOG__LEVEL",

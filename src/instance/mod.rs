@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::auth::accounts::AccountStore;
 use crate::auth::rsa_key::RsaKeyPair;
 use crate::config::Config;
+use crate::metrics::{Metrics, ReloadTrigger};
 use crate::shutdown::Shutdown;
 use crate::status::Counters;
 use crate::storage::Engine;
@@ -27,6 +28,8 @@ pub struct Instance {
     pub tls: TlsManager,
     /// Status counters.
     pub counters: Counters,
+    /// Prometheus metrics (`metrics.listen`).
+    pub metrics: Metrics,
     /// Storage engine.
     pub engine: Engine,
     /// Accounts, privileges and persisted variables.
@@ -68,6 +71,7 @@ impl Instance {
             config,
             tls,
             counters: Counters::default(),
+            metrics: Metrics::default(),
             engine,
             accounts,
             rsa,
@@ -91,8 +95,23 @@ impl Instance {
 
     /// Reloads TLS from the configured files. While `require_secure_transport` is ON a failed
     /// reload never switches TLS off, whatever `no_rollback` says.
+    /// This is `ALTER INSTANCE RELOAD TLS [NO ROLLBACK ON ERROR]`'s, counted as such in the
+    /// metrics; [`Instance::reload_tls_for`] is for the other triggers.
     pub fn reload_tls(&self, no_rollback: bool) -> Result<ReloadOutcome, TlsLoadError> {
-        self.tls
-            .reload(no_rollback, self.globals.require_secure_transport())
+        self.reload_tls_for(ReloadTrigger::Statement, no_rollback)
+    }
+
+    /// A reload started by `trigger`, as [`Instance::reload_tls`] does it.
+    pub fn reload_tls_for(
+        &self,
+        trigger: ReloadTrigger,
+        no_rollback: bool,
+    ) -> Result<ReloadOutcome, TlsLoadError> {
+        let outcome = self
+            .tls
+            .reload(no_rollback, self.globals.require_secure_transport());
+        self.metrics
+            .reload(trigger, matches!(outcome, Ok(ReloadOutcome::Reloaded)));
+        outcome
     }
 }

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use tlsql_tls_api::cert::format_time;
 
 use crate::instance::Instance;
+use crate::metrics::ReloadTrigger;
 use crate::tls::auto;
 
 /// Quiet time after the last change to a watched file before reloading.
@@ -175,7 +176,7 @@ fn reload_on_changes(shared: &Instance, changes: &Receiver<()>, stopped: &Receiv
                 default(DEBOUNCE) => break,
             }
         }
-        match shared.reload_tls(false) {
+        match shared.reload_tls_for(ReloadTrigger::File, false) {
             Ok(_) => log::info!("auto-reload: certificate files changed, TLS reloaded"),
             Err(e) => log::error!(
                 "auto-reload: certificate files changed but the reload failed, the previous context stays in use: {e}"
@@ -213,7 +214,7 @@ pub fn check_certificates(shared: &Instance) -> Vec<Notice> {
     if auto_active {
         let dir = shared.config.data_dir.join("tls");
         match auto::renew_if_due(&dir, within) {
-            Ok(true) => notices.push(match shared.reload_tls(false) {
+            Ok(true) => notices.push(match shared.reload_tls_for(ReloadTrigger::Renewal, false) {
                 Ok(_) => Notice {
                     level: log::Level::Info,
                     message: format!(

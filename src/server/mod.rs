@@ -28,6 +28,8 @@ use crate::auth::accounts::AccountStore;
 use crate::auth::rsa_key::RsaKeyPair;
 use crate::config::Config;
 use crate::instance::{Instance, SERVER_VERSION};
+use crate::metrics::http::MetricsServer;
+use crate::metrics::{ReloadTrigger, Scrape};
 use crate::storage::Engine;
 use crate::tls::{AutoTlsSpec, Backend, TlsManager, TlsSource};
 use crate::vars::GlobalVariables;
@@ -74,6 +76,8 @@ pub struct Server {
     socket_path: Option<PathBuf>,
     /// Started before `start` returns, so files are watched from the moment it does.
     maintenance: maintenance::Maintenance,
+    /// `/metrics`, when `metrics.listen` is set.
+    metrics: Option<MetricsServer>,
 }
 
 /// Stops a running [`Server::serve`] from another thread.
@@ -174,18 +178,28 @@ impl Server {
         ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
+        let metrics = match shared.config.metrics_listen {
+            Some(addr) => Some(start_metrics(addr, &shared)?),
+            None => None,
+        };
         Ok(Server {
             shared,
             acceptor,
             local_addr,
             socket_path,
             maintenance,
+            metrics,
         })
     }
 
     /// The TCP address actually bound (port 0 in the configuration picks a free port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
     }
 
     /// The shared state (tests inspect counters and reload TLS through it).
@@ -212,6 +226,7 @@ impl Server {
         // Also when the acceptor failed: the sessions must not outlive `serve` unaware.
         self.shared.shutdown.start();
         drop(self.maintenance);
+        drop(self.metrics);
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
         }
@@ -237,6 +252,25 @@ impl Server {
         log::info!("shutdown complete");
         result
     }
+}
+
+/// Serves `/metrics` from the live instance; a listener that cannot be bound stops the start,
+/// like the MySQL port.
+fn start_metrics(addr: SocketAddr, shared: &Arc<Instance>) -> Result<MetricsServer, ServerError> {
+    let instance = Arc::clone(shared);
+    MetricsServer::start(addr, move |openmetrics| {
+        let tls = instance.tls.current();
+        let scrape = Scrape {
+            counters: &instance.counters,
+            tls: tls.as_deref(),
+            backend: instance.tls.backend().name(),
+            version: SERVER_VERSION,
+        };
+        instance.metrics.render(&scrape, openmetrics)
+    })
+    .map_err(io_err(format!(
+        "cannot serve metrics on {addr} (metrics.listen)"
+    )))
 }
 
 fn tls_source(config: &Config) -> TlsSource {
@@ -303,7 +337,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         .spawn(move || {
             for signal in signals.forever() {
                 if signal == signal_hook::consts::SIGHUP {
-                    match shared.reload_tls(false) {
+                    match shared.reload_tls_for(ReloadTrigger::Sighup, false) {
                         Ok(_) => log::info!("SIGHUP: TLS reloaded"),
                         Err(e) => log::error!(
                             "SIGHUP: TLS reload failed, the previous context stays in use: {e}"

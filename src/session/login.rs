@@ -32,6 +32,7 @@ use crate::error::{SqlError, codes};
 use crate::instance::admission::Ticket;
 use crate::instance::{Instance, SERVER_VERSION};
 use crate::logging::field;
+use crate::metrics;
 use crate::net::{Conn, Peer, Replay, Socket};
 use crate::protocol::handshake::{
     FirstPacket, Greeting, HandshakeResponse, SCRAMBLE_LEN, auth_more_data, auth_switch_request,
@@ -154,7 +155,8 @@ pub(crate) fn establish(
 ) -> Result<Session, LoginFailure> {
     let config = &shared.config;
     let control = socket.control();
-    control.set_deadline(Instant::now() + config.connect_timeout);
+    let deadline = Instant::now() + config.connect_timeout;
+    control.set_deadline(deadline);
     let peer = socket.peer().clone();
     let id = shared.next_connection_id();
     let scramble = new_scramble();
@@ -195,6 +197,7 @@ pub(crate) fn establish(
             };
             let counters = &shared.counters;
             Counters::bump(&counters.ssl_accepts);
+            let handshake_started = Instant::now();
             let tls_stream = match context
                 .context
                 .accept(Box::new(Replay::new(leftover, socket)))
@@ -202,11 +205,15 @@ pub(crate) fn establish(
                 Ok(s) => s,
                 Err(e) => {
                     Counters::bump(&counters.ssl_accept_failures);
+                    shared.metrics.handshake_failed(Instant::now() >= deadline);
                     return Err(LoginFailure::new(log::Level::Info, e.to_string()));
                 }
             };
             Counters::bump(&counters.ssl_finished_accepts);
             let info = tls_stream.info().clone();
+            shared
+                .metrics
+                .handshake_done(&info, handshake_started.elapsed());
             let peer_cert = match &info.peer_certificate {
                 Some(der) => Some(CertSummary::from_der(der).map_err(|e| {
                     LoginFailure::new(
@@ -250,6 +257,7 @@ pub(crate) fn establish(
                     "HY000",
                     "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
                 );
+                shared.metrics.login_denied("insecure_transport");
                 refuse(&mut stream, &err)?;
                 return Err(LoginFailure::new(
                     log::Level::Info,
@@ -279,6 +287,7 @@ pub(crate) fn establish(
     let account = match auth.authenticate(&response, client_caps) {
         Ok(account) => account,
         Err(Refusal { error, reason }) => {
+            shared.metrics.login_denied("password");
             refuse(&mut stream, &error)?;
             return Err(LoginFailure::new(log::Level::Info, reason));
         }
@@ -290,6 +299,9 @@ pub(crate) fn establish(
         tls.as_ref().map(|t| &t.info),
         tls.as_ref().and_then(|t| t.peer_cert.as_ref()),
     ) {
+        shared
+            .metrics
+            .login_denied(metrics::require_reason(&reason));
         refuse(
             &mut stream,
             &access_denied(&response.user, &client_host, using_password),
@@ -314,6 +326,7 @@ pub(crate) fn establish(
                 response.user, client_host
             ),
         );
+        shared.metrics.login_denied("locked");
         refuse(&mut stream, &err)?;
         return Err(LoginFailure::new(
             log::Level::Info,

@@ -119,6 +119,8 @@ pub(crate) fn run(
     let label = socket.peer_label();
     match login::establish(instance, socket, ticket, open) {
         Ok(mut session) => {
+            instance.metrics.login_ok();
+            let _logged_in = GaugeGuard::raise(&instance.metrics.sessions);
             log::debug!("session {} ({label}) started", session.id);
             session.command_loop(&label);
         }

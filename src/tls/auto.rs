@@ -370,22 +370,7 @@ fn create_all(
     renew_within: Duration,
     now: OffsetDateTime,
 ) -> Result<AutoTlsFiles, AutoTlsError> {
-    let ca_key = generate_key(key)?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = common_name("tlsql auto-tls CA");
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    params.serial_number = Some(random_serial());
-    params.not_before = now.saturating_sub(BACKDATE);
-    params.not_after = now.saturating_add(CA_VALIDITY);
-    let ca_cert = params.self_signed(&ca_key)?;
-    let ca_key_pem = ca_key.serialize_pem();
-    let ca = Ca::from_parts(ca_cert.der().clone(), ca_key, &paths.ca_cert)?;
-
+    let (ca, ca_pem, ca_key_pem) = new_ca(key, now, CA_VALIDITY, &paths.ca_cert)?;
     let client_key = generate_key(key)?;
     let client_pem = issue(Role::Client, &client_key, &ca, now, ca.summary.not_after)?;
     let server_key = generate_key(key)?;
@@ -395,7 +380,7 @@ fn create_all(
     // The CA first: if this is interrupted, the next start finds a CA and issues what is
     // missing instead of refusing to touch a half-made directory.
     write_atomic(&paths.ca_key, ca_key_pem.as_bytes(), KEY_MODE)?;
-    write_atomic(&paths.ca_cert, ca_cert.pem().as_bytes(), CERT_MODE)?;
+    write_atomic(&paths.ca_cert, ca_pem.as_bytes(), CERT_MODE)?;
     write_atomic(
         &paths.client_key,
         client_key.serialize_pem().as_bytes(),
@@ -418,6 +403,83 @@ fn create_all(
         outcome: Outcome::Created,
         server_not_after,
     })
+}
+
+/// A new CA valid for `validity` from `now`: checked and ready to sign, and its certificate and
+/// key as PEM.
+fn new_ca(
+    key: AutoTlsKey,
+    now: OffsetDateTime,
+    validity: time::Duration,
+    path: &Path,
+) -> Result<(Ca, String, String), AutoTlsError> {
+    let ca_key = generate_key(key)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = common_name("tlsql auto-tls CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params.serial_number = Some(random_serial());
+    params.not_before = now.saturating_sub(BACKDATE);
+    params.not_after = now.saturating_add(validity);
+    let ca_cert = params.self_signed(&ca_key)?;
+    let ca_key_pem = ca_key.serialize_pem();
+    let ca = Ca::from_parts(ca_cert.der().clone(), ca_key, path)?;
+    Ok((ca, ca_cert.pem(), ca_key_pem))
+}
+
+/// Writes the six files of [`AutoTlsPaths`] into `dir` (created 0700 when missing), made like
+/// auto-tls's (same key types, extensions, subjects and modes) except that the server
+/// certificate names `server_names` and every certificate is valid for `validity`: what
+/// `tlsql certs` does. An existing file is never overwritten: that is an error naming it, and
+/// nothing is written.
+pub fn generate_set(
+    dir: &Path,
+    key: AutoTlsKey,
+    server_names: Vec<SanType>,
+    validity: time::Duration,
+) -> Result<AutoTlsPaths, AutoTlsError> {
+    let paths = AutoTlsPaths::new(dir);
+    let files = [
+        &paths.ca_cert,
+        &paths.ca_key,
+        &paths.server_cert,
+        &paths.server_key,
+        &paths.client_cert,
+        &paths.client_key,
+    ];
+    for path in files {
+        if exists(path)? {
+            return Err(invalid(
+                path,
+                "already exists; tlsql certs never overwrites a file: remove it or choose another --out",
+            ));
+        }
+    }
+    create_dir(dir)?;
+    let now = whole_seconds(OffsetDateTime::now_utc());
+    let (ca, ca_pem, ca_key_pem) = new_ca(key, now, validity, &paths.ca_cert)?;
+    let client_key = generate_key(key)?;
+    let client_pem = issue(Role::Client, &client_key, &ca, now, ca.summary.not_after)?;
+    let server_key = generate_key(key)?;
+    let mut server = issue_params(Role::Server, &server_key, now, ca.summary.not_after);
+    server.subject_alt_names = server_names;
+    let server_pem = server.signed_by(&server_key, &ca.issuer)?.pem();
+    let contents = [
+        (ca_pem, CERT_MODE),
+        (ca_key_pem, KEY_MODE),
+        (server_pem, CERT_MODE),
+        (server_key.serialize_pem(), KEY_MODE),
+        (client_pem, CERT_MODE),
+        (client_key.serialize_pem(), KEY_MODE),
+    ];
+    for (path, (pem, mode)) in files.into_iter().zip(contents) {
+        write_atomic(path, pem.as_bytes(), mode)?;
+    }
+    Ok(paths)
 }
 
 /// The CA, checked and ready to sign.
@@ -582,6 +644,18 @@ fn issue(
     now: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<String, AutoTlsError> {
+    Ok(issue_params(role, key, now, not_after)
+        .signed_by(key, &ca.issuer)?
+        .pem())
+}
+
+/// The parameters [`issue`] signs.
+fn issue_params(
+    role: Role,
+    key: &KeyPair,
+    now: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.is_ca = IsCa::ExplicitNoCa;
     params.use_authority_key_identifier_extension = true;
@@ -605,7 +679,7 @@ fn issue(
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         }
     }
-    Ok(params.signed_by(key, &ca.issuer)?.pem())
+    params
 }
 
 fn common_name(cn: &str) -> DistinguishedName {

@@ -138,6 +138,8 @@ pub struct ActiveTls {
     pub ca_path: Option<PathBuf>,
     /// The server's leaf certificate.
     pub server_cert: CertSummary,
+    /// The certificates of the CA bundle (`ca_path`), for their validity.
+    pub ca_certs: Vec<CertSummary>,
     /// Allowed versions, e.g. `TLSv1.2,TLSv1.3` (`tls_version`).
     pub versions: String,
     /// Every suite the context accepts, `:`-separated (`Ssl_cipher_list`).
@@ -304,6 +306,11 @@ impl TlsManager {
         };
         let identity = cert::load_identity(&cert_path, &key_path, OffsetDateTime::now_utc())?;
         let client_ca = ca_path.as_deref().map(cert::load_client_ca).transpose()?;
+        let ca_certs = client_ca
+            .iter()
+            .flat_map(|ca| &ca.certs)
+            .filter_map(|der| CertSummary::from_der(der).ok())
+            .collect();
         let settings = TlsSettings {
             identity,
             client_ca,
@@ -338,6 +345,7 @@ impl TlsManager {
             key_path,
             ca_path,
             server_cert: settings.identity.leaf,
+            ca_certs,
             versions,
             cipher_names,
             ssl_cipher: s.cipher_list.join(":"),

@@ -16,6 +16,8 @@ use tlsql::server::{Server, ShutdownHandle};
 /// A running server; stopped and its data directory removed on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when `metrics_listen` was configured.
+    pub metrics: Option<SocketAddr>,
     pub shared: Arc<Instance>,
     pub dir: tempfile::TempDir,
     pub config: Config,
@@ -52,11 +54,13 @@ impl TestServer {
     pub fn start_in(dir: tempfile::TempDir, config: Config) -> Self {
         let server = Server::start(config.clone()).expect("server starts");
         let addr = server.local_addr();
+        let metrics = server.metrics_addr();
         let shared = server.shared();
         let handle = server.shutdown_handle();
         let thread = std::thread::spawn(move || server.serve().expect("server runs"));
         Self {
             addr,
+            metrics,
             shared,
             dir,
             config,
