@@ -7,7 +7,7 @@
 //! and, for MariaDB's extended capabilities, <https://mariadb.com/kb/en/connection/>.
 
 use super::ProtocolError;
-use super::handshake::caps;
+use super::handshake::{Greeting, caps};
 use super::wire::{Reader, put_lenenc_bytes, put_nul_bytes};
 
 /// Capabilities the relay cannot carry, removed from a backend's greeting before it reaches the
@@ -25,109 +25,13 @@ const QUERY_ATTRIBUTES: u32 = 1 << 27;
 /// filler bytes), used when the client's `CLIENT_MYSQL` (bit 0) is clear.
 const RESPONSE_MARIADB_CAPS: usize = 4 + 4 + 1 + 19;
 
-/// A server's HandshakeV10 as a client reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerGreeting {
-    /// Version string (`10.11.6-MariaDB-0+deb12u1`).
-    pub server_version: String,
-    /// The server's connection id for this connection.
-    pub connection_id: u32,
-    /// The nonce, without the trailing NUL servers append.
-    pub scramble: Vec<u8>,
-    /// Capability flags.
-    pub capabilities: u32,
-    /// Default collation number.
-    pub collation: u8,
-    /// Status flags.
-    pub status: u16,
-    /// MariaDB's extended capabilities (zero from MySQL servers).
-    pub mariadb_capabilities: u32,
-    /// The plugin the nonce is meant for.
-    pub auth_plugin: String,
-}
-
-impl ServerGreeting {
-    /// Parses a HandshakeV10 payload. An ERR packet in its place (a server refusing the
-    /// connection, e.g. 1040 or 1129) is a [`GreetingError::Refused`].
-    pub fn parse(payload: &[u8]) -> Result<Self, GreetingError> {
-        if payload.first() == Some(&0xFF) {
-            return Err(GreetingError::Refused(ServerError::parse(payload)?));
-        }
-        let mut r = Reader::new(payload);
-        let version = r.u8("protocol version")?;
-        if version != 10 {
-            return Err(ProtocolError::new(format!(
-                "protocol version {version} (only 10 is supported)"
-            ))
-            .into());
-        }
-        let server_version = String::from_utf8_lossy(r.nul_bytes("server version")?).into_owned();
-        let connection_id = r.u32("connection id")?;
-        let mut scramble = r.take(8, "auth plugin data")?.to_vec();
-        r.u8("filler")?;
-        let mut capabilities = u32::from(r.u16("capabilities")?);
-        if r.is_empty() {
-            return Err(ProtocolError::new("greeting without protocol 4.1 fields").into());
-        }
-        let collation = r.u8("collation")?;
-        let status = r.u16("status")?;
-        capabilities |= u32::from(r.u16("capabilities")?) << 16;
-        let data_len = usize::from(r.u8("auth plugin data length")?);
-        let reserved = r.take(10, "reserved")?;
-        let mariadb_capabilities = if capabilities & caps::LONG_PASSWORD == 0 {
-            u32::from_le_bytes([reserved[6], reserved[7], reserved[8], reserved[9]])
-        } else {
-            0
-        };
-        if capabilities & caps::SECURE_CONNECTION != 0 {
-            let part2 = r.take(data_len.saturating_sub(8).max(13), "auth plugin data")?;
-            let part2 = part2.strip_suffix(&[0]).unwrap_or(part2);
-            scramble.extend_from_slice(part2);
-        }
-        let mut auth_plugin = String::from("mysql_native_password");
-        if capabilities & caps::PLUGIN_AUTH != 0 && !r.is_empty() {
-            let rest = r.rest();
-            let name = rest.strip_suffix(&[0]).unwrap_or(rest);
-            auth_plugin = String::from_utf8_lossy(name).into_owned();
-        }
-        Ok(Self {
-            server_version,
-            connection_id,
-            scramble,
-            capabilities,
-            collation,
-            status,
-            mariadb_capabilities,
-            auth_plugin,
-        })
+/// Parses what a server sends first: its greeting, or an ERR packet when it refuses the
+/// connection (e.g. 1040, or 1129 for a blocked host).
+pub fn read_greeting(payload: &[u8]) -> Result<Greeting, GreetingError> {
+    if payload.first() == Some(&0xFF) {
+        return Err(GreetingError::Refused(ServerError::parse(payload)?));
     }
-
-    /// Encodes the greeting as a server sends it.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96 + self.server_version.len());
-        out.push(10);
-        put_nul_bytes(&mut out, self.server_version.as_bytes());
-        out.extend_from_slice(&self.connection_id.to_le_bytes());
-        let (part1, part2) = self.scramble.split_at(self.scramble.len().min(8));
-        out.extend_from_slice(part1);
-        out.extend(std::iter::repeat_n(0, 8 - part1.len()));
-        out.push(0);
-        out.extend_from_slice(&(self.capabilities as u16).to_le_bytes());
-        out.push(self.collation);
-        out.extend_from_slice(&self.status.to_le_bytes());
-        out.extend_from_slice(&((self.capabilities >> 16) as u16).to_le_bytes());
-        out.push(u8::try_from(self.scramble.len() + 1).unwrap_or(0));
-        out.extend_from_slice(&[0; 6]);
-        out.extend_from_slice(&self.mariadb_capabilities.to_le_bytes());
-        out.extend_from_slice(part2);
-        // Servers send at least 13 bytes of the second part, NUL included.
-        out.extend(std::iter::repeat_n(
-            0,
-            13usize.saturating_sub(part2.len()).max(1),
-        ));
-        put_nul_bytes(&mut out, self.auth_plugin.as_bytes());
-        out
-    }
+    Ok(Greeting::parse(payload)?)
 }
 
 /// Why a greeting could not be used.
@@ -246,37 +150,24 @@ mod tests {
 
     fn tlsql_greeting(caps: u32) -> Vec<u8> {
         Greeting {
-            server_version: "8.0.40-tlsql",
+            server_version: "8.0.40-tlsql".into(),
             connection_id: 42,
-            scramble: b"abcdefghijklmnopqrst",
+            scramble: b"abcdefghijklmnopqrst".to_vec(),
             capabilities: caps,
             collation: 45,
             status: 2,
-            auth_plugin: "caching_sha2_password",
+            mariadb_capabilities: 0,
+            auth_plugin: "caching_sha2_password".into(),
         }
         .encode()
     }
 
     #[test]
-    fn reads_a_greeting_and_writes_it_back_identically() {
-        let bytes = tlsql_greeting(caps::SERVER | caps::SSL);
-        let g = ServerGreeting::parse(&bytes).unwrap();
-        assert_eq!(g.server_version, "8.0.40-tlsql");
-        assert_eq!(g.connection_id, 42);
-        assert_eq!(g.scramble, b"abcdefghijklmnopqrst");
-        assert_eq!(g.capabilities, caps::SERVER | caps::SSL);
-        assert_eq!(g.auth_plugin, "caching_sha2_password");
-        assert_eq!(g.mariadb_capabilities, 0);
-        assert_eq!(g.encode(), bytes);
-    }
-
-    #[test]
     fn keeps_mariadb_extended_capabilities() {
         // MariaDB clears CLIENT_MYSQL (bit 0) and puts its own flags in the reserved bytes.
-        let mut g =
-            ServerGreeting::parse(&tlsql_greeting(caps::SERVER & !caps::LONG_PASSWORD)).unwrap();
+        let mut g = read_greeting(&tlsql_greeting(caps::SERVER & !caps::LONG_PASSWORD)).unwrap();
         g.mariadb_capabilities = 0b1101;
-        let again = ServerGreeting::parse(&g.encode()).unwrap();
+        let again = read_greeting(&g.encode()).unwrap();
         assert_eq!(again.mariadb_capabilities, 0b1101);
         assert_eq!(again, g);
     }
@@ -286,7 +177,7 @@ mod tests {
         let mut err = vec![0xFF];
         err.extend_from_slice(&1040u16.to_le_bytes());
         err.extend_from_slice(b"Too many connections");
-        match ServerGreeting::parse(&err) {
+        match read_greeting(&err) {
             Err(GreetingError::Refused(e)) => {
                 assert_eq!(e.code, 1040);
                 assert_eq!(e.sqlstate, "HY000");
@@ -294,9 +185,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(ServerGreeting::parse(&[9, 0]).is_err());
-        assert!(ServerGreeting::parse(&[]).is_err());
-        assert!(ServerGreeting::parse(&tlsql_greeting(caps::SERVER)[..20]).is_err());
+        assert!(read_greeting(&[9, 0]).is_err());
+        assert!(read_greeting(&[]).is_err());
+        assert!(read_greeting(&tlsql_greeting(caps::SERVER)[..20]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::instance::admission::Refused;
 use crate::net::Socket;
 use crate::protocol::packet::PacketStream;
 use crate::protocol::response;
+use crate::session::Service;
 use crate::status::{Counters, SharedGauge};
 
 const TCP: Token = Token(0);
@@ -65,8 +66,12 @@ impl Acceptor {
     }
 
     /// Accepts until woken.
-    pub(crate) fn run(mut self, shared: &Arc<Instance>) -> io::Result<()> {
-        let pool = Pool::new(Arc::clone(shared));
+    pub(crate) fn run(
+        mut self,
+        shared: &Arc<Instance>,
+        service: Arc<dyn Service>,
+    ) -> io::Result<()> {
+        let pool = Pool::new(Arc::clone(shared), service);
         let mut events = Events::with_capacity(64);
         loop {
             match self.poll.poll(&mut events, None) {

@@ -28,6 +28,7 @@ use crate::auth::accounts::AccountStore;
 use crate::auth::rsa_key::RsaKeyPair;
 use crate::config::Config;
 use crate::instance::{Instance, SERVER_VERSION};
+use crate::session::{self, Service};
 use crate::storage::Engine;
 use crate::tls::{AutoTlsSpec, Backend, TlsManager, TlsSource};
 use crate::vars::GlobalVariables;
@@ -69,6 +70,8 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
 /// A started server, bound and ready to accept.
 pub struct Server {
     shared: Arc<Instance>,
+    /// What connections log in to: the local SQL engine, or the backends in gateway mode.
+    service: Arc<dyn Service>,
     acceptor: acceptor::Acceptor,
     local_addr: SocketAddr,
     socket_path: Option<PathBuf>,
@@ -174,8 +177,12 @@ impl Server {
         ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
+        let service: Arc<dyn Service> = Arc::new(session::Local {
+            open: crate::sql::local::open,
+        });
         Ok(Server {
             shared,
+            service,
             acceptor,
             local_addr,
             socket_path,
@@ -207,7 +214,7 @@ impl Server {
         // The listeners close when `run` returns: new connections are refused from then on.
         let result = self
             .acceptor
-            .run(&self.shared)
+            .run(&self.shared, Arc::clone(&self.service))
             .map_err(io_err("acceptor failed"));
         // Also when the acceptor failed: the sessions must not outlive `serve` unaware.
         self.shared.shutdown.start();
