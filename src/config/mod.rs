@@ -12,6 +12,7 @@ mod args;
 mod layers;
 mod raw;
 mod units;
+mod upstream;
 mod validate;
 
 use std::fmt;
@@ -30,9 +31,13 @@ pub use args::Args;
 use args::flag_layer;
 use layers::{Layer, Origin, Origins, check_known, env_layer, from_figment, read_file, schema};
 use raw::RawConfig;
+pub use upstream::{Balance, Secret, ServerAddress, Upstream, UpstreamTls};
 
 /// The file read when `--config` is not given and it exists, relative to the working directory.
 pub const DEFAULT_FILE: &str = "config/tlsql.toml";
+
+/// The table of gateway-mode keys.
+const UPSTREAM_TABLE: &str = "upstream";
 
 /// Prefix of the environment variables that set keys (`TLSQL_PORT`, `TLSQL_SECURITY__SSL_CERT`).
 pub const ENV_PREFIX: &str = "TLSQL_";
@@ -66,6 +71,8 @@ pub struct Config {
     pub log_level: LevelFilter,
     /// TLS and transport policy.
     pub security: Security,
+    /// Gateway mode: the backends sessions are relayed to (none: the embedded engine).
+    pub upstream: Upstream,
 }
 
 /// The `[security]` section.
@@ -147,6 +154,7 @@ impl Default for Config {
             max_prepared_stmt_count: 16382,
             log_level: LevelFilter::Info,
             security: Security::default(),
+            upstream: Upstream::default(),
         }
     }
 }
@@ -335,6 +343,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A key that another setting needs is empty.
+    #[error("{key} must be set: {reason}")]
+    Missing {
+        /// The empty key, dotted.
+        key: String,
+        /// Which setting needs it, and where that setting came from.
+        reason: String,
+    },
     /// The configuration could not be written as TOML (a path that is not UTF-8).
     #[error("cannot print the configuration as TOML: {0}")]
     Print(#[from] toml::ser::Error),
@@ -370,8 +386,13 @@ impl Config {
     /// units).
     pub fn to_toml(&self) -> Result<String, ConfigError> {
         let body = toml::to_string(&RawConfig::from(self))?;
+        let secret = if self.upstream.monitor_password.is_empty() {
+            ""
+        } else {
+            "# upstream.monitor-password is set (not shown)\n"
+        };
         Ok(format!(
-            "# tlsql configuration as loaded (defaults < file < environment < flags)\n{body}"
+            "# tlsql configuration as loaded (defaults < file < environment < flags)\n{secret}{body}"
         ))
     }
 }

@@ -9,6 +9,7 @@ use tlsql_tls_api::group;
 
 use super::Config;
 use super::units::{DurationText, SizeText, format_duration, format_size};
+use super::upstream::RawUpstream;
 
 /// The keys as written in TOML: plain values, validated by [`RawConfig::validate`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +29,7 @@ pub(super) struct RawConfig {
     pub(super) max_prepared_stmt_count: Integer,
     pub(super) log: RawLog,
     pub(super) security: RawSecurity,
+    pub(super) upstream: RawUpstream,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -126,6 +128,7 @@ impl From<&Config> for RawConfig {
                 auto_reload: s.auto_reload,
                 expiry_warning: DurationText(format_duration(s.expiry_warning)),
             },
+            upstream: RawUpstream::from(&c.upstream),
         }
     }
 }

@@ -109,6 +109,7 @@ impl RawConfig {
             max_prepared_stmt_count,
             log_level,
             security: self.security.validate(origins)?,
+            upstream: self.upstream.validate(origins)?,
         })
     }
 }
@@ -240,7 +241,7 @@ impl RawSecurity {
     }
 }
 
-fn non_empty(path: PathBuf) -> Option<PathBuf> {
+pub(super) fn non_empty(path: PathBuf) -> Option<PathBuf> {
     Some(path).filter(|p| !p.as_os_str().is_empty())
 }
 
