@@ -56,6 +56,9 @@ pub enum ServerError {
         "require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in"
     )]
     TlsRequired(String),
+    /// Gateway mode could not be set up (identity CAs, TLS toward backends).
+    #[error("gateway: {0}")]
+    Upstream(String),
     /// A TLS setting the backend cannot apply: starting without TLS would serve less than
     /// the operator asked for.
     #[error("{0}; refusing to start rather than serve without the TLS configured")]
@@ -177,9 +180,13 @@ impl Server {
         ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
-        let service: Arc<dyn Service> = Arc::new(session::Local {
-            open: crate::sql::local::open,
-        });
+        let service: Arc<dyn Service> = if shared.config.upstream.enabled() {
+            crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?
+        } else {
+            Arc::new(session::Local {
+                open: crate::sql::local::open,
+            })
+        };
         Ok(Server {
             shared,
             service,

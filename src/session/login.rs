@@ -17,6 +17,7 @@
 //!
 //! The whole phase runs under the `connect-timeout` deadline.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -161,11 +162,12 @@ pub(crate) fn establish(
     let control = socket.control();
     control.set_deadline(Instant::now() + config.connect_timeout);
     let peer = socket.peer().clone();
+    let local = socket.local_addr();
     let id = shared.next_connection_id();
     let tls_context = shared.tls.current();
 
     let mut stream = PacketStream::new(Conn::Plain(socket), PRE_AUTH_MAX_PACKET);
-    let login = match service.begin(shared, &peer, id) {
+    let login = match service.begin(shared, &peer, local, id) {
         Ok(login) => login,
         Err(refusal) => {
             refuse(&mut stream, &refusal.error)?;
@@ -313,8 +315,9 @@ impl Service for Local {
         &self,
         _instance: &Arc<Instance>,
         _peer: &Peer,
+        _local: Option<SocketAddr>,
         id: u32,
-    ) -> Result<Box<dyn Login>, Refusal> {
+    ) -> Result<Box<dyn Login + '_>, Refusal> {
         let scramble = new_scramble();
         Ok(Box::new(LocalLogin {
             greeting: Greeting {

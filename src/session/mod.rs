@@ -12,6 +12,7 @@ pub(crate) mod login;
 pub use login::{Local, LoginFailure, refuse};
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,14 +108,16 @@ pub type OpenExecutor = fn(&Arc<Instance>, Established) -> Result<Box<dyn Execut
 /// the greeting and authenticates; the session owns the transport around both (the greeting's
 /// `CLIENT_SSL`, the TLS upgrade, `require_secure_transport`, the connect-timeout deadline).
 pub trait Service: Send + Sync {
-    /// Prepares one connection's login before its greeting is sent (`id` is the connection's
-    /// number in tlsql's log). A refusal is sent in place of the greeting.
+    /// Prepares one connection's login before its greeting is sent: `peer` is the client,
+    /// `local` the address it reached the server at (TCP), `id` the connection's number in
+    /// tlsql's log. A refusal is sent in place of the greeting.
     fn begin(
         &self,
         instance: &Arc<Instance>,
         peer: &Peer,
+        local: Option<SocketAddr>,
         id: u32,
-    ) -> Result<Box<dyn Login>, Refusal>;
+    ) -> Result<Box<dyn Login + '_>, Refusal>;
 }
 
 /// One connection's login in progress.
