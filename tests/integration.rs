@@ -10,6 +10,9 @@
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
+//! * `backends`: the real MariaDB servers and Galera cluster the gateway tests run against
+//!   (`util::mariadb`): the REQUIRE matrix, `require_secure_transport` and PROXY v2 as MariaDB
+//!   answers them directly, Galera replication and a killed node.
 #![allow(unreachable_pub)]
 
 /// Instantiates `cases::<name>(backend)` as a test for every TLS backend compiled in, so
@@ -35,6 +38,7 @@ macro_rules! backend_suite {
 mod util;
 
 mod admission;
+mod backends;
 mod core;
 mod groups;
 mod hostile;
