@@ -10,6 +10,8 @@
 //! * `policy`: REQUIRE clauses, `require_secure_transport`, privileges, per backend.
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
+//! * `gateway`: gateway mode against the real MariaDB backends and Galera cluster: every
+//!   outcome compared with the same connection made directly to the backend.
 //! * `backends`: the real MariaDB servers and Galera cluster the gateway tests run against
 //!   (`util::mariadb`): the REQUIRE matrix, `require_secure_transport` and PROXY v2 as MariaDB
 //!   answers them directly, Galera replication and a killed node.
@@ -40,6 +42,7 @@ mod util;
 mod admission;
 mod backends;
 mod core;
+mod gateway;
 mod groups;
 mod hostile;
 mod lifecycle;
