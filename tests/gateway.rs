@@ -17,8 +17,8 @@ use mysql::prelude::Queryable;
 
 use crate::util::TestServer;
 use crate::util::mariadb::{
-    Connect, MariaDb, Options, Outcome, PASSWORD, accounts, create_accounts, galera, outcome,
-    pair, pki,
+    Connect, MariaDb, Options, Outcome, PASSWORD, accounts, create_accounts, galera, outcome, pair,
+    pki,
 };
 use tlsql::config::{Balance, Config, UpstreamTls};
 use tlsql::upstream::identity::{GENERATED_CERT, GENERATED_KEY, IdentityAuthority};
@@ -101,7 +101,30 @@ fn gateway(setup: Setup) -> TestServer {
         up.balance = setup.balance;
         up.health_interval = setup.health_interval;
         up.connect_timeout = Duration::from_secs(3);
+        // MariaDB's TLS 1.3 preference (OpenSSL's default order), so that the client leg
+        // negotiates what a direct connection would and REQUIRE CIPHER compares alike.
+        // BoringSSL's TLS 1.3 suites are fixed; it follows the client's order, as MariaDB does.
+        if config.security.tls_backend != tlsql::config::TlsBackendKind::Boring {
+            config.security.tls_ciphersuites = [
+                "TLS_AES_256_GCM_SHA384",
+                "TLS_CHACHA20_POLY1305_SHA256",
+                "TLS_AES_128_GCM_SHA256",
+            ]
+            .map(String::from)
+            .to_vec();
+        }
     })
+}
+
+/// `'gw_rw'@'%'` with every privilege, for the tests that write (the matrix accounts have
+/// none).
+fn writer(root: &mut mysql::Conn) {
+    root.query_drop(format!(
+        "CREATE OR REPLACE USER 'gw_rw'@'%' IDENTIFIED BY '{PASSWORD}'"
+    ))
+    .unwrap();
+    root.query_drop("GRANT ALL PRIVILEGES ON *.* TO 'gw_rw'@'%'")
+        .unwrap();
 }
 
 /// Outcomes compare exactly, except a failed TLS handshake: its text is each TLS library's
@@ -131,8 +154,14 @@ fn require_matrix_through_the_gateway_equals_direct() {
         let ways: [(&str, Connect); 5] = [
             ("plain TCP", base.clone()),
             ("TLS without certificate", base.clone().verified_tls()),
-            ("TLS as alice", base.clone().verified_tls().identity(&p.alice)),
-            ("TLS as mallory", base.clone().verified_tls().identity(&p.mallory)),
+            (
+                "TLS as alice",
+                base.clone().verified_tls().identity(&p.alice),
+            ),
+            (
+                "TLS as mallory",
+                base.clone().verified_tls().identity(&p.mallory),
+            ),
             (
                 "TLS as alice from a foreign CA",
                 base.clone().verified_tls().identity(&p.alice_foreign),
@@ -178,7 +207,10 @@ fn refusals_are_the_backends_own() {
             .db_name(Some("no_such_db"))
             .prefer_socket(false)
     };
-    let direct = mysql::Conn::new(opts(backend.addr())).err().unwrap().to_string();
+    let direct = mysql::Conn::new(opts(backend.addr()))
+        .err()
+        .unwrap()
+        .to_string();
     let through = mysql::Conn::new(opts(gw.addr)).err().unwrap().to_string();
     assert_eq!(direct, through);
 }
@@ -210,7 +242,10 @@ fn proxy_protocol_carries_the_client_address() {
     let mut from_1 = px.clone();
     from_1.bind = None;
     assert_eq!(refused, outcome(&from_1));
-    assert!(matches!(refused, Outcome::Err { code: 1045, .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Outcome::Err { code: 1045, .. }),
+        "{refused:?}"
+    );
 }
 
 /// A backend with `require_secure_transport=ON`: a plain client gets the backend's refusal
@@ -284,7 +319,11 @@ fn session_tls_status_is_the_client_legs() {
         let rows = ssl_rows(&mut conn, query);
         assert_eq!(row(&rows, "Ssl_version"), "TLSv1.3", "{query}");
         assert!(row(&rows, "Ssl_cipher").starts_with("TLS_"), "{query}");
-        assert_eq!(row(&rows, "Ssl_cipher_list"), active.cipher_names, "{query}");
+        assert_eq!(
+            row(&rows, "Ssl_cipher_list"),
+            active.cipher_names,
+            "{query}"
+        );
         assert_eq!(row(&rows, "Ssl_verify_mode"), "5", "{query}");
         assert_eq!(row(&rows, "Ssl_sessions_reused"), "0", "{query}");
     }
@@ -309,7 +348,10 @@ fn session_tls_status_is_the_client_legs() {
         &mut tls_client(backend.addr(), "r_none"),
         "SHOW STATUS LIKE 'Ssl_cipher_list'",
     );
-    assert_ne!(row(&direct, "Ssl_cipher_list"), row(&rows, "Ssl_cipher_list"));
+    assert_ne!(
+        row(&direct, "Ssl_cipher_list"),
+        row(&rows, "Ssl_cipher_list")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,14 +363,23 @@ fn session_tls_status_is_the_client_legs() {
 fn backends_with_wrong_certificates_are_refused() {
     let p = pki();
     let foreign = MariaDb::start(&Options {
-        server: Some(p.foreign.server("foreign-backend", crate::util::certs::Key::Ecdsa)),
+        server: Some(
+            p.foreign
+                .server("foreign-backend", crate::util::certs::Key::Ecdsa),
+        ),
         ..Options::default()
     });
     create_accounts(&mut foreign.root());
     let gw = gateway(Setup::to(&[foreign.addr()]));
-    let c = Connect::tcp(foreign.addr(), "r_none").verified_tls().to(gw.addr);
+    let c = Connect::tcp(foreign.addr(), "r_none")
+        .verified_tls()
+        .to(gw.addr);
     match outcome(&c) {
-        Outcome::Err { code: 1105, message, .. } => {
+        Outcome::Err {
+            code: 1105,
+            message,
+            ..
+        } => {
             assert!(message.contains("no backend available"), "{message}");
             assert!(message.contains(&foreign.addr().to_string()), "{message}");
         }
@@ -346,8 +397,15 @@ fn backends_with_wrong_certificates_are_refused() {
     let strict = gateway(Setup::to(&[other_name.addr()]));
     let c = Connect::tcp(other_name.addr(), "r_none").verified_tls();
     match outcome(&c.to(strict.addr)) {
-        Outcome::Err { code: 1105, message, .. } => {
-            assert!(message.contains("db.elsewhere") || message.contains("name"), "{message}");
+        Outcome::Err {
+            code: 1105,
+            message,
+            ..
+        } => {
+            assert!(
+                message.contains("db.elsewhere") || message.contains("name"),
+                "{message}"
+            );
         }
         other => panic!("a backend for another name was used: {other:?}"),
     }
@@ -385,7 +443,9 @@ fn failover_no_backend_and_recovery() {
     let gw = gateway(Setup::to(&[a.addr(), b.addr()]));
     let port_of = |c: &Connect| -> u16 {
         let mut conn = mysql::Conn::new(opts_of(c)).unwrap();
-        conn.query_first::<u16, _>("SELECT @@port").unwrap().unwrap()
+        conn.query_first::<u16, _>("SELECT @@port")
+            .unwrap()
+            .unwrap()
     };
     let client = Connect::tcp(a.addr(), "r_none").verified_tls().to(gw.addr);
     assert_eq!(port_of(&client), a.port, "ordered: the first backend");
@@ -393,7 +453,11 @@ fn failover_no_backend_and_recovery() {
     assert_eq!(port_of(&client), b.port, "the next healthy backend");
     b.kill();
     match outcome(&client) {
-        Outcome::Err { code: 1105, message, .. } => {
+        Outcome::Err {
+            code: 1105,
+            message,
+            ..
+        } => {
             assert!(message.starts_with("no backend available: "), "{message}");
             assert!(message.contains(&a.addr().to_string()), "{message}");
             assert!(message.contains(&b.addr().to_string()), "{message}");
@@ -401,9 +465,11 @@ fn failover_no_backend_and_recovery() {
         other => panic!("{other:?}"),
     }
     b.restart();
-    wait_until("a backend to be healthy again", Duration::from_secs(30), || {
-        matches!(outcome(&client), Outcome::Ok { .. })
-    });
+    wait_until(
+        "a backend to be healthy again",
+        Duration::from_secs(30),
+        || matches!(outcome(&client), Outcome::Ok { .. }),
+    );
     assert_eq!(port_of(&client), b.port);
 }
 
@@ -435,17 +501,21 @@ fn a_session_whose_backend_dies_gets_an_error() {
     let b = MariaDb::start(&opts);
     for s in [&a, &b] {
         create_accounts(&mut s.root());
+        writer(&mut s.root());
     }
     let gw = gateway(Setup::to(&[a.addr(), b.addr()]));
-    let client = Connect::tcp(a.addr(), "r_none").verified_tls().to(gw.addr);
+    let client = Connect::tcp(a.addr(), "gw_rw").verified_tls().to(gw.addr);
     let mut conn = mysql::Conn::new(opts_of(&client)).unwrap();
-    conn.query_drop("CREATE DATABASE IF NOT EXISTS dies").unwrap();
+    conn.query_drop("CREATE DATABASE IF NOT EXISTS dies")
+        .unwrap();
     conn.query_drop("CREATE TABLE IF NOT EXISTS dies.t (id INT PRIMARY KEY)")
         .unwrap();
     conn.query_drop("START TRANSACTION").unwrap();
     conn.query_drop("INSERT INTO dies.t VALUES (1)").unwrap();
     a.kill();
-    let err = conn.query_drop("INSERT INTO dies.t VALUES (2)").unwrap_err();
+    let err = conn
+        .query_drop("INSERT INTO dies.t VALUES (2)")
+        .unwrap_err();
     match &err {
         mysql::Error::MySqlError(e) => {
             assert_eq!(e.code, 2013, "{e}");
@@ -481,9 +551,15 @@ fn rss_kib() -> u64 {
 #[test]
 fn a_large_result_streams_with_bounded_memory() {
     let backend = &pair()[1];
+    writer(&mut backend.root());
     let gw = gateway(Setup::to(&[backend.addr()]));
-    let client = Connect::tcp(backend.addr(), "r_none").verified_tls().to(gw.addr);
+    let client = Connect::tcp(backend.addr(), "gw_rw")
+        .verified_tls()
+        .to(gw.addr);
     let mut conn = mysql::Conn::new(opts_of(&client)).unwrap();
+    conn.query_drop("CREATE DATABASE IF NOT EXISTS gw_stream")
+        .unwrap();
+    conn.query_drop("USE gw_stream").unwrap();
     let before = rss_kib();
     let mut bytes = 0usize;
     let mut rows = 0usize;
@@ -498,7 +574,10 @@ fn a_large_result_streams_with_bounded_memory() {
     }
     let grown = rss_kib().saturating_sub(before);
     assert_eq!((rows, bytes), (256, 256 << 20));
-    assert!(grown < 64 * 1024, "the process grew by {grown} KiB for a 256 MiB result");
+    assert!(
+        grown < 64 * 1024,
+        "the process grew by {grown} KiB for a 256 MiB result"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,10 +591,13 @@ fn galera_writes_survive_the_serving_node() {
     let cluster = galera();
     cluster.add_ca(&identity_files().0);
     let addrs: Vec<SocketAddr> = (1..=3).map(|i| cluster.node(i).addr()).collect();
+    writer(&mut cluster.node(1).root());
     let gw = gateway(Setup::to(&addrs));
-    let client = Connect::tcp(addrs[0], "r_none").verified_tls().to(gw.addr);
+    let client = Connect::tcp(addrs[0], "gw_rw").verified_tls().to(gw.addr);
     let mut first = mysql::Conn::new(opts_of(&client)).unwrap();
-    first.query_drop("CREATE DATABASE IF NOT EXISTS gw_galera").unwrap();
+    first
+        .query_drop("CREATE DATABASE IF NOT EXISTS gw_galera")
+        .unwrap();
     first
         .query_drop("CREATE TABLE IF NOT EXISTS gw_galera.t (id INT PRIMARY KEY, node INT)")
         .unwrap();
@@ -530,12 +612,20 @@ fn galera_writes_survive_the_serving_node() {
         committed.push(id);
     }
     cluster.kill(1);
-    assert!(first.query_drop("INSERT INTO gw_galera.t VALUES (100, 1)").is_err());
+    assert!(
+        first
+            .query_drop("INSERT INTO gw_galera.t VALUES (100, 1)")
+            .is_err()
+    );
     let mut second = None;
-    wait_until("a session on a surviving node", Duration::from_secs(30), || {
-        second = mysql::Conn::new(opts_of(&client)).ok();
-        second.is_some()
-    });
+    wait_until(
+        "a session on a surviving node",
+        Duration::from_secs(30),
+        || {
+            second = mysql::Conn::new(opts_of(&client)).ok();
+            second.is_some()
+        },
+    );
     let mut second = second.unwrap();
     let now_serving: u16 = second.query_first("SELECT @@port").unwrap().unwrap();
     assert_ne!(now_serving, serving);

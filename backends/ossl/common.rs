@@ -7,6 +7,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tlsql_tls_api::failure::{self, HandshakeFailure, Peer, Said};
 use tlsql_tls_api::{Identity, TlsError, TlsInfo, TlsStream, TlsVersion};
 
+use crate::NAME;
 use crate::lib::ec::EcKey;
 use crate::lib::error::ErrorStack;
 use crate::lib::pkey::{PKey, Private};
@@ -14,7 +15,6 @@ use crate::lib::rsa::Rsa;
 use crate::lib::ssl::{self, ErrorCode, SslContextBuilder, SslRef, SslStream, SslVersion};
 use crate::lib::x509::X509;
 use crate::shim::{self, Io, LIBRARY};
-use crate::NAME;
 
 pub(crate) fn library(e: ErrorStack) -> TlsError {
     TlsError::Library {
@@ -69,7 +69,10 @@ pub(crate) fn set_identity(
 ) -> Result<(), TlsError> {
     let bad_cert = |e: ErrorStack| TlsError::BadFile {
         path: identity.cert_path.clone(),
-        reason: format!("{LIBRARY} cannot use the certificate: {}", shim::describe(&e)),
+        reason: format!(
+            "{LIBRARY} cannot use the certificate: {}",
+            shim::describe(&e)
+        ),
     };
     let key = private_key(&identity.key).map_err(|reason| TlsError::BadFile {
         path: identity.key_path.clone(),
@@ -81,7 +84,10 @@ pub(crate) fn set_identity(
         .set_private_key(&key)
         .map_err(|e| TlsError::BadFile {
             path: identity.key_path.clone(),
-            reason: format!("{LIBRARY} cannot use the private key: {}", shim::describe(&e)),
+            reason: format!(
+                "{LIBRARY} cannot use the private key: {}",
+                shim::describe(&e)
+            ),
         })?;
     let (leaf, rest) = identity
         .chain

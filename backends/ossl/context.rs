@@ -11,6 +11,7 @@ use tlsql_tls_api::{
     Transport,
 };
 
+use crate::NAME;
 use crate::common::{self, Stream, library};
 use crate::lib::error::ErrorStack;
 use crate::lib::ssl::{
@@ -18,7 +19,6 @@ use crate::lib::ssl::{
     SslVerifyMode,
 };
 use crate::shim::{self, LIBRARY, OfferHook};
-use crate::NAME;
 
 /// Builds a server context from `settings`.
 ///
@@ -145,7 +145,12 @@ impl TlsContext for Context {
                     closed: shim::closed_during_handshake(mid.get_ref(), mid.error()),
                     verifying: self.verifies_clients,
                 };
-                Err(common::handshake_failure(failed, Peer::Client, None, &self.versions))
+                Err(common::handshake_failure(
+                    failed,
+                    Peer::Client,
+                    None,
+                    &self.versions,
+                ))
             }
             Err(HandshakeError::SetupFailure(e)) => Err(library(e)),
         }

@@ -177,6 +177,6 @@ fn refuse_too_many(socket: &mut Socket) {
     let mut stream = PacketStream::new(socket, 0);
     let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
     let _ = stream
-        .write_packet(&response::err(&err))
+        .write_packet(&response::err_before_handshake(&err))
         .and_then(|()| stream.flush());
 }

@@ -170,7 +170,10 @@ pub(crate) fn establish(
     let login = match service.begin(shared, &peer, local, id) {
         Ok(login) => login,
         Err(refusal) => {
-            refuse(&mut stream, &refusal.error)?;
+            stream
+                .write_packet(&response::err_before_handshake(&refusal.error))
+                .and_then(|()| stream.flush())
+                .map_err(io_failure)?;
             return Err(LoginFailure::new(refusal.level, refusal.reason));
         }
     };

@@ -80,6 +80,23 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// A client context toward TLS servers (the gateway's backends), from this library.
+    pub fn build_connector(
+        self,
+        settings: &tlsql_tls_api::ConnectorSettings,
+    ) -> Result<Arc<dyn tlsql_tls_api::TlsConnector>, TlsError> {
+        match self {
+            #[cfg(feature = "rustls")]
+            Backend::Rustls => tlsql_tls_rustls::build_connector(settings),
+            #[cfg(feature = "openssl")]
+            Backend::Openssl => tlsql_tls_openssl::build_connector(settings),
+            #[cfg(feature = "boring")]
+            Backend::Boring => tlsql_tls_boring::build_connector(settings),
+        }
+    }
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -16,8 +16,8 @@ use crate::protocol::packet::PacketStream;
 use crate::protocol::wire::Reader;
 use crate::shutdown::Shutdown;
 
-use super::backends::{Backend, BackendIo, Health, Origin, SharedTcp, connect};
 use super::Gateway;
+use super::backends::{Backend, BackendIo, Health, Origin, SharedTcp, connect};
 
 /// Capabilities the monitor asks for.
 const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
@@ -55,7 +55,7 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
                 .and_then(|()| stream.flush())
                 .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
             let (tcp, _, _) = stream.into_parts().map_err(|e| e.to_string())?;
-            let mut tls = gateway.tls_leg(tcp, backend, None)?;
+            let mut tls = gateway.tls_leg(SharedTcp::new(tcp), backend, None, None)?;
             let _ = tls.flush();
             if let BackendIo::Tls(t) = &mut tls {
                 let _ = t.shutdown();
@@ -64,8 +64,8 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
         return Ok(());
     };
     let password = config.monitor_password.expose().as_bytes();
-    let nonce = nonce(&greeting.scramble)?;
-    let auth = answer(&greeting.auth_plugin, password, &nonce);
+    let first_nonce = to_nonce(&greeting.scramble)?;
+    let auth = answer(&greeting.auth_plugin, password, &first_nonce);
     let mut login = monitor_login(&greeting, user, &auth).encode();
     adjust_login(&mut login, tls, 0);
     let (mut stream, secure) = if tls {
@@ -76,7 +76,12 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
             .and_then(|()| plain.flush())
             .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
         let (tcp, _, _) = plain.into_parts().map_err(|e| e.to_string())?;
-        let io = gateway.tls_leg(tcp, backend, gateway.own_identity.as_ref())?;
+        let io = gateway.tls_leg(
+            SharedTcp::new(tcp),
+            backend,
+            gateway.own_identity.as_ref(),
+            None,
+        )?;
         let mut s = PacketStream::new(io, super::backends::LOGIN_MAX_PACKET);
         s.set_seq(2);
         (s, true)
@@ -116,8 +121,8 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
                         )
                         .into_owned();
                         let data = r.rest();
-                        let nonce = nonce(data.strip_suffix(&[0]).unwrap_or(data))?;
-                        answer(&plugin, password, &nonce)
+                        let switched = to_nonce(data.strip_suffix(&[0]).unwrap_or(data))?;
+                        answer(&plugin, password, &switched)
                     }
                     // caching_sha2_password wants the password itself: only over TLS.
                     [0x01, 0x04] if secure => {
@@ -137,9 +142,7 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
     }
     let verdict = wsrep_ready(&mut stream, deprecate_eof(&greeting));
     stream.set_seq(0);
-    let _ = stream
-        .write_packet(&[0x01])
-        .and_then(|()| stream.flush());
+    let _ = stream.write_packet(&[0x01]).and_then(|()| stream.flush());
     verdict
 }
 
@@ -172,7 +175,10 @@ fn wsrep_ready(stream: &mut PacketStream<BackendIo>, deprecate_eof: bool) -> Res
         if was_row && response.in_rows() {
             let mut r = Reader::new(&packet);
             let _name = r.lenenc_bytes("name").map_err(|e| fail(&e))?;
-            ready = Some(String::from_utf8_lossy(r.lenenc_bytes("value").map_err(|e| fail(&e))?).into_owned());
+            ready = Some(
+                String::from_utf8_lossy(r.lenenc_bytes("value").map_err(|e| fail(&e))?)
+                    .into_owned(),
+            );
         }
         if step == Step::Done {
             break;
@@ -180,16 +186,18 @@ fn wsrep_ready(stream: &mut PacketStream<BackendIo>, deprecate_eof: bool) -> Res
     }
     match ready.as_deref() {
         None | Some("ON") => Ok(()),
-        Some(other) => Err(format!("wsrep_ready is {other}: the node does not accept queries")),
+        Some(other) => Err(format!(
+            "wsrep_ready is {other}: the node does not accept queries"
+        )),
     }
 }
 
-fn nonce(data: &[u8]) -> Result<Nonce, String> {
+fn to_nonce(data: &[u8]) -> Result<Nonce, String> {
     Nonce::try_from(data).map_err(|_| {
         format!(
             "the backend's nonce is {} bytes; only {}-byte nonces are supported",
             data.len(),
-            std::mem::size_of::<Nonce>()
+            size_of::<Nonce>()
         )
     })
 }

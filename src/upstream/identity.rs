@@ -18,13 +18,13 @@ use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, Univer
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-    SanType,
+    PublicKeyData, SanType,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
-use tlsql_tls_api::cert::{self, CertSummary};
 use tlsql_tls_api::Identity;
+use tlsql_tls_api::cert::{self, CertSummary};
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -98,7 +98,10 @@ impl IdentityAuthority {
     /// Loads the generated identity CAs from `dir` (creating the files when missing) and makes
     /// sure one exists for every CA in `client_cas` (the gateway's `ssl-ca`). Returns the
     /// authority and whether a CA was added (backends must then be given the file again).
-    pub fn generated(dir: &Path, client_cas: &[CertificateDer<'_>]) -> Result<(Self, bool), String> {
+    pub fn generated(
+        dir: &Path,
+        client_cas: &[CertificateDer<'_>],
+    ) -> Result<(Self, bool), String> {
         let cert = dir.join(GENERATED_CERT);
         let key = dir.join(GENERATED_KEY);
         let mut cas = Vec::new();
@@ -311,7 +314,8 @@ fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName, String> 
             .collect();
         let value = attribute.attr_value();
         let data = value.data;
-        let text = || std::str::from_utf8(data).map_err(|_| "a name attribute is not text".to_string());
+        let text =
+            || std::str::from_utf8(data).map_err(|_| "a name attribute is not text".to_string());
         let bad = |e: rcgen::Error| format!("a name attribute cannot be copied: {e}");
         let value = match value.header.tag() {
             Tag::Utf8String => DnValue::Utf8String(text()?.to_string()),
@@ -325,10 +329,14 @@ fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName, String> 
             Tag::BmpString => {
                 DnValue::BmpString(BmpString::from_utf16be(data.to_vec()).map_err(bad)?)
             }
-            Tag::UniversalString => DnValue::UniversalString(
-                UniversalString::from_utf32be(data.to_vec()).map_err(bad)?,
-            ),
-            other => return Err(format!("a name attribute has an unusable string type {other}")),
+            Tag::UniversalString => {
+                DnValue::UniversalString(UniversalString::from_utf32be(data.to_vec()).map_err(bad)?)
+            }
+            other => {
+                return Err(format!(
+                    "a name attribute has an unusable string type {other}"
+                ));
+            }
         };
         dn.push(DnType::from_oid(&oid), value);
     }
@@ -352,8 +360,12 @@ fn subject_alt_names(cert: &X509Certificate<'_>) -> Result<Vec<SanType>, String>
                 out.push(SanType::Rfc822Name(Ia5String::try_from(*s).map_err(bad)?));
             }
             GeneralName::IPAddress(bytes) => match bytes.len() {
-                4 => out.push(SanType::IpAddress(IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default()))),
-                16 => out.push(SanType::IpAddress(IpAddr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default()))),
+                4 => out.push(SanType::IpAddress(IpAddr::from(
+                    <[u8; 4]>::try_from(*bytes).unwrap_or_default(),
+                ))),
+                16 => out.push(SanType::IpAddress(IpAddr::from(
+                    <[u8; 16]>::try_from(*bytes).unwrap_or_default(),
+                ))),
                 _ => return Err("an IP subject alternative name of unusual length".into()),
             },
             other => {

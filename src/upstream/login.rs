@@ -18,9 +18,9 @@ use crate::protocol::handshake::{Greeting, caps};
 use crate::protocol::packet::PacketStream;
 use crate::session::{Executor, Login, LoginFailure, LoginRequest, refuse};
 
+use super::Gateway;
 use super::backends::{BackendIo, Greeted, Lease, SharedTcp};
 use super::relay::{ClientLegStatus, Relay, Relayed};
-use super::Gateway;
 
 /// How long the relay waits for a backend to accept a write of a command (the backend
 /// reading nothing for this long means it is stuck).
@@ -111,7 +111,10 @@ impl Login for RelayedLogin<'_> {
                     "does not offer TLS; the client's connection is TLS and the gateway does not downgrade it".into(),
                 ));
             }
-            let identity = match (&gateway.identities, tls.as_ref().and_then(|t| t.info.peer_certificate.as_ref())) {
+            let identity = match (
+                &gateway.identities,
+                tls.as_ref().and_then(|t| t.info.peer_certificate.as_ref()),
+            ) {
                 (Some(authority), Some(leaf)) => match authority.identity_for(leaf) {
                     Ok(identity) => Some(identity),
                     Err(reason) => {
@@ -130,10 +133,18 @@ impl Login for RelayedLogin<'_> {
             };
             let mut plain = PacketStream::new(tcp.clone(), 64);
             plain.set_seq(1);
-            if let Err(e) = plain.write_packet(&ssl_request).and_then(|()| plain.flush()) {
+            if let Err(e) = plain
+                .write_packet(&ssl_request)
+                .and_then(|()| plain.flush())
+            {
                 return Err(backend_failure(stream, &address, e.to_string()));
             }
-            let io = match gateway.tls_leg(tcp.clone(), &backend, identity.as_ref()) {
+            let io = match gateway.tls_leg(
+                tcp.clone(),
+                &backend,
+                identity.as_ref(),
+                tls.as_ref().map(|t| &t.info),
+            ) {
                 Ok(io) => io,
                 Err(reason) => {
                     let reason = format!("TLS handshake failed: {reason}");
@@ -165,7 +176,10 @@ impl Login for RelayedLogin<'_> {
         }
 
         let io_failure = |e: &dyn std::fmt::Display| {
-            LoginFailure::new(log::Level::Debug, format!("connection error during login: {e}"))
+            LoginFailure::new(
+                log::Level::Debug,
+                format!("connection error during login: {e}"),
+            )
         };
         let mut exchange = Response::to_login();
         let ok = loop {
@@ -179,11 +193,11 @@ impl Login for RelayedLogin<'_> {
                     ));
                 }
             };
-            let step = match exchange.packet(&message[..message.len().min(PREFIX_LEN)], message.len())
-            {
-                Ok(step) => step,
-                Err(e) => return Err(backend_failure(stream, &address, e.to_string())),
-            };
+            let step =
+                match exchange.packet(&message[..message.len().min(PREFIX_LEN)], message.len()) {
+                    Ok(step) => step,
+                    Err(e) => return Err(backend_failure(stream, &address, e.to_string())),
+                };
             match step {
                 Step::Done if message.first() == Some(&0xFF) => {
                     stream.write_packet(&message).map_err(|e| io_failure(&e))?;
@@ -210,7 +224,11 @@ impl Login for RelayedLogin<'_> {
                         .write_packet(&reply)
                         .and_then(|()| backend_stream.flush())
                         .map_err(|e| {
-                            backend_failure(stream, &address, format!("failed during the login: {e}"))
+                            backend_failure(
+                                stream,
+                                &address,
+                                format!("failed during the login: {e}"),
+                            )
                         })?;
                 }
             }

@@ -27,11 +27,12 @@ pub mod identity;
 mod login;
 pub mod relay;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tlsql_tls_api::{
-    ConnectorSettings, Identity, ServerVerify, TlsConnector, TlsVersion, cert,
+    ConnectorSettings, Identity, ServerVerify, TlsConnector, TlsInfo, TlsVersion, cert,
 };
 
 use crate::config::{Config, Upstream, UpstreamTls};
@@ -50,6 +51,13 @@ pub struct Gateway {
     backends: Backends,
     /// Builds the backend legs of TLS sessions; `None` with `upstream.tls = "disabled"`.
     connector: Option<Arc<dyn TlsConnector>>,
+    /// The backend library and settings `connector` was built from, for the mirrored
+    /// connectors below.
+    tls_backend: TlsBackend,
+    base_settings: Option<ConnectorSettings>,
+    /// Connectors that offer a client's negotiated version and cipher first, by that pair
+    /// (a handful: the versions and suites clients negotiate).
+    mirrored: Mutex<HashMap<(TlsVersion, String), Arc<dyn TlsConnector>>>,
     /// Mints forwarded client identities; `None` when there is nothing to forward from (no
     /// client certificates are verified) or nothing to sign with.
     identities: Option<IdentityAuthority>,
@@ -64,7 +72,8 @@ impl Gateway {
     pub fn start(instance: &Arc<Instance>) -> Result<Arc<Self>, String> {
         let config = &instance.config;
         let upstream = config.upstream.clone();
-        let connector = match upstream.tls {
+        let tls_backend = instance.tls.backend();
+        let base_settings = match upstream.tls {
             UpstreamTls::Disabled => {
                 if instance.tls.current().is_some() {
                     log::warn!(
@@ -73,11 +82,20 @@ impl Gateway {
                 }
                 None
             }
-            mode => Some(build_connector(instance.tls.backend(), config, mode)?),
+            mode => Some(connector_settings(config, mode)?),
+        };
+        let connector = match &base_settings {
+            Some(settings) => Some(
+                tls_backend
+                    .build_connector(settings)
+                    .map_err(|e| format!("TLS toward backends: {e}"))?,
+            ),
+            None => None,
         };
         let own_identity = match (&upstream.ssl_cert, &upstream.ssl_key) {
             (Some(c), Some(k)) => Some(Arc::new(
-                cert::load_identity(c, k).map_err(|e| format!("upstream.ssl-cert: {e}"))?,
+                cert::load_identity(c, k, time::OffsetDateTime::now_utc())
+                    .map_err(|e| format!("upstream.ssl-cert: {e}"))?,
             )),
             _ => None,
         };
@@ -86,6 +104,9 @@ impl Gateway {
             backends: Backends::new(&upstream.servers, upstream.balance),
             config: upstream,
             connector,
+            tls_backend,
+            base_settings,
+            mirrored: Mutex::new(HashMap::new()),
             identities,
             own_identity,
         });
@@ -126,16 +147,55 @@ impl Gateway {
         self.identities.as_ref()
     }
 
-    /// Runs a TLS handshake toward `backend` over `tcp`, presenting `client` if given.
+    /// The connector for a session whose client negotiated `mirror`: it offers the client's
+    /// version as the newest and the client's suite first, so a backend's `REQUIRE CIPHER` sees
+    /// what the client negotiated whenever the backend can do it. Falls back to the general
+    /// connector when the library refuses those settings.
+    fn connector_for(&self, mirror: Option<&TlsInfo>) -> Option<Arc<dyn TlsConnector>> {
+        let general = self.connector.as_ref()?;
+        let (Some(info), Some(base)) = (mirror, &self.base_settings) else {
+            return Some(Arc::clone(general));
+        };
+        let key = (info.version, info.cipher.clone());
+        let mut mirrored = self.mirrored.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = mirrored.get(&key) {
+            return Some(Arc::clone(found));
+        }
+        let mut settings = base.clone();
+        settings.max_version = settings.max_version.min(info.version);
+        let list = if info.version == TlsVersion::Tls13 {
+            &mut settings.ciphersuites
+        } else {
+            &mut settings.cipher_list
+        };
+        list.retain(|c| *c != info.cipher);
+        list.insert(0, info.cipher.clone());
+        let connector = match self.tls_backend.build_connector(&settings) {
+            Ok(c) => c,
+            Err(e) => {
+                log::debug!(
+                    "gateway: backend legs for {} {} use the configured preferences: {e}",
+                    info.version,
+                    info.cipher
+                );
+                Arc::clone(general)
+            }
+        };
+        mirrored.insert(key, Arc::clone(&connector));
+        Some(connector)
+    }
+
+    /// Runs a TLS handshake toward `backend` over `tcp`, presenting `client` if given, with the
+    /// client leg's version and cipher offered first (`mirror`).
     fn tls_leg(
         &self,
         tcp: SharedTcp,
         backend: &backends::Backend,
         client: Option<&Arc<Identity>>,
+        mirror: Option<&TlsInfo>,
     ) -> Result<BackendIo, String> {
         let connector = self
-            .connector
-            .as_ref()
+            .connector_for(mirror)
             .ok_or("TLS toward backends is disabled")?;
         let name = self
             .config
@@ -168,7 +228,10 @@ impl Service for Gateway {
                     )));
                 }
                 Err(reason) => {
-                    log::debug!("connection {id}: backend {} failed: {reason}", backend.address);
+                    log::debug!(
+                        "connection {id}: backend {} failed: {reason}",
+                        backend.address
+                    );
                     health::record(&backend, backends::Health::Down(reason));
                 }
             }
@@ -182,18 +245,15 @@ impl Service for Gateway {
     }
 }
 
-/// The TLS client context toward backends, from the same library that serves the clients.
-fn build_connector(
-    backend: TlsBackend,
-    config: &Config,
-    mode: UpstreamTls,
-) -> Result<Arc<dyn TlsConnector>, String> {
+/// The settings of the TLS client context toward backends: the client leg's lists (the same
+/// library serves the clients).
+fn connector_settings(config: &Config, mode: UpstreamTls) -> Result<ConnectorSettings, String> {
     let roots = match &config.upstream.ssl_ca {
         Some(path) => cert::read_certificates(path).map_err(|e| format!("upstream.ssl-ca: {e}"))?,
         None => Vec::new(),
     };
     let security = &config.security;
-    let settings = ConnectorSettings {
+    Ok(ConnectorSettings {
         roots,
         verify: match mode {
             UpstreamTls::VerifyIdentity => ServerVerify::Identity,
@@ -206,10 +266,7 @@ fn build_connector(
         ciphersuites: security.tls_ciphersuites.clone(),
         groups: security.tls_groups.clone(),
         session_cache: security.ssl_session_cache_mode,
-    };
-    backend
-        .build_connector(&settings)
-        .map_err(|e| format!("TLS toward backends: {e}"))
+    })
 }
 
 /// The identity CAs: the configured one, or with auto-tls one generated per CA of the
@@ -218,7 +275,8 @@ fn identity_authority(
     instance: &Arc<Instance>,
     upstream: &Upstream,
 ) -> Result<Option<IdentityAuthority>, String> {
-    if let (Some(cert_path), Some(key_path)) = (&upstream.identity_ca_cert, &upstream.identity_ca_key)
+    if let (Some(cert_path), Some(key_path)) =
+        (&upstream.identity_ca_cert, &upstream.identity_ca_key)
     {
         let authority = IdentityAuthority::configured(cert_path, key_path)
             .map_err(|e| format!("upstream.identity-ca-cert: {e}"))?;

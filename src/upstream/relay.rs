@@ -41,7 +41,10 @@ impl ClientLegStatus {
             rows: vec![
                 ("Ssl_cipher", tls.info.cipher.clone()),
                 ("Ssl_cipher_list", tls.context.cipher_names.clone()),
-                ("Ssl_sessions_reused", u8::from(tls.info.resumed).to_string()),
+                (
+                    "Ssl_sessions_reused",
+                    u8::from(tls.info.resumed).to_string(),
+                ),
                 ("Ssl_verify_mode", tls.context.verify_mode().to_string()),
                 ("Ssl_version", tls.info.version.to_string()),
             ],
@@ -75,7 +78,10 @@ impl ClientLegStatus {
 /// rewrites). Most queries are told apart by their first byte, without tokenizing.
 pub(crate) fn is_session_status(query: &[u8]) -> bool {
     let start = query.iter().position(|b| !b.is_ascii_whitespace());
-    if !matches!(start.map(|i| query[i]), Some(b's' | b'S' | b'/' | b'-' | b'#')) {
+    if !matches!(
+        start.map(|i| query[i]),
+        Some(b's' | b'S' | b'/' | b'-' | b'#')
+    ) {
         return false;
     }
     let Ok(text) = std::str::from_utf8(query) else {
@@ -211,7 +217,12 @@ impl Relay {
     /// Makes `n` unconsumed bytes available in the buffer (`n` at most its size), reading from
     /// the backend. Before blocking, what was consumed is forwarded and the client flushed, so
     /// a slow result reaches the client as it comes.
-    fn fill(&mut self, n: usize, client: &mut Client<'_>, at_boundary: bool) -> Result<(), Failure> {
+    fn fill(
+        &mut self,
+        n: usize,
+        client: &mut Client<'_>,
+        at_boundary: bool,
+    ) -> Result<(), Failure> {
         while self.end - self.start < n {
             self.forward(client)?;
             client.stream.flush().map_err(Failure::Client)?;
@@ -278,7 +289,7 @@ impl Relay {
                     Step::ClientTurn(part) => {
                         self.forward(client)?;
                         client.stream.flush().map_err(Failure::Client)?;
-                        last_seq = self.client_turn(part, last_seq, client)?;
+                        self.client_turn(part, last_seq, client)?;
                         response.client_part_done(part);
                     }
                     Step::More => {}
@@ -293,12 +304,10 @@ impl Relay {
                 self.fill(4 + want, client, true)?;
                 let prefix = &self.buf[self.start + 4..self.start + 4 + want];
                 let was_row = response.in_rows();
-                step = response
-                    .packet(prefix, len)
-                    .map_err(|e| Failure::Backend {
-                        reason: format!("the backend broke the protocol: {e}"),
-                        at_boundary: true,
-                    })?;
+                step = response.packet(prefix, len).map_err(|e| Failure::Backend {
+                    reason: format!("the backend broke the protocol: {e}"),
+                    at_boundary: true,
+                })?;
                 let is_row = was_row && response.in_rows();
                 if rewrite && is_row && 4 + len <= self.buf.len() {
                     self.fill(4 + len, client, true)?;
@@ -309,7 +318,10 @@ impl Relay {
                         packet.extend_from_slice(&(new.len() as u32).to_le_bytes()[..3]);
                         packet.push(seq);
                         packet.extend_from_slice(&new);
-                        client.stream.write_framed(&packet).map_err(Failure::Client)?;
+                        client
+                            .stream
+                            .write_framed(&packet)
+                            .map_err(Failure::Client)?;
                         self.start += 4 + len;
                         self.pending = self.start;
                         last_seq = seq;
@@ -325,13 +337,13 @@ impl Relay {
     }
 
     /// The client's part in the middle of a response: one authentication message, or a file's
-    /// contents up to an empty packet. Returns the sequence id of the last packet passed on.
+    /// contents up to an empty packet. `last_seq` is the sequence id of the backend's last packet.
     fn client_turn(
         &mut self,
         part: ClientPart,
         last_seq: u8,
         client: &mut Client<'_>,
-    ) -> Result<u8, Failure> {
+    ) -> Result<(), Failure> {
         let mut seq = last_seq.wrapping_add(1);
         client.stream.set_seq(seq);
         loop {
@@ -339,13 +351,11 @@ impl Relay {
                 .stream
                 .read_packet()
                 .map_err(|e| Failure::Client(io::Error::other(e.to_string())))?;
-            let next = self.queue(&packet, seq);
-            let last = next.wrapping_sub(1);
+            seq = self.queue(&packet, seq);
             self.send()?;
             if part == ClientPart::AuthReply || packet.is_empty() {
-                return Ok(last);
+                return Ok(());
             }
-            seq = next;
         }
     }
 
@@ -387,9 +397,8 @@ impl Executor for Relay {
             let err = SqlError::not_supported("replication through the gateway");
             return client.stream.write_packet(&response::err(&err));
         }
-        let rewrite = cmd == command::QUERY
-            && self.status.is_some()
-            && is_session_status(&packet[1..]);
+        let rewrite =
+            cmd == command::QUERY && self.status.is_some() && is_session_status(&packet[1..]);
         self.queue(packet, 0);
         let outcome = self.send().and_then(|()| {
             self.pump(

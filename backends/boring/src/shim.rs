@@ -121,7 +121,10 @@ pub(crate) fn set_ciphers(
     }
     // The strict list fails on a name BoringSSL does not know; trying each name alone first
     // makes the error name it.
-    for (name, suite) in older.iter().zip(suites.iter().filter(|s| s.kind != SuiteKind::Tls13)) {
+    for (name, suite) in older
+        .iter()
+        .zip(suites.iter().filter(|s| s.kind != SuiteKind::Tls13))
+    {
         builder
             .set_strict_cipher_list(name)
             .map_err(|_| cannot_negotiate(suite))?;

@@ -53,9 +53,7 @@ pub fn build_connector(settings: &ConnectorSettings) -> Result<Arc<dyn TlsConnec
         .filter(|v| *v >= TlsVersion::Tls12)
         .collect();
     let suites = provider_suites(&suites)?;
-    let groups = group::usable(NAME, &settings.groups, false, |g| {
-        rustls_group(g).is_some()
-    })?;
+    let groups = group::usable(NAME, &settings.groups, false, |g| rustls_group(g).is_some())?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites: suites.iter().map(|(_, suite)| *suite).collect(),
         kx_groups: groups.iter().filter_map(|g| rustls_group(g)).collect(),
@@ -241,11 +239,18 @@ impl ClientSessionStore for NotingStore {
         self.0.remove_tls12_session(server_name);
     }
 
-    fn insert_tls13_ticket(&self, server_name: ServerName<'static>, value: Tls13ClientSessionValue) {
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
         self.0.insert_tls13_ticket(server_name, value);
     }
 
-    fn take_tls13_ticket(&self, server_name: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
         Self::noted(self.0.take_tls13_ticket(server_name))
     }
 }

@@ -246,13 +246,14 @@ impl TlsContext for RustlsContext {
     }
 
     fn accept(&self, mut io: Box<dyn Transport>) -> Result<Box<dyn TlsStream>, TlsError> {
-        let mut conn =
-            ServerConnection::new(self.config.clone()).map_err(|e| failure::other(e.to_string()))?;
+        let mut conn = ServerConnection::new(self.config.clone())
+            .map_err(|e| failure::other(e.to_string()))?;
         // complete_io returns once the handshake is done or fails (EOF included), so this
         // loop ends; the caller's socket timeouts bound a stalled peer.
         while conn.is_handshaking() {
-            conn.complete_io(&mut io)
-                .map_err(|e| crate::failure::classify(&e, Peer::Client, None, None, &self.versions))?;
+            conn.complete_io(&mut io).map_err(|e| {
+                crate::failure::classify(&e, Peer::Client, None, None, &self.versions)
+            })?;
         }
         let info = report(&conn, &self.suites)?;
         if info.resumed {

@@ -88,8 +88,8 @@ impl ConnectorSettings {
         }
         let mut suites = Vec::new();
         for name in self.ciphersuites.iter().chain(&self.cipher_list) {
-            let suite = crate::cipher::lookup(name)
-                .ok_or_else(|| TlsError::UnknownCipher(name.clone()))?;
+            let suite =
+                crate::cipher::lookup(name).ok_or_else(|| TlsError::UnknownCipher(name.clone()))?;
             if !suites.contains(&suite) {
                 suites.push(suite);
             }
