@@ -8,6 +8,7 @@
 //! once (additive, allowed by the fixture's rules) and accounts of the tests' own; tests that
 //! kill backends own theirs.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -84,11 +85,15 @@ fn gateway(setup: Setup) -> TestServer {
         }
         std::fs::copy(cert, tls.join(GENERATED_CERT)).unwrap();
         std::fs::copy(key, tls.join(GENERATED_KEY)).unwrap();
-        let _ = dir;
         let pki = pki();
-        config.security.ssl_cert = Some(pki.server.cert.clone());
-        config.security.ssl_key = Some(pki.server.key.clone());
+        // The gateway's own copy of its certificate, which a test may rotate.
+        let (own_cert, own_key) = (dir.join("server.pem"), dir.join("server-key.pem"));
+        std::fs::copy(&pki.server.cert, &own_cert).unwrap();
+        std::fs::copy(&pki.server.key, &own_key).unwrap();
+        config.security.ssl_cert = Some(own_cert);
+        config.security.ssl_key = Some(own_key);
         config.security.ssl_ca = Some(pki.ca.cert.clone());
+        config.socket = Some(dir.join("gateway.sock"));
         let up = &mut config.upstream;
         up.servers = setup
             .backends
@@ -642,4 +647,187 @@ fn galera_writes_survive_the_serving_node() {
             .unwrap();
         assert_eq!(ids, committed, "node {i}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands that are exchanges, the unix socket, reloads, shutdown
+
+/// COM_CHANGE_USER is an authentication exchange relayed like the login: the backend checks
+/// the new account's REQUIRE on the existing transport, and answers as it would directly.
+/// `LOAD DATA LOCAL INFILE` hands the turn to the client in the middle of a response.
+#[test]
+fn change_user_and_local_infile_are_relayed() {
+    let backend = &pair()[0];
+    writer(&mut backend.root());
+    let gw = gateway(Setup::to(&[backend.addr()]));
+    let change = |addr: SocketAddr, to: &str| -> String {
+        let mut conn = tls_client(addr, "r_none");
+        let opts = mysql::ChangeUserOpts::default()
+            .with_user(Some(to.into()))
+            .with_pass(Some(PASSWORD.into()));
+        match conn.change_user(opts) {
+            Ok(()) => conn
+                .query_first::<String, _>("SELECT CURRENT_USER()")
+                .unwrap()
+                .unwrap(),
+            Err(e) => e.to_string(),
+        }
+    };
+    for to in ["r_ssl", "r_x509", "r_none", "nobody"] {
+        let direct = change(backend.addr(), to);
+        assert_eq!(change(gw.addr, to), direct, "change to {to}");
+    }
+    assert_eq!(change(gw.addr, "r_ssl"), "r_ssl@%");
+
+    let mut conn = mysql::Conn::new(
+        opts_of(
+            &Connect::tcp(backend.addr(), "gw_rw")
+                .verified_tls()
+                .to(gw.addr),
+        )
+        .local_infile_handler(Some(mysql::LocalInfileHandler::new(|_, writer| {
+            for i in 0..1000 {
+                writeln!(writer, "{i}\trow {i}")?;
+            }
+            Ok(())
+        }))),
+    )
+    .unwrap();
+    conn.query_drop("CREATE DATABASE IF NOT EXISTS gw_infile")
+        .unwrap();
+    conn.query_drop("CREATE OR REPLACE TABLE gw_infile.t (id INT PRIMARY KEY, note TEXT)")
+        .unwrap();
+    conn.query_drop("LOAD DATA LOCAL INFILE 'rows.tsv' INTO TABLE gw_infile.t")
+        .unwrap();
+    let count: u32 = conn
+        .query_first("SELECT COUNT(*) FROM gw_infile.t")
+        .unwrap()
+        .unwrap();
+    assert_eq!(count, 1000);
+    // The session goes on normally after the exchange.
+    let sum: u64 = conn
+        .query_first("SELECT SUM(id) FROM gw_infile.t")
+        .unwrap()
+        .unwrap();
+    assert_eq!(sum, 999 * 1000 / 2);
+}
+
+/// A client on the gateway's unix socket gets a TLS backend leg (its transport is secure), so
+/// `REQUIRE SSL` accounts log in; the backend sees the gateway's address (PROXY `LOCAL`).
+#[test]
+fn unix_socket_clients_get_a_tls_backend_leg() {
+    let backend = &pair()[0];
+    let gw = gateway(Setup::to(&[backend.addr()]));
+    let socket = gw.config.socket.clone().unwrap();
+    let got = outcome(&Connect::socket(&socket, "r_ssl"));
+    assert_eq!(
+        got,
+        Outcome::Ok {
+            user: "r_ssl@127.0.0.1".into(),
+            current_user: "r_ssl@%".into(),
+            // The client's own connection has no TLS; the status rows say so.
+            ssl_cipher_nonempty: false,
+        }
+    );
+    assert!(matches!(
+        outcome(&Connect::socket(&socket, "r_x509")),
+        Outcome::Err { code: 1045, .. }
+    ));
+}
+
+/// The gateway's own certificate is rotated and reloaded (what SIGHUP does) twenty times
+/// while clients keep connecting through it: no connection fails, and new ones see the new
+/// certificate.
+#[test]
+fn gateway_reloads_under_load_fail_no_connection() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    let backend = &pair()[1];
+    let gw = gateway(Setup::to(&[backend.addr()]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(AtomicU32::new(0));
+    let client = {
+        let (stop, connected, addr) = (Arc::clone(&stop), Arc::clone(&connected), gw.addr);
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match outcome(&Connect::tcp(addr, "r_ssl").verified_tls()) {
+                    Outcome::Ok { .. } => {
+                        connected.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => failures.push(other),
+                }
+            }
+            failures
+        })
+    };
+    let cert = gw.config.security.ssl_cert.clone().unwrap();
+    let key = gw.config.security.ssl_key.clone().unwrap();
+    for i in 0..20 {
+        let fresh = pki()
+            .ca
+            .server(&format!("gw-rotated-{i}"), crate::util::certs::Key::Ecdsa);
+        std::fs::copy(&fresh.cert, &cert).unwrap();
+        std::fs::copy(&fresh.key, &key).unwrap();
+        gw.shared.reload_tls(false).unwrap();
+        let seen = connected.load(Ordering::Relaxed);
+        let until = Instant::now() + Duration::from_secs(30);
+        while connected.load(Ordering::Relaxed) < seen + 2 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let failures = client.join().unwrap();
+    let ok = connected.load(Ordering::Relaxed);
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(ok >= 40, "only {ok} connections during 20 reloads");
+}
+
+/// SIGTERM drains: a statement running on a backend finishes and its result reaches the client,
+/// an idle session gets ERR 1053 unprompted (sequence id 0) and the close, as on the embedded
+/// engine, and new connections are refused.
+#[test]
+fn shutdown_drains_relayed_sessions() {
+    use crate::util::raw::{RawClient, TlsOptions, parse_err};
+    use std::io::Read as _;
+
+    let backend = &pair()[1];
+    let gw = gateway(Setup::to(&[backend.addr()]));
+    let addr = gw.addr;
+    let mut idle = RawClient::connect(addr).unwrap();
+    idle.start_tls(&TlsOptions {
+        ca: Some(pki().ca.cert.clone()),
+        ..TlsOptions::default()
+    })
+    .unwrap();
+    idle.login("r_none", PASSWORD, None).unwrap();
+    let running = std::thread::spawn(move || {
+        let mut conn = tls_client(addr, "r_none");
+        conn.query_first::<u32, _>("SELECT SLEEP(2) + 7")
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    gw.begin_shutdown();
+    let result = running.join().unwrap().unwrap();
+    assert_eq!(result, Some(7), "the running statement finished");
+    idle.seq = 0;
+    let packet = idle.read_packet().expect("ERR 1053 before the close");
+    let err = parse_err(&packet);
+    assert_eq!((packet[0], err.code), (0xFF, 1053), "{}", err.message);
+    assert_eq!(idle.seq, 1, "sent with sequence id 0");
+    let mut rest = [0u8; 1];
+    assert!(
+        matches!(idle.stream.read(&mut rest), Ok(0)),
+        "then the close"
+    );
+    assert!(matches!(
+        outcome(&Connect::tcp(addr, "r_none").verified_tls()),
+        Outcome::Failed(_)
+    ));
 }

@@ -267,7 +267,11 @@ impl Login for RelayedLogin<'_> {
             leftover,
             login_ok: ok,
             deprecate_eof: client_caps & caps::DEPRECATE_EOF != 0,
-            status: tls.as_ref().map(ClientLegStatus::of),
+            status: match &tls {
+                Some(t) => Some(ClientLegStatus::of(t)),
+                None if leg_tls => Some(ClientLegStatus::none()),
+                None => None,
+            },
             wait_timeout: instance.config.wait_timeout,
             write_timeout: BACKEND_WRITE_TIMEOUT,
             lease: self.lease,

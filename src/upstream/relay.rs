@@ -35,6 +35,20 @@ pub(crate) struct ClientLegStatus {
 }
 
 impl ClientLegStatus {
+    /// The values a session without TLS reports: what a client on the unix socket sees while
+    /// its backend leg is TLS.
+    pub(crate) fn none() -> Self {
+        Self {
+            rows: vec![
+                ("Ssl_cipher", String::new()),
+                ("Ssl_cipher_list", String::new()),
+                ("Ssl_sessions_reused", "0".into()),
+                ("Ssl_verify_mode", "0".into()),
+                ("Ssl_version", String::new()),
+            ],
+        }
+    }
+
     /// The values a TLS client's session reports, from its handshake.
     pub(crate) fn of(tls: &SessionTls) -> Self {
         Self {
@@ -129,8 +143,8 @@ pub(crate) struct Relay {
     /// The backend's OK that completes the login, sent by [`Executor::login_ok`].
     login_ok: Option<Vec<u8>>,
     deprecate_eof: bool,
-    /// The client leg's TLS status, for `SHOW STATUS` (none for a plain client: the backend
-    /// leg is plain too and already tells the truth).
+    /// The client leg's TLS status, for `SHOW STATUS` (none when both legs are plain: the
+    /// backend already tells the truth).
     status: Option<ClientLegStatus>,
     wait_timeout: Duration,
     write_timeout: Duration,
