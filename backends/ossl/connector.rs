@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tlsql_tls_api::cipher::CipherSuite;
 use tlsql_tls_api::connector::{IdentityCache, SessionCache};
@@ -138,6 +139,13 @@ impl Connector {
         let Some(session) = per.sessions.get(&name.to_string()) else {
             return false;
         };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if !shim::still_offered(&session, now) {
+            // The library would leave it out of the ClientHello: not an offer.
+            return false;
+        }
         // SAFETY: the library requires a session made under the same context as `ssl`; every
         // session in `per.sessions` was handed out by `per.ctx`'s new-session callback.
         unsafe { ssl.set_session(&session) }.is_ok()
