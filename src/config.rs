@@ -23,7 +23,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use log::LevelFilter;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use tlsql_tls_api::TlsVersion;
+use tlsql_tls_api::{Capabilities, TlsVersion};
 use tlsql_tls_api::cipher::{self, SuiteKind};
 use tlsql_tls_api::group::{self, KxGroup};
 
@@ -292,11 +292,7 @@ impl TlsBackendKind {
 
     /// The name used in configuration, logs and bench ids.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Rustls => "rustls",
-            Self::Openssl => "openssl",
-            Self::Boring => "boring",
-        }
+        self.capabilities().name
     }
 
     /// Whether this binary was built with the backend's feature.
@@ -328,10 +324,16 @@ impl TlsBackendKind {
         }
     }
 
-    /// Whether the library can negotiate `version` (rustls has no TLS 1.0/1.1).
-    pub fn supports(self, version: TlsVersion) -> bool {
-        self != Self::Rustls || version >= TlsVersion::Tls12
+    /// What the library can do, as its backend crate declares it (known in every build,
+    /// whether the library is linked or not).
+    pub fn capabilities(self) -> &'static Capabilities {
+        match self {
+            Self::Rustls => &tlsql_tls_rustls::CAPABILITIES,
+            Self::Openssl => &tlsql_tls_openssl::CAPABILITIES,
+            Self::Boring => &tlsql_tls_boring::CAPABILITIES,
+        }
     }
+
 }
 
 impl fmt::Display for TlsBackendKind {
@@ -1118,10 +1120,24 @@ impl RawSecurity {
         let auto_tls_key = AutoTlsKey::from_str(&self.auto_tls_key)
             .map_err(|r| origins.invalid(&key("auto-tls-key"), r))?;
 
-        let tls_version = TlsVersion::from_str(&self.tls_version)
-            .map_err(|r| origins.invalid(&key("tls-version"), r))?;
-        if !tls_backend.supports(tls_version) {
-            let alternatives: Vec<_> = [TlsBackendKind::Openssl, TlsBackendKind::Boring]
+        let legacy: Vec<TlsBackendKind> = TlsBackendKind::ALL
+            .into_iter()
+            .filter(|b| b.capabilities().legacy_versions)
+            .collect();
+        let tls_version = TlsVersion::from_str(&self.tls_version).map_err(|_| {
+            let names: Vec<_> = legacy.iter().map(|b| b.name()).collect();
+            origins.invalid(
+                &key("tls-version"),
+                format!(
+                    "unknown TLS version '{}': expected TLSv1.2 or TLSv1.3 (TLSv1.0 and TLSv1.1 only on the {} backends)",
+                    self.tls_version,
+                    names.join(" and ")
+                ),
+            )
+        })?;
+        let capabilities = tls_backend.capabilities();
+        if !capabilities.versions().any(|v| v == tls_version) {
+            let alternatives: Vec<_> = legacy
                 .into_iter()
                 .map(|b| {
                     if b.is_compiled_in() {
@@ -1134,7 +1150,12 @@ impl RawSecurity {
             return Err(origins.invalid(
                 &key("tls-version"),
                 format!(
-                    "the {tls_backend} backend cannot do {tls_version} (it supports TLSv1.2 and TLSv1.3 only); the {} backend can",
+                    "the {tls_backend} backend cannot do {tls_version} (it supports {} only); the {} backend can",
+                    capabilities
+                        .versions()
+                        .map(TlsVersion::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" and "),
                     alternatives.join(" or ")
                 ),
             ));
