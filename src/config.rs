@@ -23,9 +23,9 @@ use figment::{Figment, Metadata, Profile, Provider};
 use log::LevelFilter;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use tlsql_tls_api::{Capabilities, TlsVersion};
 use tlsql_tls_api::cipher::{self, SuiteKind};
 use tlsql_tls_api::group::{self, KxGroup};
+use tlsql_tls_api::{Capabilities, TlsVersion};
 
 /// The file read when `--config` is not given and it exists, relative to the working directory.
 pub const DEFAULT_FILE: &str = "config/tlsql.toml";
@@ -333,7 +333,6 @@ impl TlsBackendKind {
             Self::Boring => &tlsql_tls_boring::CAPABILITIES,
         }
     }
-
 }
 
 impl fmt::Display for TlsBackendKind {

@@ -14,13 +14,13 @@ use tlsql_tls_api::{
     TlsStream, TlsVersion, Transport,
 };
 
+use crate::NAME;
 use crate::common::{self, Stream, library};
 use crate::lib::ex_data::Index;
 use crate::lib::ssl::{
-    HandshakeError, Ssl, SslContext, SslOptions, SslSession, SslSessionCacheMode, SslVerifyMode,
+    Ssl, SslContext, SslOptions, SslSession, SslSessionCacheMode, SslVerifyMode,
 };
 use crate::shim;
-use crate::NAME;
 
 /// Builds a connector from `settings`.
 ///
@@ -163,11 +163,9 @@ impl TlsConnector for Connector {
         server_name: &str,
         client: Option<&Arc<Identity>>,
     ) -> Result<Box<dyn TlsStream>, TlsError> {
-        let per = self
-            .identities
-            .get(client, |identity| {
-                PerIdentity::new(&self.shared, Some(identity)).map(|(per, _)| per)
-            })?;
+        let per = self.identities.get(client, |identity| {
+            PerIdentity::new(&self.shared, Some(identity)).map(|(per, _)| per)
+        })?;
         let mut ssl = Ssl::new(&per.ctx).map_err(library)?;
         let verify_name = self.shared.settings.verify == ServerVerify::Identity;
         match failure::ip_address(server_name) {
@@ -193,16 +191,13 @@ impl TlsConnector for Connector {
                     info,
                 }))
             }
-            Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
-                let failed = common::Failed {
-                    ssl: mid.ssl(),
-                    error: mid.error(),
-                    closed: shim::closed_during_handshake(mid.get_ref(), mid.error()),
-                    verifying: self.shared.settings.verify != ServerVerify::None,
-                };
-                Err(common::handshake_failure(failed, Peer::Server, Some(server_name), &self.shared.versions))
-            }
-            Err(HandshakeError::SetupFailure(e)) => Err(library(e)),
+            Err(e) => Err(common::handshake_error(
+                e,
+                Peer::Server,
+                self.shared.settings.verify != ServerVerify::None,
+                Some(server_name),
+                &self.shared.versions,
+            )),
         }
     }
 

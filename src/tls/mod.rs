@@ -35,13 +35,17 @@ compile_error!(
 fn entry_points(backend: TlsBackendKind) -> Option<(BuildFn, ConnectorFn)> {
     match backend {
         #[cfg(feature = "rustls")]
-        TlsBackendKind::Rustls => Some((tlsql_tls_rustls::build, tlsql_tls_rustls::build_connector)),
+        TlsBackendKind::Rustls => {
+            Some((tlsql_tls_rustls::build, tlsql_tls_rustls::build_connector))
+        }
         #[cfg(feature = "openssl")]
         TlsBackendKind::Openssl => {
             Some((tlsql_tls_openssl::build, tlsql_tls_openssl::build_connector))
         }
         #[cfg(feature = "boring")]
-        TlsBackendKind::Boring => Some((tlsql_tls_boring::build, tlsql_tls_boring::build_connector)),
+        TlsBackendKind::Boring => {
+            Some((tlsql_tls_boring::build, tlsql_tls_boring::build_connector))
+        }
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -56,7 +60,10 @@ fn not_compiled_in(backend: TlsBackendKind) -> TlsError {
 }
 
 /// Builds a server context with `backend`.
-pub fn build(backend: TlsBackendKind, settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
+pub fn build(
+    backend: TlsBackendKind,
+    settings: &TlsSettings,
+) -> Result<Arc<dyn TlsContext>, TlsError> {
     let (build, _) = entry_points(backend).ok_or_else(|| not_compiled_in(backend))?;
     build(settings)
 }

@@ -11,8 +11,8 @@ use crate::common::library;
 use crate::lib::error::ErrorStack;
 use crate::lib::ex_data::Index;
 use crate::lib::ssl::{
-    self, ErrorCode, Ssl, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef, SslStream,
-    SslVerifyMode,
+    self, ErrorCode, Ssl, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef,
+    SslStream, SslVerifyMode,
 };
 use crate::lib::x509::verify::X509VerifyFlags;
 use crate::lib::x509::{X509, X509VerifyError};
@@ -121,7 +121,10 @@ pub(crate) fn set_ciphers(
     }
     // The strict list fails on a name BoringSSL does not know; trying each name alone first
     // makes the error name it.
-    for (name, suite) in older.iter().zip(suites.iter().filter(|s| s.kind != SuiteKind::Tls13)) {
+    for (name, suite) in older
+        .iter()
+        .zip(suites.iter().filter(|s| s.kind != SuiteKind::Tls13))
+    {
         builder
             .set_strict_cipher_list(name)
             .map_err(|_| cannot_negotiate(suite))?;

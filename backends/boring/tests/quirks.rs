@@ -39,7 +39,10 @@ fn dropped_suites_point_to_openssl() {
         cipher_list: split("DHE-RSA-AES128-GCM-SHA256"),
         ..pki.settings(Key::Rsa)
     });
-    assert_eq!(what, "cannot negotiate the cipher DHE-RSA-AES128-GCM-SHA256");
+    assert_eq!(
+        what,
+        "cannot negotiate the cipher DHE-RSA-AES128-GCM-SHA256"
+    );
     assert_eq!(
         alternative,
         "remove DHE-RSA-AES128-GCM-SHA256 from security.ssl-cipher, or use the openssl backend"

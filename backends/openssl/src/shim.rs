@@ -16,8 +16,8 @@ use crate::lib::error::ErrorStack;
 use crate::lib::nid::Nid;
 use crate::lib::pkey::Id;
 use crate::lib::ssl::{
-    self, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef, SslStream, SslVerifyMode,
-    SslVersion,
+    self, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef, SslStream,
+    SslVerifyMode, SslVersion,
 };
 use crate::lib::x509::verify::X509VerifyFlags;
 use crate::lib::x509::{X509, X509VerifyResult};

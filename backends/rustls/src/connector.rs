@@ -16,10 +16,10 @@ use rustls::client::{
 };
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, aws_lc_rs};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::version::{TLS12, TLS13};
+use rustls::sign::SingleCertAndKey;
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, NamedGroup,
-    RootCertStore, SignatureScheme, StreamOwned, SupportedCipherSuite, SupportedProtocolVersion,
+    RootCertStore, SignatureScheme, StreamOwned, SupportedCipherSuite,
 };
 use tlsql_tls_api::cipher::CipherSuite;
 use tlsql_tls_api::connector::{IdentityCache, SERVER_NAMES};
@@ -31,7 +31,9 @@ use tlsql_tls_api::{
     TlsVersion, Transport,
 };
 
-use crate::context::{RustlsStream, library, provider_suites, report, rustls_group};
+use crate::context::{
+    RustlsStream, certified_key, library, protocol_versions, provider_suites, report, rustls_group,
+};
 use crate::{CAPABILITIES, NAME};
 
 /// Builds a connector from `settings`.
@@ -53,9 +55,7 @@ pub fn build_connector(settings: &ConnectorSettings) -> Result<Arc<dyn TlsConnec
         .filter(|v| *v >= TlsVersion::Tls12)
         .collect();
     let suites = provider_suites(&suites)?;
-    let groups = group::usable(NAME, &settings.groups, false, |g| {
-        rustls_group(g).is_some()
-    })?;
+    let groups = group::usable(NAME, &settings.groups, false, |g| rustls_group(g).is_some())?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites: suites.iter().map(|(_, suite)| *suite).collect(),
         kx_groups: groups.iter().filter_map(|g| rustls_group(g)).collect(),
@@ -88,33 +88,15 @@ struct Shared {
 impl Shared {
     /// A configuration presenting `identity` (or none), with a session store of its own.
     fn config(&self, identity: Option<&Identity>) -> Result<ClientConfig, TlsError> {
-        let versions: Vec<&'static SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .filter_map(|v| match v {
-                TlsVersion::Tls12 => Some(&TLS12),
-                TlsVersion::Tls13 => Some(&TLS13),
-                TlsVersion::Tls10 | TlsVersion::Tls11 => None,
-            })
-            .collect();
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
-            .with_protocol_versions(&versions)
+            .with_protocol_versions(&protocol_versions(&self.versions))
             .map_err(library)?
             .dangerous()
             .with_custom_certificate_verifier(self.verifier.clone());
         let mut config = match identity {
-            Some(identity) => builder
-                .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
-                .map_err(|e| match e {
-                    rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
-                        cert_path: identity.cert_path.clone(),
-                        key_path: identity.key_path.clone(),
-                    },
-                    other => TlsError::BadFile {
-                        path: identity.key_path.clone(),
-                        reason: format!("unusable private key: {other}"),
-                    },
-                })?,
+            Some(identity) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                certified_key(identity, &self.provider)?,
+            ))),
             None => builder.with_no_client_auth(),
         };
         config.resumption = if self.session_cache {
@@ -241,11 +223,18 @@ impl ClientSessionStore for NotingStore {
         self.0.remove_tls12_session(server_name);
     }
 
-    fn insert_tls13_ticket(&self, server_name: ServerName<'static>, value: Tls13ClientSessionValue) {
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
         self.0.insert_tls13_ticket(server_name, value);
     }
 
-    fn take_tls13_ticket(&self, server_name: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
         Self::noted(self.0.take_tls13_ticket(server_name))
     }
 }

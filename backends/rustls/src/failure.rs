@@ -41,9 +41,7 @@ pub(crate) fn classify(
                 | CertificateError::NotValidYet
                 | CertificateError::NotValidYetContext { .. } => HandshakeFailure::Expired,
                 CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => {
-                    HandshakeFailure::NameMismatch
-                }
+                | CertificateError::NotValidForNameContext { .. } => HandshakeFailure::NameMismatch,
                 _ => HandshakeFailure::BadCertificate,
             };
             return failure::certificate_refused(peer, kind, leaf, name, said);
@@ -75,7 +73,11 @@ pub(crate) fn classify(
             AlertDescription::ProtocolVersion => {
                 return failure::no_common_version(peer, versions, said);
             }
-            _ => return failure::other(format!("the peer aborted the handshake with alert {alert:?}")),
+            _ => {
+                return failure::other(format!(
+                    "the peer aborted the handshake with alert {alert:?}"
+                ));
+            }
         },
         rustls::Error::PeerIncompatible(_)
         | rustls::Error::PeerMisbehaved(_)

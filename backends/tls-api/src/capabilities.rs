@@ -6,9 +6,9 @@
 //! The shared conformance suite (`backends/tls-test`) checks each declaration against what the
 //! backend's `build` really accepts and refuses.
 
+use crate::TlsVersion;
 use crate::cipher::{self, CipherSuite, SuiteKind};
 use crate::group::{self, KxGroup};
-use crate::TlsVersion;
 
 /// One backend's abilities.
 #[derive(Debug, PartialEq, Eq)]

@@ -294,9 +294,21 @@ mod tests {
     #[test]
     fn openssl_and_boringssl_reasons_classify_alike() {
         for (openssl, boring, kind) in [
-            ("no shared cipher", "NO_SHARED_CIPHER", HandshakeFailure::NoSharedCipher),
-            ("unsupported protocol", "UNSUPPORTED_PROTOCOL", HandshakeFailure::Protocol),
-            ("tlsv1 alert unknown ca", "TLSV1_ALERT_UNKNOWN_CA", HandshakeFailure::UnknownCa),
+            (
+                "no shared cipher",
+                "NO_SHARED_CIPHER",
+                HandshakeFailure::NoSharedCipher,
+            ),
+            (
+                "unsupported protocol",
+                "UNSUPPORTED_PROTOCOL",
+                HandshakeFailure::Protocol,
+            ),
+            (
+                "tlsv1 alert unknown ca",
+                "TLSV1_ALERT_UNKNOWN_CA",
+                HandshakeFailure::UnknownCa,
+            ),
             (
                 "sslv3 alert certificate expired",
                 "SSLV3_ALERT_CERTIFICATE_EXPIRED",
@@ -306,7 +318,10 @@ mod tests {
             assert_eq!(HandshakeFailure::from_openssl_reason(openssl), Some(kind));
             assert_eq!(HandshakeFailure::from_openssl_reason(boring), Some(kind));
         }
-        assert_eq!(HandshakeFailure::from_openssl_reason("internal error"), None);
+        assert_eq!(
+            HandshakeFailure::from_openssl_reason("internal error"),
+            None
+        );
         assert_eq!(
             HandshakeFailure::from_x509_verify_code(20),
             HandshakeFailure::UnknownCa
@@ -315,7 +330,10 @@ mod tests {
             HandshakeFailure::from_x509_verify_code(64),
             HandshakeFailure::NameMismatch
         );
-        assert_eq!(HandshakeFailure::NoSharedCipher.as_str(), "no_shared_cipher");
+        assert_eq!(
+            HandshakeFailure::NoSharedCipher.as_str(),
+            "no_shared_cipher"
+        );
     }
 
     #[test]
@@ -330,7 +348,10 @@ mod tests {
             "TLS handshake failed: the client offers none of the configured cipher suites; lib \
              says: its words"
         );
-        assert_eq!(err.handshake_failure(), Some(HandshakeFailure::NoSharedCipher));
+        assert_eq!(
+            err.handshake_failure(),
+            Some(HandshakeFailure::NoSharedCipher)
+        );
         let err = certificate_refused(
             Peer::Server,
             HandshakeFailure::NameMismatch,

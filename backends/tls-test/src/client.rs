@@ -66,7 +66,11 @@ pub fn another_name_fails_verify_identity_but_passes_verify_ca(b: &Backend) {
         for name in ["localhost", "127.0.0.1"] {
             let (info, seen) = connect(&ctx, &*identity, name, None);
             let (reason, message) = failure(&seen.map(|_| panic!("{server} {name}: accepted")));
-            assert_eq!(reason, HandshakeFailure::NameMismatch, "{server}: {message}");
+            assert_eq!(
+                reason,
+                HandshakeFailure::NameMismatch,
+                "{server}: {message}"
+            );
             assert!(
                 message.starts_with(&format!(
                     "the server certificate did not verify: it is for DNS:other.example, not for {name}; "

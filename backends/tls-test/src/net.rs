@@ -57,10 +57,7 @@ pub fn pong(stream: &mut dyn TlsStream) {
 }
 
 /// Serves `n` ping-pong connections.
-pub fn pong_server(
-    ctx: &Arc<dyn TlsContext>,
-    n: usize,
-) -> (SocketAddr, JoinHandle<Vec<Outcome>>) {
+pub fn pong_server(ctx: &Arc<dyn TlsContext>, n: usize) -> (SocketAddr, JoinHandle<Vec<Outcome>>) {
     serve(ctx, n, pong)
 }
 
@@ -75,7 +72,8 @@ pub fn ping(
     client: Option<&Arc<Identity>>,
 ) -> Result<TlsInfo, TlsError> {
     let mut stream = connector.connect(Box::new(tcp(addr)), name, client)?;
-    let failed = |e: std::io::Error| tlsql_tls_api::failure::other(format!("after the handshake: {e}"));
+    let failed =
+        |e: std::io::Error| tlsql_tls_api::failure::other(format!("after the handshake: {e}"));
     stream.write_all(b"ping").map_err(failed)?;
     stream.flush().map_err(failed)?;
     let mut buf = [0; 4];

@@ -101,7 +101,14 @@ impl Pki {
             cert.pem()
         };
         let keep = |_: &mut CertificateParams| {};
-        server("server-ecdsa", "server ecdsa", SERVER_NAMES, KeyPair::generate().unwrap(), &ca, &keep);
+        server(
+            "server-ecdsa",
+            "server ecdsa",
+            SERVER_NAMES,
+            KeyPair::generate().unwrap(),
+            &ca,
+            &keep,
+        );
         let rsa = KeyPair::generate_for(&PKCS_RSA_SHA256).unwrap();
         server("server-rsa", "server rsa", SERVER_NAMES, rsa, &ca, &keep);
         let intermediate = CertifiedIssuer::signed_by(
@@ -152,9 +159,13 @@ impl Pki {
         );
         let client = |file: &str, name: &str, issuer: &CertifiedIssuer<'_, KeyPair>| {
             let key = KeyPair::generate().unwrap();
-            let cert = leaf_params(name, &["client.example"], ExtendedKeyUsagePurpose::ClientAuth)
-                .signed_by(&key, issuer)
-                .unwrap();
+            let cert = leaf_params(
+                name,
+                &["client.example"],
+                ExtendedKeyUsagePurpose::ClientAuth,
+            )
+            .signed_by(&key, issuer)
+            .unwrap();
             pki.write(&format!("{file}.pem"), &cert.pem());
             pki.write(&format!("{file}-key.pem"), &key.serialize_pem());
         };

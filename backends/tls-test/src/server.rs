@@ -15,8 +15,8 @@ use rustls::{ClientConfig, ClientConnection, HandshakeKind, RootCertStore, Strea
 use tlsql_tls_api::capabilities::Tls13Suites;
 use tlsql_tls_api::cipher::{KNOWN, KeyKind, SuiteKind};
 use tlsql_tls_api::{
-    ConnectorSettings, HandshakeFailure, SessionStats, TlsConnector, TlsContext, TlsError,
-    TlsInfo, TlsSettings, TlsVersion, group,
+    ConnectorSettings, HandshakeFailure, SessionStats, TlsConnector, TlsContext, TlsError, TlsInfo,
+    TlsSettings, TlsVersion, group,
 };
 
 use crate::Backend;
@@ -78,7 +78,11 @@ pub fn reports_version_cipher_and_group_for_both_key_types(b: &Backend) {
         let ctx = build(b, &pki.settings(key));
         assert_eq!(ctx.backend(), b.name);
         for (versions, version, cipher) in [
-            (tls12_only as fn(&mut ConnectorSettings), TlsVersion::Tls12, tls12_cipher),
+            (
+                tls12_only as fn(&mut ConnectorSettings),
+                TlsVersion::Tls12,
+                tls12_cipher,
+            ),
             (tls13_only, TlsVersion::Tls13, "TLS_AES_128_GCM_SHA256"),
         ] {
             let (info, seen) = handshake(&ctx, &*connector(b, &pki, versions), None);
@@ -95,7 +99,11 @@ pub fn reports_version_cipher_and_group_for_both_key_types(b: &Backend) {
             if version == TlsVersion::Tls13 && fixed_tls13(b) {
                 // BoringSSL picks among its TLS 1.3 suites by the client's preference when it
                 // has AES instructions and puts ChaCha20 first when it has not.
-                assert!(split(TLS13_DEFAULT).contains(&info.cipher), "{}", info.cipher);
+                assert!(
+                    split(TLS13_DEFAULT).contains(&info.cipher),
+                    "{}",
+                    info.cipher
+                );
                 expected.cipher = info.cipher.clone();
             }
             assert_eq!(info, expected, "{key:?} {version}");
@@ -291,7 +299,9 @@ pub fn client_certificates(b: &Backend) {
         let (reason, message) = failure(&info);
         assert_eq!(reason, HandshakeFailure::UnknownCa, "{message}");
         assert!(
-            message.starts_with("the client certificate did not verify: it is not signed by a CA in ssl-ca"),
+            message.starts_with(
+                "the client certificate did not verify: it is not signed by a CA in ssl-ca"
+            ),
             "{message}"
         );
 
@@ -310,7 +320,10 @@ pub fn client_certificates(b: &Backend) {
 
 pub fn server_chain_is_sent(b: &Backend) {
     let pki = Pki::new();
-    let ctx = build(b, &pki.settings_from("server-chain.pem", "server-chain-key.pem"));
+    let ctx = build(
+        b,
+        &pki.settings_from("server-chain.pem", "server-chain-key.pem"),
+    );
     let (info, seen) = handshake(&ctx, &*connector(b, &pki, defaults), None);
     info.unwrap();
     seen.unwrap();
@@ -341,8 +354,20 @@ pub fn pkcs1_and_sec1_keys(b: &Backend) {
     pki.traditional_key("server-rsa", "pkcs1.pem");
     pki.traditional_key("server-ecdsa", "sec1.pem");
     for (key, cert, file, header, cipher) in [
-        (Key::Rsa, "server-rsa.pem", "pkcs1.pem", "BEGIN RSA PRIVATE KEY", "ECDHE-RSA-AES128-GCM-SHA256"),
-        (Key::Ecdsa, "server-ecdsa.pem", "sec1.pem", "BEGIN EC PRIVATE KEY", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+        (
+            Key::Rsa,
+            "server-rsa.pem",
+            "pkcs1.pem",
+            "BEGIN RSA PRIVATE KEY",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+        ),
+        (
+            Key::Ecdsa,
+            "server-ecdsa.pem",
+            "sec1.pem",
+            "BEGIN EC PRIVATE KEY",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+        ),
     ] {
         assert!(
             std::fs::read_to_string(pki.path(file))
@@ -412,12 +437,20 @@ pub fn every_known_cipher_as_the_capabilities_say(b: &Backend) {
         }
         match (b.build)(&settings) {
             Ok(ctx) => {
-                assert!(b.capabilities.can_negotiate(suite), "{} was declared unsupported", suite.openssl);
+                assert!(
+                    b.capabilities.can_negotiate(suite),
+                    "{} was declared unsupported",
+                    suite.openssl
+                );
                 assert_eq!(ctx.cipher_names(), [suite.openssl]);
             }
             Err(TlsError::Unsupported { backend, what, .. }) => {
                 assert_eq!(backend, b.name);
-                assert!(!b.capabilities.can_negotiate(suite), "{} was declared supported", suite.openssl);
+                assert!(
+                    !b.capabilities.can_negotiate(suite),
+                    "{} was declared supported",
+                    suite.openssl
+                );
                 assert!(
                     what.starts_with(&format!("cannot negotiate the cipher {}", suite.openssl)),
                     "{what}"
@@ -559,7 +592,10 @@ pub fn groups_as_the_capabilities_say(b: &Backend) {
         let Ok(ctx) = built else {
             let err = built.unwrap_err();
             assert!(
-                err.to_string().contains(&format!("cannot negotiate the key exchange group {}", g.name)),
+                err.to_string().contains(&format!(
+                    "cannot negotiate the key exchange group {}",
+                    g.name
+                )),
                 "{err}"
             );
             continue;
@@ -648,7 +684,11 @@ pub fn resumption_keeps_the_client_certificate(b: &Backend) {
                 "{label}"
             );
         }
-        assert_eq!(ctx.session_stats(), SessionStats { hits: 1, misses: 0 }, "{label}");
+        assert_eq!(
+            ctx.session_stats(),
+            SessionStats { hits: 1, misses: 0 },
+            "{label}"
+        );
     }
 
     // TLS 1.2 by session id.
@@ -658,7 +698,10 @@ pub fn resumption_keeps_the_client_certificate(b: &Backend) {
     assert!(!session_id_ping(&config, addr));
     assert!(session_id_ping(&config, addr), "TLSv1.2 session id");
     for info in server.join().unwrap() {
-        assert_eq!(info.unwrap().peer_certificate.as_deref(), Some(&client_der[..]));
+        assert_eq!(
+            info.unwrap().peer_certificate.as_deref(),
+            Some(&client_der[..])
+        );
     }
     assert_eq!(ctx.session_stats(), SessionStats { hits: 1, misses: 0 });
 }
@@ -692,10 +735,25 @@ pub fn a_new_context_does_not_resume_an_old_ones_sessions(b: &Backend) {
         let second = ping(&*client, addr, "localhost", Some(&identity)).unwrap();
         let info = server.join().unwrap().remove(0).unwrap();
         assert!(!info.resumed && !second.resumed, "{label}");
-        assert_eq!(info.peer_certificate.unwrap().to_vec(), pki.cert_der("client"));
-        assert_eq!(old.session_stats(), SessionStats { hits: 0, misses: 0 }, "{label}");
-        assert_eq!(new.session_stats(), SessionStats { hits: 0, misses: 1 }, "{label}");
-        assert_eq!(client.session_stats(), SessionStats { hits: 0, misses: 1 }, "{label}");
+        assert_eq!(
+            info.peer_certificate.unwrap().to_vec(),
+            pki.cert_der("client")
+        );
+        assert_eq!(
+            old.session_stats(),
+            SessionStats { hits: 0, misses: 0 },
+            "{label}"
+        );
+        assert_eq!(
+            new.session_stats(),
+            SessionStats { hits: 0, misses: 1 },
+            "{label}"
+        );
+        assert_eq!(
+            client.session_stats(),
+            SessionStats { hits: 0, misses: 1 },
+            "{label}"
+        );
     }
 
     // TLS 1.2 by session id.
@@ -726,9 +784,18 @@ pub fn session_cache_off_never_resumes(b: &Backend) {
         let off = build(b, &off_settings);
         let (addr, server) = pong_server(&off, 3);
         for _ in 0..3 {
-            assert!(!ping(&*client, addr, "localhost", None).unwrap().resumed, "{label}");
+            assert!(
+                !ping(&*client, addr, "localhost", None).unwrap().resumed,
+                "{label}"
+            );
         }
-        assert!(server.join().unwrap().into_iter().all(|i| !i.unwrap().resumed));
+        assert!(
+            server
+                .join()
+                .unwrap()
+                .into_iter()
+                .all(|i| !i.unwrap().resumed)
+        );
         assert_eq!(off.session_stats().hits, 0, "{label}");
 
         // A session the client got elsewhere is offered, and counted as a miss.
@@ -741,8 +808,15 @@ pub fn session_cache_off_never_resumes(b: &Backend) {
         let (addr, server) = pong_server(&off, 1);
         let seen = ping(&*client, addr, "localhost", None).unwrap();
         assert!(!seen.resumed, "{label}");
-        assert!(!server.join().unwrap().remove(0).unwrap().resumed, "{label}");
-        assert_eq!(off.session_stats(), SessionStats { hits: 0, misses: 1 }, "{label}");
+        assert!(
+            !server.join().unwrap().remove(0).unwrap().resumed,
+            "{label}"
+        );
+        assert_eq!(
+            off.session_stats(),
+            SessionStats { hits: 0, misses: 1 },
+            "{label}"
+        );
     }
 }
 
@@ -775,7 +849,14 @@ pub fn sessions_expire_after_the_configured_timeout(b: &Backend) {
         // A client may know the session expired and not offer it (OpenSSL's reads the ticket
         // lifetime); what it offered, the server counts as a miss.
         let offered = client.session_stats().misses;
-        assert_eq!(ctx.session_stats(), SessionStats { hits: 0, misses: offered }, "{label}");
+        assert_eq!(
+            ctx.session_stats(),
+            SessionStats {
+                hits: 0,
+                misses: offered
+            },
+            "{label}"
+        );
     }
 }
 
