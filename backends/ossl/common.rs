@@ -12,7 +12,9 @@ use crate::lib::ec::EcKey;
 use crate::lib::error::ErrorStack;
 use crate::lib::pkey::{PKey, Private};
 use crate::lib::rsa::Rsa;
-use crate::lib::ssl::{self, ErrorCode, SslContextBuilder, SslRef, SslStream, SslVersion};
+use crate::lib::ssl::{
+    self, ErrorCode, HandshakeError, SslContextBuilder, SslRef, SslStream, SslVersion,
+};
 use crate::lib::x509::X509;
 use crate::shim::{self, Io, LIBRARY};
 
@@ -185,33 +187,39 @@ pub(crate) fn report(ssl: &SslRef, require_verified: bool) -> Result<TlsInfo, Tl
     })
 }
 
-/// How a handshake failed, as the library left it.
-pub(crate) struct Failed<'a> {
-    pub(crate) ssl: &'a SslRef,
-    pub(crate) error: &'a ssl::Error,
-    /// The peer hung up.
-    pub(crate) closed: bool,
-    /// The peer's certificate was being verified (a connector with verification off ignores
-    /// what the library found wrong with it).
-    pub(crate) verifying: bool,
-}
-
-/// Why a handshake failed, in the words every backend uses: the peer's certificate (with what
-/// is wrong with it), the socket, the peer hanging up, or the library's reasons. `name` is
-/// the server name a connector verified; `versions` this side's.
-pub(crate) fn handshake_failure(
-    failed: Failed<'_>,
+/// What went wrong in a handshake that did not complete.
+pub(crate) fn handshake_error(
+    error: HandshakeError<Io>,
     peer: Peer,
+    verifying: bool,
     name: Option<&str>,
     versions: &[TlsVersion],
 ) -> TlsError {
-    let Failed {
-        ssl,
-        error,
-        closed,
-        verifying,
-    } = failed;
-    if let Some((code, text)) = shim::verify_failure(ssl).filter(|_| verifying) {
+    match error {
+        // A blocking socket only "would block" when its timeout expired.
+        HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid) => {
+            let closed = shim::closed_during_handshake(mid.get_ref(), mid.error());
+            let verifying = verifying.then_some(name);
+            handshake_failure(mid.ssl(), mid.error(), closed, peer, verifying, versions)
+        }
+        HandshakeError::SetupFailure(e) => library(e),
+    }
+}
+
+/// Why a handshake failed, in the words every backend uses: the peer's certificate (with what
+/// is wrong with it), the socket, the peer hanging up, or the library's reasons. `verifying`
+/// is `None` when the peer's certificate is not checked (a connector with verification off
+/// ignores what the library found wrong with it), else the server name a connector checked;
+/// `versions` are this side's.
+fn handshake_failure(
+    ssl: &SslRef,
+    error: &ssl::Error,
+    closed: bool,
+    peer: Peer,
+    verifying: Option<Option<&str>>,
+    versions: &[TlsVersion],
+) -> TlsError {
+    if let (Some((code, text)), Some(name)) = (shim::verify_failure(ssl), verifying) {
         let leaf = match peer {
             Peer::Server => ssl
                 .peer_cert_chain()

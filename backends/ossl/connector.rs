@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tlsql_tls_api::cipher::CipherSuite;
 use tlsql_tls_api::connector::{IdentityCache, SessionCache};
@@ -17,7 +18,7 @@ use crate::NAME;
 use crate::common::{self, Stream, library};
 use crate::lib::ex_data::Index;
 use crate::lib::ssl::{
-    HandshakeError, Ssl, SslContext, SslOptions, SslSession, SslSessionCacheMode, SslVerifyMode,
+    Ssl, SslContext, SslOptions, SslSession, SslSessionCacheMode, SslVerifyMode,
 };
 use crate::shim;
 
@@ -138,6 +139,13 @@ impl Connector {
         let Some(session) = per.sessions.get(&name.to_string()) else {
             return false;
         };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if !shim::still_offered(&session, now) {
+            // The library would leave it out of the ClientHello: not an offer.
+            return false;
+        }
         // SAFETY: the library requires a session made under the same context as `ssl`; every
         // session in `per.sessions` was handed out by `per.ctx`'s new-session callback.
         unsafe { ssl.set_session(&session) }.is_ok()
@@ -183,21 +191,13 @@ impl TlsConnector for Connector {
                     info,
                 }))
             }
-            Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
-                let failed = common::Failed {
-                    ssl: mid.ssl(),
-                    error: mid.error(),
-                    closed: shim::closed_during_handshake(mid.get_ref(), mid.error()),
-                    verifying: self.shared.settings.verify != ServerVerify::None,
-                };
-                Err(common::handshake_failure(
-                    failed,
-                    Peer::Server,
-                    Some(server_name),
-                    &self.shared.versions,
-                ))
-            }
-            Err(HandshakeError::SetupFailure(e)) => Err(library(e)),
+            Err(e) => Err(common::handshake_error(
+                e,
+                Peer::Server,
+                self.shared.settings.verify != ServerVerify::None,
+                Some(server_name),
+                &self.shared.versions,
+            )),
         }
     }
 

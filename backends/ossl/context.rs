@@ -15,8 +15,7 @@ use crate::NAME;
 use crate::common::{self, Stream, library};
 use crate::lib::error::ErrorStack;
 use crate::lib::ssl::{
-    HandshakeError, Ssl, SslContext, SslContextBuilder, SslOptions, SslSessionCacheMode,
-    SslVerifyMode,
+    Ssl, SslContext, SslContextBuilder, SslOptions, SslSessionCacheMode, SslVerifyMode,
 };
 use crate::shim::{self, LIBRARY, OfferHook};
 
@@ -137,22 +136,13 @@ impl TlsContext for Context {
                     info,
                 }))
             }
-            // A blocking socket only "would block" when its timeout expired.
-            Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
-                let failed = common::Failed {
-                    ssl: mid.ssl(),
-                    error: mid.error(),
-                    closed: shim::closed_during_handshake(mid.get_ref(), mid.error()),
-                    verifying: self.verifies_clients,
-                };
-                Err(common::handshake_failure(
-                    failed,
-                    Peer::Client,
-                    None,
-                    &self.versions,
-                ))
-            }
-            Err(HandshakeError::SetupFailure(e)) => Err(library(e)),
+            Err(e) => Err(common::handshake_error(
+                e,
+                Peer::Client,
+                self.verifies_clients,
+                None,
+                &self.versions,
+            )),
         }
     }
 

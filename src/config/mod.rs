@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use log::LevelFilter;
-use tlsql_tls_api::TlsVersion;
+use tlsql_tls_api::{Capabilities, TlsVersion};
 use tlsql_tls_api::group::{self, KxGroup};
 
 pub use args::Args;
@@ -198,11 +198,7 @@ impl TlsBackendKind {
 
     /// The name used in configuration, logs and bench ids.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Rustls => "rustls",
-            Self::Openssl => "openssl",
-            Self::Boring => "boring",
-        }
+        self.capabilities().name
     }
 
     /// Whether this binary was built with the backend's feature.
@@ -234,9 +230,14 @@ impl TlsBackendKind {
         }
     }
 
-    /// Whether the library can negotiate `version` (rustls has no TLS 1.0/1.1).
-    pub fn supports(self, version: TlsVersion) -> bool {
-        self != Self::Rustls || version >= TlsVersion::Tls12
+    /// What the library can do, as its backend crate declares it (known in every build,
+    /// whether the library is linked or not).
+    pub fn capabilities(self) -> &'static Capabilities {
+        match self {
+            Self::Rustls => &tlsql_tls_rustls::CAPABILITIES,
+            Self::Openssl => &tlsql_tls_openssl::CAPABILITIES,
+            Self::Boring => &tlsql_tls_boring::CAPABILITIES,
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::instance::{Instance, SERVER_VERSION};
 use crate::session::{self, Service};
 use crate::storage::Engine;
-use crate::tls::{AutoTlsSpec, Backend, TlsManager, TlsSource};
+use crate::tls::{AutoTlsSpec, TlsManager, TlsSource};
 use crate::vars::GlobalVariables;
 
 /// Why the server could not start or stopped.
@@ -127,12 +127,12 @@ impl Server {
         let globals = GlobalVariables::new(&config, &accounts)
             .map_err(|e| ServerError::Accounts(e.to_string()))?;
 
-        let backend = Backend::from_name(config.security.tls_backend.name()).ok_or_else(|| {
-            ServerError::TlsRequired(format!(
-                "TLS backend {} is not available in this build",
-                config.security.tls_backend.name()
-            ))
-        })?;
+        let backend = config.security.tls_backend;
+        if !backend.is_compiled_in() {
+            return Err(ServerError::TlsRequired(format!(
+                "TLS backend {backend} is not available in this build"
+            )));
+        }
         let tls = TlsManager::new(backend, tls_source(&config));
         match tls.enable_at_startup() {
             Err(e) if e.is_unusable_setting() => {

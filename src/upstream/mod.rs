@@ -40,7 +40,7 @@ use crate::error::SqlError;
 use crate::instance::Instance;
 use crate::net::Peer;
 use crate::session::{Login, Refusal, Service};
-use crate::tls::Backend as TlsBackend;
+use crate::config::TlsBackendKind;
 
 use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, connect};
 use identity::IdentityAuthority;
@@ -53,7 +53,7 @@ pub struct Gateway {
     connector: Option<Arc<dyn TlsConnector>>,
     /// The backend library and settings `connector` was built from, for the mirrored
     /// connectors below.
-    tls_backend: TlsBackend,
+    tls_backend: TlsBackendKind,
     base_settings: Option<ConnectorSettings>,
     /// Connectors that offer a client's negotiated version and cipher first, by that pair
     /// (a handful: the versions and suites clients negotiate).
@@ -86,8 +86,7 @@ impl Gateway {
         };
         let connector = match &base_settings {
             Some(settings) => Some(
-                tls_backend
-                    .build_connector(settings)
+                crate::tls::build_connector(tls_backend, settings)
                     .map_err(|e| format!("TLS toward backends: {e}"))?,
             ),
             None => None,
@@ -170,7 +169,7 @@ impl Gateway {
         };
         list.retain(|c| *c != info.cipher);
         list.insert(0, info.cipher.clone());
-        let connector = match self.tls_backend.build_connector(&settings) {
+        let connector = match crate::tls::build_connector(self.tls_backend, &settings) {
             Ok(c) => c,
             Err(e) => {
                 log::debug!(

@@ -11,8 +11,8 @@ use crate::common::library;
 use crate::lib::error::ErrorStack;
 use crate::lib::ex_data::Index;
 use crate::lib::ssl::{
-    self, ErrorCode, Ssl, SslContextBuilder, SslMethod, SslOptions, SslRef, SslStream,
-    SslVerifyMode,
+    self, ErrorCode, Ssl, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef,
+    SslStream, SslVerifyMode,
 };
 use crate::lib::x509::verify::X509VerifyFlags;
 use crate::lib::x509::{X509, X509VerifyError};
@@ -194,6 +194,12 @@ impl OfferHook {
     pub(crate) fn offer(&self, stream: &mut SslStream<Io>) -> Offer {
         stream.ssl().ex_data(self.0).copied().unwrap_or_default()
     }
+}
+
+/// Whether a client offers `session` at Unix time `now`: BoringSSL leaves out a session once its age in whole seconds reaches its lifetime.
+pub(crate) fn still_offered(session: &SslSessionRef, now: u64) -> bool {
+    let age = i128::from(now) - i128::from(session.time());
+    (0..).contains(&age) && age < i128::from(session.timeout())
 }
 
 /// The code and text of a failed certificate verification. BoringSSL reports INVALID_CALL as

@@ -16,7 +16,8 @@ use crate::lib::error::ErrorStack;
 use crate::lib::nid::Nid;
 use crate::lib::pkey::Id;
 use crate::lib::ssl::{
-    self, SslContextBuilder, SslMethod, SslOptions, SslRef, SslStream, SslVerifyMode,
+    self, SslContextBuilder, SslMethod, SslOptions, SslRef, SslSessionRef, SslStream,
+    SslVerifyMode, SslVersion,
 };
 use crate::lib::x509::verify::X509VerifyFlags;
 use crate::lib::x509::{X509, X509VerifyResult};
@@ -176,6 +177,28 @@ impl OfferHook {
     pub(crate) fn offer(&self, stream: &mut SslStream<Io>) -> Offer {
         stream.get_mut().take_offer()
     }
+}
+
+/// Whether a client offers `session` at Unix time `now`. OpenSSL leaves out a session whose
+/// age in whole seconds exceeds its lifetime: for TLS 1.3 the ticket's lifetime hint, which
+/// the `openssl` crate does not bind (hence the declaration here).
+#[allow(unsafe_code)]
+pub(crate) fn still_offered(session: &SslSessionRef, now: u64) -> bool {
+    unsafe extern "C" {
+        // libssl: `unsigned long SSL_SESSION_get_ticket_lifetime_hint(const SSL_SESSION *s)`.
+        fn SSL_SESSION_get_ticket_lifetime_hint(
+            s: *const openssl_sys::SSL_SESSION,
+        ) -> std::ffi::c_ulong;
+    }
+    let lifetime = if session.protocol_version() == SslVersion::TLS1_3 {
+        // SAFETY: `session` is a live SSL_SESSION for the whole call; the function reads one
+        // field of it.
+        i128::from(unsafe { SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) })
+    } else {
+        i128::from(session.timeout())
+    };
+    let age = i128::from(now) - i128::from(session.time());
+    (0..).contains(&age) && age <= lifetime
 }
 
 /// The code and text of a failed certificate verification.

@@ -16,10 +16,10 @@ use rustls::client::{
 };
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, aws_lc_rs};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::version::{TLS12, TLS13};
+use rustls::sign::SingleCertAndKey;
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, NamedGroup,
-    RootCertStore, SignatureScheme, StreamOwned, SupportedCipherSuite, SupportedProtocolVersion,
+    RootCertStore, SignatureScheme, StreamOwned, SupportedCipherSuite,
 };
 use tlsql_tls_api::cipher::CipherSuite;
 use tlsql_tls_api::connector::{IdentityCache, SERVER_NAMES};
@@ -31,7 +31,9 @@ use tlsql_tls_api::{
     TlsVersion, Transport,
 };
 
-use crate::context::{RustlsStream, library, provider_suites, report, rustls_group};
+use crate::context::{
+    RustlsStream, certified_key, library, protocol_versions, provider_suites, report, rustls_group,
+};
 use crate::{CAPABILITIES, NAME};
 
 /// Builds a connector from `settings`.
@@ -86,33 +88,15 @@ struct Shared {
 impl Shared {
     /// A configuration presenting `identity` (or none), with a session store of its own.
     fn config(&self, identity: Option<&Identity>) -> Result<ClientConfig, TlsError> {
-        let versions: Vec<&'static SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .filter_map(|v| match v {
-                TlsVersion::Tls12 => Some(&TLS12),
-                TlsVersion::Tls13 => Some(&TLS13),
-                TlsVersion::Tls10 | TlsVersion::Tls11 => None,
-            })
-            .collect();
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
-            .with_protocol_versions(&versions)
+            .with_protocol_versions(&protocol_versions(&self.versions))
             .map_err(library)?
             .dangerous()
             .with_custom_certificate_verifier(self.verifier.clone());
         let mut config = match identity {
-            Some(identity) => builder
-                .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
-                .map_err(|e| match e {
-                    rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
-                        cert_path: identity.cert_path.clone(),
-                        key_path: identity.key_path.clone(),
-                    },
-                    other => TlsError::BadFile {
-                        path: identity.key_path.clone(),
-                        reason: format!("unusable private key: {other}"),
-                    },
-                })?,
+            Some(identity) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                certified_key(identity, &self.provider)?,
+            ))),
             None => builder.with_no_client_auth(),
         };
         config.resumption = if self.session_cache {

@@ -15,8 +15,8 @@ use tlsql_tls_api::failure::{self, Peer};
 use tlsql_tls_api::group;
 use tlsql_tls_api::resumption::Counters;
 use tlsql_tls_api::{
-    ClientCa, KxGroup, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings, TlsStream,
-    TlsVersion, Transport,
+    ClientCa, Identity, KxGroup, SessionStats, TlsContext, TlsError, TlsInfo, TlsSettings,
+    TlsStream, TlsVersion, Transport,
 };
 
 use crate::session::SessionStore;
@@ -57,30 +57,9 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         kx_groups: groups.iter().filter_map(|g| rustls_group(g)).collect(),
         ..aws_lc_rs::default_provider()
     });
-    let identity = &settings.identity;
-    let certified_key =
-        CertifiedKey::from_der(identity.chain.clone(), identity.key.clone_key(), &provider)
-            .map_err(|e| match e {
-                rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
-                    cert_path: identity.cert_path.clone(),
-                    key_path: identity.key_path.clone(),
-                },
-                other => TlsError::BadFile {
-                    path: identity.key_path.clone(),
-                    reason: format!("unusable private key: {other}"),
-                },
-            })?;
-
-    let rustls_versions: Vec<&'static SupportedProtocolVersion> = versions
-        .iter()
-        .filter_map(|v| match v {
-            TlsVersion::Tls12 => Some(&TLS12),
-            TlsVersion::Tls13 => Some(&TLS13),
-            TlsVersion::Tls10 | TlsVersion::Tls11 => None,
-        })
-        .collect();
+    let certified_key = certified_key(&settings.identity, &provider)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&rustls_versions)
+        .with_protocol_versions(&protocol_versions(&versions))
         .map_err(library)?;
     let builder = match &settings.client_ca {
         Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, &provider)?),
@@ -110,6 +89,38 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
         verifies_clients: settings.client_ca.is_some(),
         counters,
     }))
+}
+
+/// A certificate chain and its key as rustls uses them (a server's identity or a client
+/// certificate); a key that does not belong to the leaf is [`TlsError::KeyMismatch`].
+pub(crate) fn certified_key(
+    identity: &Identity,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, TlsError> {
+    CertifiedKey::from_der(identity.chain.clone(), identity.key.clone_key(), provider).map_err(
+        |e| match e {
+            rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
+                cert_path: identity.cert_path.clone(),
+                key_path: identity.key_path.clone(),
+            },
+            other => TlsError::BadFile {
+                path: identity.key_path.clone(),
+                reason: format!("unusable private key: {other}"),
+            },
+        },
+    )
+}
+
+/// rustls' protocol versions for tlsql's (which never include TLS 1.0/1.1 here).
+pub(crate) fn protocol_versions(versions: &[TlsVersion]) -> Vec<&'static SupportedProtocolVersion> {
+    versions
+        .iter()
+        .filter_map(|v| match v {
+            TlsVersion::Tls12 => Some(&TLS12),
+            TlsVersion::Tls13 => Some(&TLS13),
+            TlsVersion::Tls10 | TlsVersion::Tls11 => None,
+        })
+        .collect()
 }
 
 /// The provider's implementation of each suite, which [`CAPABILITIES`] says it has.

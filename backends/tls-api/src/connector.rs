@@ -250,3 +250,72 @@ impl<K, S> fmt::Debug for SessionCache<K, S> {
         f.debug_struct("SessionCache").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rustls_pki_types::PrivateKeyDer;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::CertSummary;
+
+    /// An identity whose leaf is `n`'s bytes (the cache reads nothing else).
+    fn identity(n: usize) -> Arc<Identity> {
+        Arc::new(Identity {
+            chain: vec![CertificateDer::from(n.to_be_bytes().to_vec())],
+            key: PrivateKeyDer::Pkcs8(Vec::new().into()),
+            cert_path: PathBuf::new(),
+            key_path: PathBuf::new(),
+            leaf: CertSummary {
+                subject: String::new(),
+                issuer: String::new(),
+                subject_alt_names: Vec::new(),
+                not_before: OffsetDateTime::UNIX_EPOCH,
+                not_after: OffsetDateTime::UNIX_EPOCH,
+                key_type: String::new(),
+            },
+        })
+    }
+
+    #[test]
+    fn identities_are_built_once_and_the_least_recently_used_dropped() {
+        let built = AtomicUsize::new(0);
+        let cache = IdentityCache::new(usize::MAX);
+        let get = |n: usize| {
+            *cache
+                .get(Some(&identity(n)), |_| {
+                    built.fetch_add(1, Ordering::Relaxed);
+                    Ok(n)
+                })
+                .unwrap()
+        };
+        // Distinct Arcs with the same leaf share one entry.
+        assert_eq!((get(1), get(1)), (1, 1));
+        assert_eq!(built.load(Ordering::Relaxed), 1);
+        assert_eq!(*cache.get(None, |_| unreachable!()).unwrap(), usize::MAX);
+        for n in 2..=IDENTITIES.get() + 1 {
+            get(n);
+        }
+        assert_eq!(cache.len(), IDENTITIES.get());
+        // Identity 1 was the least recently used: it is built again.
+        let before = built.load(Ordering::Relaxed);
+        get(1);
+        assert_eq!(built.load(Ordering::Relaxed), before + 1);
+        // The most recent ones are still there.
+        get(IDENTITIES.get() + 1);
+        assert_eq!(built.load(Ordering::Relaxed), before + 1);
+    }
+
+    #[test]
+    fn sessions_are_bounded_per_identity() {
+        let sessions = SessionCache::new();
+        for n in 0..SERVER_NAMES.get() + 1 {
+            sessions.put(n.to_string(), n);
+        }
+        assert_eq!(sessions.get(&"0".to_string()), None);
+        assert_eq!(sessions.get(&"1".to_string()), Some(1));
+    }
+}
