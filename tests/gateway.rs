@@ -642,6 +642,9 @@ fn galera_writes_survive_the_serving_node() {
     }
     for i in [2, 3] {
         let mut root = cluster.node(i).root();
+        // Galera applies a commit on the other nodes asynchronously; a causal read waits until
+        // this node has applied everything committed before it.
+        root.query_drop("SET SESSION wsrep_sync_wait = 1").unwrap();
         let ids: Vec<i32> = root
             .query("SELECT id FROM gw_galera.t ORDER BY id")
             .unwrap();
