@@ -40,11 +40,32 @@ command -v go >/dev/null || need+=(golang-go)
 command -v prometheus-mysqld-exporter >/dev/null || need+=(prometheus-mysqld-exporter)
 command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
+# The gateway's backends (tests/gateway/mariadb.sh): MariaDB servers and a Galera cluster that
+# the tests start themselves on loopback ports; rsync carries Galera's state transfers.
+[[ -x /usr/sbin/mariadbd ]] || need+=(mariadb-server)
+[[ -e /usr/lib/galera/libgalera_smm.so ]] || need+=(galera-4)
+command -v rsync >/dev/null || need+=(rsync)
 if ((${#need[@]})); then
   printf '\n=== installing system packages: %s\n' "${need[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  # mariadb-server's maintainer scripts start the packaged service unless policy-rc.d forbids
+  # it (exit 101); the tests start their own instances, and a system one would hold port 3306
+  # and outlive the install. Whatever policy-rc.d was there before is put back afterwards.
+  policy=/usr/sbin/policy-rc.d
+  saved=""
+  if [[ ! -x $policy ]] || { "$policy" mariadb start >/dev/null 2>&1; [[ $? -ne 101 ]]; }; then
+    saved=$(mktemp)
+    if [[ -e $policy ]]; then $sudo cp -p "$policy" "$saved"; else rm -f "$saved"; fi
+    trap 'if [[ -e $saved ]]; then $sudo mv "$saved" "$policy"; else $sudo rm -f "$policy"; fi' EXIT
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
+  if [[ -n $saved ]]; then
+    if [[ -e $saved ]]; then $sudo mv "$saved" "$policy"; else $sudo rm -f "$policy"; fi
+    trap - EXIT
+  fi
 fi
 if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ssl, pymysql, cryptography, mysql.connector as m; assert m.HAVE_CEXT' 2>/dev/null; then
   printf '\n=== installing Python drivers into %s\n' "$VENV"

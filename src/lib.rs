@@ -23,8 +23,10 @@
 //!   [`session::Executor`] seam that runs its commands.
 //! * [`sql`]: the local executor: statements the server runs itself (variables, status,
 //!   accounts, ALTER INSTANCE) and the routing of the rest to storage.
-//! * [`server`]: listeners, the acceptor thread, the worker pool; it opens each session with
-//!   the local executor.
+//! * [`upstream`]: gateway mode, the other service a session can log in to: the login and every
+//!   command relayed to a backend server.
+//! * [`server`]: listeners, the acceptor thread, the worker pool; it gives each session the local
+//!   service or, with `[upstream]` servers, the gateway.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -45,4 +47,5 @@ pub mod sql;
 pub mod status;
 pub mod storage;
 pub mod tls;
+pub mod upstream;
 pub mod vars;

@@ -132,6 +132,14 @@ impl Socket {
         &self.peer
     }
 
+    /// The address the client reached the server at (TCP only).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &*self.raw {
+            Raw::Tcp(s) => s.local_addr().ok(),
+            Raw::Unix(_) => None,
+        }
+    }
+
     /// A short description for log lines (`127.0.0.1:53412`, `unix socket`).
     pub fn peer_label(&self) -> String {
         match &self.peer {

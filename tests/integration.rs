@@ -13,6 +13,11 @@
 //! * `metrics`: `/metrics` scraped with curl after real logins, failures, reloads and a resumed
 //!   handshake; `promtool check metrics` on what it serves.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
+//! * `gateway`: gateway mode against the real MariaDB backends and Galera cluster: every
+//!   outcome compared with the same connection made directly to the backend.
+//! * `backends`: the real MariaDB servers and Galera cluster the gateway tests run against
+//!   (`util::mariadb`): the REQUIRE matrix, `require_secure_transport` and PROXY v2 as MariaDB
+//!   answers them directly, Galera replication and a killed node.
 #![allow(unreachable_pub)]
 
 /// Instantiates `cases::<name>(backend)` as a test for every TLS backend compiled in, so
@@ -38,8 +43,10 @@ macro_rules! backend_suite {
 mod util;
 
 mod admission;
+mod backends;
 mod certs;
 mod core;
+mod gateway;
 mod groups;
 mod hostile;
 mod lifecycle;

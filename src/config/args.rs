@@ -112,6 +112,50 @@ pub struct Args {
     /// (`metrics.listen`).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Gateway mode: backends as `host:port`, comma-separated; empty for the embedded engine
+    /// (`upstream.servers`).
+    #[arg(long, value_name = "LIST")]
+    pub upstream_servers: Option<String>,
+    /// Backend leg: verify-identity, verify-ca, required or disabled (`upstream.tls`).
+    #[arg(long, value_name = "MODE")]
+    pub upstream_tls: Option<String>,
+    /// CA bundle for the backends' certificates; empty for none (`upstream.ssl-ca`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
+    pub upstream_ssl_ca: Option<PathBuf>,
+    /// The gateway's client certificate toward backends; empty for none (`upstream.ssl-cert`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
+    pub upstream_ssl_cert: Option<PathBuf>,
+    /// Its private key; empty for none (`upstream.ssl-key`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
+    pub upstream_ssl_key: Option<PathBuf>,
+    /// Name checked in every backend's certificate; empty for each server's host
+    /// (`upstream.server-name`).
+    #[arg(long, value_name = "NAME")]
+    pub upstream_server_name: Option<String>,
+    /// CA certificate that signs forwarded client identities; empty for the generated one
+    /// (`upstream.identity-ca-cert`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
+    pub upstream_identity_ca_cert: Option<PathBuf>,
+    /// Its private key (`upstream.identity-ca-key`).
+    #[arg(long, value_name = "FILE", value_parser = path_or_empty)]
+    pub upstream_identity_ca_key: Option<PathBuf>,
+    /// Send a PROXY protocol v2 header to backends (`upstream.proxy-protocol`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub upstream_proxy_protocol: Option<bool>,
+    /// least-connections, round-robin or ordered (`upstream.balance`).
+    #[arg(long, value_name = "POLICY")]
+    pub upstream_balance: Option<String>,
+    /// Time between health checks, e.g. `2s` (`upstream.health-interval`).
+    #[arg(long, value_name = "DURATION")]
+    pub upstream_health_interval: Option<String>,
+    /// Account for health-check queries (`upstream.monitor-user`). Its password has no flag,
+    /// so that it never shows in the process list: set `upstream.monitor-password` in the file
+    /// or `TLSQL_UPSTREAM__MONITOR_PASSWORD`.
+    #[arg(long, value_name = "USER")]
+    pub upstream_monitor_user: Option<String>,
+    /// Limit for one attempt to reach a backend, e.g. `3s` (`upstream.connect-timeout`).
+    #[arg(long, value_name = "DURATION")]
+    pub upstream_connect_timeout: Option<String>,
 }
 
 /// Parses a path flag. clap's own path parser refuses an empty value, which for these flags
@@ -176,6 +220,34 @@ pub(super) fn flag_layer(args: &Args) -> Layer {
     put("security.auto-reload", args.auto_reload.map(Value::from));
     put("security.expiry-warning", text(&args.expiry_warning));
     put("metrics.listen", text(&args.metrics_listen));
+    put("upstream.servers", text(&args.upstream_servers));
+    put("upstream.tls", text(&args.upstream_tls));
+    put("upstream.ssl-ca", path(&args.upstream_ssl_ca));
+    put("upstream.ssl-cert", path(&args.upstream_ssl_cert));
+    put("upstream.ssl-key", path(&args.upstream_ssl_key));
+    put("upstream.server-name", text(&args.upstream_server_name));
+    put(
+        "upstream.identity-ca-cert",
+        path(&args.upstream_identity_ca_cert),
+    );
+    put(
+        "upstream.identity-ca-key",
+        path(&args.upstream_identity_ca_key),
+    );
+    put(
+        "upstream.proxy-protocol",
+        args.upstream_proxy_protocol.map(Value::from),
+    );
+    put("upstream.balance", text(&args.upstream_balance));
+    put(
+        "upstream.health-interval",
+        text(&args.upstream_health_interval),
+    );
+    put("upstream.monitor-user", text(&args.upstream_monitor_user));
+    put(
+        "upstream.connect-timeout",
+        text(&args.upstream_connect_timeout),
+    );
     Layer::new(Origin::Flags, data)
 }
 
@@ -189,7 +261,9 @@ mod tests {
     use tlsql_tls_api::group;
 
     use super::super::testing::{args, jail, load_err};
-    use super::super::{AutoTlsKey, Config, Security, TlsBackendKind, load};
+    use super::super::{
+        AutoTlsKey, Balance, Config, Secret, Security, TlsBackendKind, Upstream, UpstreamTls, load,
+    };
     use super::*;
 
     #[test]
@@ -249,6 +323,19 @@ mod tests {
                 "--auto-reload",
                 "--expiry-warning=7d",
                 "--metrics-listen=127.0.0.1:9540",
+                "--upstream-servers=10.0.0.1:4000,db2",
+                "--upstream-tls=verify-ca",
+                "--upstream-ssl-ca=up-ca.pem",
+                "--upstream-ssl-cert=up.pem",
+                "--upstream-ssl-key=up-key.pem",
+                "--upstream-server-name=db.internal",
+                "--upstream-identity-ca-cert=id.pem",
+                "--upstream-identity-ca-key=id-key.pem",
+                "--upstream-proxy-protocol",
+                "--upstream-balance=ordered",
+                "--upstream-health-interval=500ms",
+                "--upstream-monitor-user=mon",
+                "--upstream-connect-timeout=1s",
             ]));
             let Ok(c) = c else {
                 // A build without rustls rejects --tls-backend=rustls; tested elsewhere.
@@ -286,6 +373,25 @@ mod tests {
                     expiry_warning: Duration::from_secs(7 * 86400),
                 },
                 metrics_listen: Some("127.0.0.1:9540".parse().unwrap()),
+                upstream: Upstream {
+                    servers: vec![
+                        "10.0.0.1:4000".parse().unwrap(),
+                        "db2:3306".parse().unwrap(),
+                    ],
+                    tls: UpstreamTls::VerifyCa,
+                    ssl_ca: Some("up-ca.pem".into()),
+                    ssl_cert: Some("up.pem".into()),
+                    ssl_key: Some("up-key.pem".into()),
+                    server_name: Some("db.internal".into()),
+                    identity_ca_cert: Some("id.pem".into()),
+                    identity_ca_key: Some("id-key.pem".into()),
+                    proxy_protocol: true,
+                    balance: Balance::Ordered,
+                    health_interval: Duration::from_millis(500),
+                    monitor_user: Some("mon".into()),
+                    monitor_password: Secret::default(),
+                    connect_timeout: Duration::from_secs(1),
+                },
             };
             assert_eq!(c, expected);
         });

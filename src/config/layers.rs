@@ -81,7 +81,7 @@ impl Provider for Layer {
 pub(super) struct Origins<'a>(pub(super) &'a Figment);
 
 impl Origins<'_> {
-    fn of(&self, key: &str) -> String {
+    pub(super) fn of(&self, key: &str) -> String {
         match self.0.find_metadata(key) {
             Some(md) => md.interpolate(&Profile::Default, &key.split('.').collect::<Vec<_>>()),
             None => "the configuration".into(),

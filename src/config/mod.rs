@@ -12,6 +12,7 @@ mod args;
 mod layers;
 mod raw;
 mod units;
+mod upstream;
 mod validate;
 
 use std::fmt;
@@ -24,16 +25,20 @@ use std::time::Duration;
 
 use figment::Figment;
 use log::LevelFilter;
-use tlsql_tls_api::TlsVersion;
 use tlsql_tls_api::group::{self, KxGroup};
+use tlsql_tls_api::{Capabilities, TlsVersion};
 
 pub use args::Args;
 use args::flag_layer;
 use layers::{Layer, Origin, Origins, check_known, env_layer, from_figment, read_file, schema};
 use raw::RawConfig;
+pub use upstream::{Balance, Secret, ServerAddress, Upstream, UpstreamTls};
 
 /// The file read when `--config` is not given and it exists, relative to the working directory.
 pub const DEFAULT_FILE: &str = "config/tlsql.toml";
+
+/// The table of gateway-mode keys.
+const UPSTREAM_TABLE: &str = "upstream";
 
 /// Prefix of the environment variables that set keys (`TLSQL_PORT`, `TLSQL_SECURITY__SSL_CERT`).
 pub const ENV_PREFIX: &str = "TLSQL_";
@@ -69,6 +74,8 @@ pub struct Config {
     pub security: Security,
     /// Where `/metrics` is served over HTTP (`metrics.listen`); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Gateway mode: the backends sessions are relayed to (none: the embedded engine).
+    pub upstream: Upstream,
 }
 
 /// The `[security]` section.
@@ -151,6 +158,7 @@ impl Default for Config {
             log_level: LevelFilter::Info,
             security: Security::default(),
             metrics_listen: None,
+            upstream: Upstream::default(),
         }
     }
 }
@@ -194,11 +202,7 @@ impl TlsBackendKind {
 
     /// The name used in configuration, logs and bench ids.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Rustls => "rustls",
-            Self::Openssl => "openssl",
-            Self::Boring => "boring",
-        }
+        self.capabilities().name
     }
 
     /// Whether this binary was built with the backend's feature.
@@ -230,9 +234,14 @@ impl TlsBackendKind {
         }
     }
 
-    /// Whether the library can negotiate `version` (rustls has no TLS 1.0/1.1).
-    pub fn supports(self, version: TlsVersion) -> bool {
-        self != Self::Rustls || version >= TlsVersion::Tls12
+    /// What the library can do, as its backend crate declares it (known in every build,
+    /// whether the library is linked or not).
+    pub fn capabilities(self) -> &'static Capabilities {
+        match self {
+            Self::Rustls => &tlsql_tls_rustls::CAPABILITIES,
+            Self::Openssl => &tlsql_tls_openssl::CAPABILITIES,
+            Self::Boring => &tlsql_tls_boring::CAPABILITIES,
+        }
     }
 }
 
@@ -339,6 +348,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A key that another setting needs is empty.
+    #[error("{key} must be set: {reason}")]
+    Missing {
+        /// The empty key, dotted.
+        key: String,
+        /// Which setting needs it, and where that setting came from.
+        reason: String,
+    },
     /// The configuration could not be written as TOML (a path that is not UTF-8).
     #[error("cannot print the configuration as TOML: {0}")]
     Print(#[from] toml::ser::Error),
@@ -374,8 +391,13 @@ impl Config {
     /// units).
     pub fn to_toml(&self) -> Result<String, ConfigError> {
         let body = toml::to_string(&RawConfig::from(self))?;
+        let secret = if self.upstream.monitor_password.is_empty() {
+            ""
+        } else {
+            "# upstream.monitor-password is set (not shown)\n"
+        };
         Ok(format!(
-            "# tlsql configuration as loaded (defaults < file < environment < flags)\n{body}"
+            "# tlsql configuration as loaded (defaults < file < environment < flags)\n{secret}{body}"
         ))
     }
 }

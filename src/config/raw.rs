@@ -9,6 +9,7 @@ use tlsql_tls_api::group;
 
 use super::Config;
 use super::units::{DurationText, SizeText, format_duration, format_size};
+use super::upstream::RawUpstream;
 
 /// The keys as written in TOML: plain values, validated by [`RawConfig::validate`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,6 +30,7 @@ pub(super) struct RawConfig {
     pub(super) log: RawLog,
     pub(super) security: RawSecurity,
     pub(super) metrics: RawMetrics,
+    pub(super) upstream: RawUpstream,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -136,6 +138,7 @@ impl From<&Config> for RawConfig {
             metrics: RawMetrics {
                 listen: c.metrics_listen.map(|a| a.to_string()).unwrap_or_default(),
             },
+            upstream: RawUpstream::from(&c.upstream),
         }
     }
 }

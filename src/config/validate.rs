@@ -120,6 +120,7 @@ impl RawConfig {
                     )
                 })?),
             },
+            upstream: self.upstream.validate(origins)?,
         })
     }
 }
@@ -165,10 +166,24 @@ impl RawSecurity {
         let auto_tls_key = AutoTlsKey::from_str(&self.auto_tls_key)
             .map_err(|r| origins.invalid(&key("auto-tls-key"), r))?;
 
-        let tls_version = TlsVersion::from_str(&self.tls_version)
-            .map_err(|r| origins.invalid(&key("tls-version"), r))?;
-        if !tls_backend.supports(tls_version) {
-            let alternatives: Vec<_> = [TlsBackendKind::Openssl, TlsBackendKind::Boring]
+        let legacy: Vec<TlsBackendKind> = TlsBackendKind::ALL
+            .into_iter()
+            .filter(|b| b.capabilities().legacy_versions)
+            .collect();
+        let tls_version = TlsVersion::from_str(&self.tls_version).map_err(|_| {
+            let names: Vec<_> = legacy.iter().map(|b| b.name()).collect();
+            origins.invalid(
+                &key("tls-version"),
+                format!(
+                    "unknown TLS version '{}': expected TLSv1.2 or TLSv1.3 (TLSv1.0 and TLSv1.1 only on the {} backends)",
+                    self.tls_version,
+                    names.join(" and ")
+                ),
+            )
+        })?;
+        let capabilities = tls_backend.capabilities();
+        if !capabilities.versions().any(|v| v == tls_version) {
+            let alternatives: Vec<_> = legacy
                 .into_iter()
                 .map(|b| {
                     if b.is_compiled_in() {
@@ -181,7 +196,12 @@ impl RawSecurity {
             return Err(origins.invalid(
                 &key("tls-version"),
                 format!(
-                    "the {tls_backend} backend cannot do {tls_version} (it supports TLSv1.2 and TLSv1.3 only); the {} backend can",
+                    "the {tls_backend} backend cannot do {tls_version} (it supports {} only); the {} backend can",
+                    capabilities
+                        .versions()
+                        .map(TlsVersion::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" and "),
                     alternatives.join(" or ")
                 ),
             ));
@@ -251,7 +271,7 @@ impl RawSecurity {
     }
 }
 
-fn non_empty(path: PathBuf) -> Option<PathBuf> {
+pub(super) fn non_empty(path: PathBuf) -> Option<PathBuf> {
     Some(path).filter(|p| !p.as_os_str().is_empty())
 }
 

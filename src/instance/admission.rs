@@ -91,7 +91,7 @@ enum Place {
 }
 
 /// One connection's place; given back on drop.
-pub(crate) struct Ticket {
+pub struct Ticket {
     admission: Arc<Admission>,
     origin: Origin,
     place: Place,
@@ -147,7 +147,7 @@ impl Ticket {
     /// At login, once the account is known: whether the connection may become a session. A
     /// candidate takes a regular slot freed meanwhile, else the reserved slot if `admin`
     /// (`SUPER` or `CONNECTION_ADMIN`) and it is free; otherwise it is refused (ERR 1040).
-    pub(crate) fn confirm(&mut self, admin: bool) -> bool {
+    pub fn confirm(&mut self, admin: bool) -> bool {
         if self.place != Place::Candidate {
             return self.place != Place::None;
         }
@@ -170,7 +170,7 @@ impl Ticket {
     }
 
     /// Whether this connection holds the reserved slot.
-    pub(crate) fn is_reserved(&self) -> bool {
+    pub fn is_reserved(&self) -> bool {
         self.place == Place::Reserved
     }
 }

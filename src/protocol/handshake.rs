@@ -57,44 +57,108 @@ pub mod status {
 /// Length of the authentication nonce ("scramble").
 pub const SCRAMBLE_LEN: usize = 20;
 
-/// The server greeting, `Protocol::HandshakeV10`.
-pub struct Greeting<'a> {
+/// The server greeting, `Protocol::HandshakeV10`: what tlsql sends, and in gateway mode what it
+/// reads from a backend and passes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Greeting {
     /// Version string; clients parse its leading `major.minor.patch`.
-    pub server_version: &'a str,
+    pub server_version: String,
     /// Connection id (`CONNECTION_ID()`).
     pub connection_id: u32,
-    /// The 20-byte nonce; must not contain NUL bytes (clients treat it as a C string).
-    pub scramble: &'a [u8; SCRAMBLE_LEN],
+    /// The nonce (20 bytes from tlsql, MySQL and MariaDB), without the NUL servers append;
+    /// must not contain NUL bytes (clients treat it as a C string).
+    pub scramble: Vec<u8>,
     /// Capabilities offered.
     pub capabilities: u32,
     /// Default collation number.
     pub collation: u8,
     /// `status::*` flags.
     pub status: u16,
+    /// MariaDB's extended capabilities, sent when `CLIENT_MYSQL` (bit 0) is clear (zero from
+    /// tlsql and MySQL).
+    pub mariadb_capabilities: u32,
     /// The plugin the scramble is meant for.
-    pub auth_plugin: &'a str,
+    pub auth_plugin: String,
 }
 
-impl Greeting<'_> {
-    /// Encodes the payload. libmysqlclient and Connector/C require the auth data to be exactly
-    /// 20 bytes plus a NUL, announced as length 21.
+impl Greeting {
+    /// Encodes the payload. libmysqlclient and Connector/C require 20 bytes of auth data plus a
+    /// NUL, announced as length 21.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96);
+        let mut out = Vec::with_capacity(96 + self.server_version.len());
         out.push(10);
         put_nul_bytes(&mut out, self.server_version.as_bytes());
         out.extend_from_slice(&self.connection_id.to_le_bytes());
-        out.extend_from_slice(&self.scramble[..8]);
+        let (part1, part2) = self.scramble.split_at(self.scramble.len().min(8));
+        out.extend_from_slice(part1);
+        out.extend(std::iter::repeat_n(0, 8 - part1.len()));
         out.push(0);
         out.extend_from_slice(&(self.capabilities as u16).to_le_bytes());
         out.push(self.collation);
         out.extend_from_slice(&self.status.to_le_bytes());
         out.extend_from_slice(&((self.capabilities >> 16) as u16).to_le_bytes());
-        out.push(SCRAMBLE_LEN as u8 + 1);
-        out.extend_from_slice(&[0; 10]);
-        out.extend_from_slice(&self.scramble[8..]);
-        out.push(0);
+        out.push(u8::try_from(self.scramble.len() + 1).unwrap_or(0));
+        out.extend_from_slice(&[0; 6]);
+        out.extend_from_slice(&self.mariadb_capabilities.to_le_bytes());
+        out.extend_from_slice(part2);
+        // The second part is at least 13 bytes, its NUL included.
+        out.extend(std::iter::repeat_n(
+            0,
+            13usize.saturating_sub(part2.len()).max(1),
+        ));
         put_nul_bytes(&mut out, self.auth_plugin.as_bytes());
         out
+    }
+
+    /// Parses a HandshakeV10 payload as a client reads it (the gateway reads its backends').
+    /// <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_packets_protocol_handshake_v10.html>
+    pub fn parse(payload: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(payload);
+        let version = r.u8("protocol version")?;
+        if version != 10 {
+            return Err(ProtocolError::new(format!(
+                "protocol version {version} (only 10 is supported)"
+            )));
+        }
+        let server_version = String::from_utf8_lossy(r.nul_bytes("server version")?).into_owned();
+        let connection_id = r.u32("connection id")?;
+        let mut scramble = r.take(8, "auth plugin data")?.to_vec();
+        r.u8("filler")?;
+        let mut capabilities = u32::from(r.u16("capabilities")?);
+        if r.is_empty() {
+            return Err(ProtocolError::new("greeting without protocol 4.1 fields"));
+        }
+        let collation = r.u8("collation")?;
+        let status = r.u16("status")?;
+        capabilities |= u32::from(r.u16("capabilities")?) << 16;
+        let data_len = usize::from(r.u8("auth plugin data length")?);
+        let reserved = r.take(10, "reserved")?;
+        let mariadb_capabilities = if capabilities & caps::LONG_PASSWORD == 0 {
+            u32::from_le_bytes([reserved[6], reserved[7], reserved[8], reserved[9]])
+        } else {
+            0
+        };
+        if capabilities & caps::SECURE_CONNECTION != 0 {
+            let part2 = r.take(data_len.saturating_sub(8).max(13), "auth plugin data")?;
+            scramble.extend_from_slice(part2.strip_suffix(&[0]).unwrap_or(part2));
+        }
+        let mut auth_plugin = String::from("mysql_native_password");
+        if capabilities & caps::PLUGIN_AUTH != 0 && !r.is_empty() {
+            // Some servers omit the final NUL.
+            let rest = r.rest();
+            auth_plugin =
+                String::from_utf8_lossy(rest.strip_suffix(&[0]).unwrap_or(rest)).into_owned();
+        }
+        Ok(Self {
+            server_version,
+            connection_id,
+            scramble,
+            capabilities,
+            collation,
+            status,
+            mariadb_capabilities,
+            auth_plugin,
+        })
     }
 }
 
@@ -295,17 +359,17 @@ mod tests {
 
     #[test]
     fn greeting_layout_matches_mysql() {
-        let scramble = *b"abcdefghijklmnopqrst";
-        let g = Greeting {
-            server_version: "8.0.40-tlsql",
+        let greeting = Greeting {
+            server_version: "8.0.40-tlsql".into(),
             connection_id: 7,
-            scramble: &scramble,
+            scramble: b"abcdefghijklmnopqrst".to_vec(),
             capabilities: caps::SERVER | caps::SSL,
             collation: 45,
             status: status::AUTOCOMMIT,
-            auth_plugin: "caching_sha2_password",
-        }
-        .encode();
+            mariadb_capabilities: 0,
+            auth_plugin: "caching_sha2_password".into(),
+        };
+        let g = greeting.encode();
         let mut r = Reader::new(&g);
         assert_eq!(r.u8("v").unwrap(), 10);
         assert_eq!(r.nul_bytes("ver").unwrap(), b"8.0.40-tlsql");
@@ -325,6 +389,7 @@ mod tests {
         assert_eq!(r.take(13, "s2").unwrap(), b"ijklmnopqrst\0");
         assert_eq!(r.nul_bytes("plugin").unwrap(), b"caching_sha2_password");
         assert!(r.is_empty());
+        assert_eq!(Greeting::parse(&g).unwrap(), greeting);
     }
 
     #[test]

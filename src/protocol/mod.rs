@@ -11,11 +11,15 @@
 //! * [`packet`]: framing (length + sequence id), splitting and joining at 16 MiB.
 //! * [`wire`]: integer and string encodings (length-encoded integers and strings).
 //! * [`handshake`]: HandshakeV10, SSLRequest, HandshakeResponse41, auth-switch and auth-more-data.
+//! * [`client`]: the connection phase from the client's side (the gateway is its backends' client).
+//! * [`exchange`]: where a server's response ends, read as a client reads it (the gateway's relay).
 //! * [`response`]: OK, ERR, EOF and result sets in the text and binary protocols.
 //! * [`command`]: the command phase: command bytes and COM_STMT_EXECUTE parameters.
 //! * [`value`]: values and column definitions.
 
+pub mod client;
 pub mod command;
+pub mod exchange;
 pub mod handshake;
 pub mod packet;
 pub mod response;

@@ -225,6 +225,19 @@ impl<S: Read + Write> PacketStream<S> {
         }
     }
 
+    /// Queues bytes that are already framed packets (the gateway forwards a backend's packets
+    /// as they came). The caller keeps the sequence id right with [`PacketStream::set_seq`].
+    pub fn write_framed(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.wbuf.len() + bytes.len() >= WRITE_FLUSH_BYTES {
+            self.send_buffered()?;
+            if bytes.len() >= WRITE_FLUSH_BYTES {
+                return self.stream.write_all(bytes);
+            }
+        }
+        self.wbuf.extend_from_slice(bytes);
+        Ok(())
+    }
+
     fn send_buffered(&mut self) -> io::Result<()> {
         if !self.wbuf.is_empty() {
             self.stream.write_all(&self.wbuf)?;

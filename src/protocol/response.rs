@@ -51,6 +51,17 @@ pub fn err(e: &SqlError) -> Vec<u8> {
     out
 }
 
+/// `ERR_Packet` sent in place of the greeting (1040, or the gateway's 1105): the client has not
+/// said yet that it speaks protocol 4.1, so as MySQL does the packet carries no SQLSTATE, and
+/// clients show the message as it is.
+pub fn err_before_handshake(e: &SqlError) -> Vec<u8> {
+    let mut out = Vec::with_capacity(3 + e.message.len());
+    out.push(0xFF);
+    out.extend_from_slice(&e.code.to_le_bytes());
+    out.extend_from_slice(crate::logging::error_message(&e.message).as_bytes());
+    out
+}
+
 /// `Protocol::ColumnDefinition41`.
 pub fn column_definition(c: &Column, out: &mut Vec<u8>) {
     put_lenenc_bytes(out, b"def");
@@ -259,6 +270,15 @@ fn time_binary(text: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn err_before_the_handshake_has_no_sqlstate() {
+        let e = SqlError::new(1040, "08004", "Too many connections");
+        assert_eq!(
+            err_before_handshake(&e),
+            b"\xFF\x10\x04Too many connections".to_vec()
+        );
+    }
 
     #[test]
     fn err_packet_layout() {

@@ -17,6 +17,7 @@ use crate::instance::admission::Refused;
 use crate::net::Socket;
 use crate::protocol::packet::PacketStream;
 use crate::protocol::response;
+use crate::session::Service;
 use crate::status::{Counters, SharedGauge};
 
 const TCP: Token = Token(0);
@@ -65,8 +66,12 @@ impl Acceptor {
     }
 
     /// Accepts until woken.
-    pub(crate) fn run(mut self, shared: &Arc<Instance>) -> io::Result<()> {
-        let pool = Pool::new(Arc::clone(shared));
+    pub(crate) fn run(
+        mut self,
+        shared: &Arc<Instance>,
+        service: Arc<dyn Service>,
+    ) -> io::Result<()> {
+        let pool = Pool::new(Arc::clone(shared), service);
         let mut events = Events::with_capacity(64);
         loop {
             match self.poll.poll(&mut events, None) {
@@ -172,6 +177,6 @@ fn refuse_too_many(socket: &mut Socket) {
     let mut stream = PacketStream::new(socket, 0);
     let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
     let _ = stream
-        .write_packet(&response::err(&err))
+        .write_packet(&response::err_before_handshake(&err))
         .and_then(|()| stream.flush());
 }

@@ -30,8 +30,9 @@ use crate::config::Config;
 use crate::instance::{Instance, SERVER_VERSION};
 use crate::metrics::http::MetricsServer;
 use crate::metrics::{ReloadTrigger, Scrape};
+use crate::session::{self, Service};
 use crate::storage::Engine;
-use crate::tls::{AutoTlsSpec, Backend, TlsManager, TlsSource};
+use crate::tls::{AutoTlsSpec, TlsManager, TlsSource};
 use crate::vars::GlobalVariables;
 
 /// Why the server could not start or stopped.
@@ -57,6 +58,9 @@ pub enum ServerError {
         "require_secure_transport is ON but TLS could not be enabled ({0}); refusing to start because no TCP client could log in"
     )]
     TlsRequired(String),
+    /// Gateway mode could not be set up (identity CAs, TLS toward backends).
+    #[error("gateway: {0}")]
+    Upstream(String),
     /// A TLS setting the backend cannot apply: starting without TLS would serve less than
     /// the operator asked for.
     #[error("{0}; refusing to start rather than serve without the TLS configured")]
@@ -71,6 +75,8 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
 /// A started server, bound and ready to accept.
 pub struct Server {
     shared: Arc<Instance>,
+    /// What connections log in to: the local SQL engine, or the backends in gateway mode.
+    service: Arc<dyn Service>,
     acceptor: acceptor::Acceptor,
     local_addr: SocketAddr,
     socket_path: Option<PathBuf>,
@@ -125,12 +131,12 @@ impl Server {
         let globals = GlobalVariables::new(&config, &accounts)
             .map_err(|e| ServerError::Accounts(e.to_string()))?;
 
-        let backend = Backend::from_name(config.security.tls_backend.name()).ok_or_else(|| {
-            ServerError::TlsRequired(format!(
-                "TLS backend {} is not available in this build",
-                config.security.tls_backend.name()
-            ))
-        })?;
+        let backend = config.security.tls_backend;
+        if !backend.is_compiled_in() {
+            return Err(ServerError::TlsRequired(format!(
+                "TLS backend {backend} is not available in this build"
+            )));
+        }
         let tls = TlsManager::new(backend, tls_source(&config));
         match tls.enable_at_startup() {
             Err(e) if e.is_unusable_setting() => {
@@ -182,8 +188,16 @@ impl Server {
             Some(addr) => Some(start_metrics(addr, &shared)?),
             None => None,
         };
+        let service: Arc<dyn Service> = if shared.config.upstream.enabled() {
+            crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?
+        } else {
+            Arc::new(session::Local {
+                open: crate::sql::local::open,
+            })
+        };
         Ok(Server {
             shared,
+            service,
             acceptor,
             local_addr,
             socket_path,
@@ -221,7 +235,7 @@ impl Server {
         // The listeners close when `run` returns: new connections are refused from then on.
         let result = self
             .acceptor
-            .run(&self.shared)
+            .run(&self.shared, Arc::clone(&self.service))
             .map_err(io_err("acceptor failed"));
         // Also when the acceptor failed: the sessions must not outlive `serve` unaware.
         self.shared.shutdown.start();

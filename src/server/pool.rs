@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use crate::instance::Instance;
 use crate::instance::admission::Ticket;
 use crate::net::Socket;
-use crate::session;
+use crate::session::{self, Service};
 use crate::shutdown::SessionGuard;
 use crate::status::{GaugeGuard, SharedGauge};
 
@@ -43,16 +43,18 @@ pub(crate) struct Job {
 
 pub(crate) struct Pool {
     shared: Arc<Instance>,
+    service: Arc<dyn Service>,
     sender: Sender<Job>,
     receiver: Receiver<Job>,
     idle: Arc<AtomicUsize>,
 }
 
 impl Pool {
-    pub(crate) fn new(shared: Arc<Instance>) -> Self {
+    pub(crate) fn new(shared: Arc<Instance>, service: Arc<dyn Service>) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         Self {
             shared,
+            service,
             sender,
             receiver,
             idle: Arc::new(AtomicUsize::new(0)),
@@ -77,12 +79,13 @@ impl Pool {
 
     fn spawn_worker(&self) {
         let shared = Arc::clone(&self.shared);
+        let service = Arc::clone(&self.service);
         let receiver = self.receiver.clone();
         let idle = Arc::clone(&self.idle);
         let spawned = thread::Builder::new()
             .name("tlsql-worker".into())
             .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || worker(shared, receiver, idle));
+            .spawn(move || worker(shared, service, receiver, idle));
         match spawned {
             Ok(_) => crate::status::Counters::bump(&self.shared.counters.threads_created),
             Err(e) => log::error!("cannot start a worker thread: {e}"),
@@ -96,7 +99,12 @@ fn claim(idle: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-fn worker(shared: Arc<Instance>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>) {
+fn worker(
+    shared: Arc<Instance>,
+    service: Arc<dyn Service>,
+    receiver: Receiver<Job>,
+    idle: Arc<AtomicUsize>,
+) {
     // A new worker was started for a job that is already on its way.
     let mut claimed = true;
     loop {
@@ -124,7 +132,7 @@ fn worker(shared: Arc<Instance>, receiver: Receiver<Job>, idle: Arc<AtomicUsize>
         } = job;
         let peer = socket.peer_label();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            session::run(&shared, socket, &mut ticket, crate::sql::local::open)
+            session::run(&shared, socket, &mut ticket, &*service)
         }));
         drop(ticket);
         drop(connected);

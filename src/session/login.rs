@@ -17,13 +17,17 @@
 //!
 //! The whole phase runs under the `connect-timeout` deadline.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rand::RngExt;
 use tlsql_tls_api::CertSummary;
 
-use super::{Client, Established, Identity, OpenExecutor, Session, SessionTls};
+use super::{
+    Client, Established, Executor, Identity, Login, LoginRequest, OpenExecutor, Refusal, Service,
+    Session, SessionTls,
+};
 use crate::auth::accounts::{Account, AccountKey};
 use crate::auth::caching_sha2::{self, FastAuthOutcome};
 use crate::auth::privileges::Privilege;
@@ -50,20 +54,22 @@ const SERVER_COLLATION: u8 = 45;
 
 /// Why a connection did not become a session. The client already got its ERR packet (when
 /// one could be sent); this is what the server log says.
-pub(crate) struct LoginFailure {
+pub struct LoginFailure {
     level: log::Level,
     reason: String,
 }
 
 impl LoginFailure {
-    fn new(level: log::Level, reason: impl Into<String>) -> Self {
+    /// A failure the log reports at `level`.
+    pub fn new(level: log::Level, reason: impl Into<String>) -> Self {
         Self {
             level,
             reason: reason.into(),
         }
     }
 
-    pub(crate) fn log(&self, peer: &str) {
+    /// Writes the log line (`peer` names the client).
+    pub fn log(&self, peer: &str) {
         log::log!(
             self.level,
             "connection from {peer} refused: {}",
@@ -151,38 +157,40 @@ pub(crate) fn establish(
     shared: &Arc<Instance>,
     socket: Socket,
     ticket: &mut Ticket,
-    open: OpenExecutor,
+    service: &dyn Service,
 ) -> Result<Session, LoginFailure> {
     let config = &shared.config;
     let control = socket.control();
     let deadline = Instant::now() + config.connect_timeout;
     control.set_deadline(deadline);
     let peer = socket.peer().clone();
+    let local = socket.local_addr();
     let id = shared.next_connection_id();
-    let scramble = new_scramble();
     let tls_context = shared.tls.current();
 
     let mut stream = PacketStream::new(Conn::Plain(socket), PRE_AUTH_MAX_PACKET);
-    let mut server_caps = caps::SERVER;
-    if tls_context.is_some() {
-        server_caps |= caps::SSL;
-    }
-    let greeting = Greeting {
-        server_version: SERVER_VERSION,
-        connection_id: id,
-        scramble: &scramble,
-        capabilities: server_caps,
-        collation: SERVER_COLLATION,
-        status: status::AUTOCOMMIT,
-        auth_plugin: Plugin::CachingSha2Password.name(),
+    let login = match service.begin(shared, &peer, local, id) {
+        Ok(login) => login,
+        Err(refusal) => {
+            stream
+                .write_packet(&response::err_before_handshake(&refusal.error))
+                .and_then(|()| stream.flush())
+                .map_err(io_failure)?;
+            return Err(LoginFailure::new(refusal.level, refusal.reason));
+        }
     };
+    let mut greeting = login.greeting().clone();
+    if tls_context.is_some() {
+        greeting.capabilities |= caps::SSL;
+    }
+    let server_caps = greeting.capabilities;
     stream
         .write_packet(&greeting.encode())
         .map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
 
     let first = read_packet(shared, &mut stream)?;
-    let (mut stream, response, tls) = match FirstPacket::parse(&first) {
+    let (mut stream, response, login_packet, tls) = match FirstPacket::parse(&first) {
         Ok(FirstPacket::SslRequest { .. }) => {
             let Some(context) = tls_context else {
                 refuse(&mut stream, &bad_handshake())?;
@@ -232,8 +240,8 @@ pub(crate) fn establish(
             );
             let mut stream = PacketStream::new(Conn::Tls(tls_stream), PRE_AUTH_MAX_PACKET);
             stream.set_seq(seq);
-            let login = read_packet(shared, &mut stream)?;
-            let response = match HandshakeResponse::parse(&login) {
+            let login_packet = read_packet(shared, &mut stream)?;
+            let response = match HandshakeResponse::parse(&login_packet) {
                 Ok(r) => r,
                 Err(e) => {
                     refuse(&mut stream, &bad_handshake())?;
@@ -243,6 +251,7 @@ pub(crate) fn establish(
             (
                 stream,
                 response,
+                login_packet,
                 Some(SessionTls {
                     info,
                     peer_cert,
@@ -267,7 +276,7 @@ pub(crate) fn establish(
                     ),
                 ));
             }
-            (stream, response, None)
+            (stream, response, first, None)
         }
         Err(e) => {
             refuse(&mut stream, &bad_handshake())?;
@@ -276,121 +285,17 @@ pub(crate) fn establish(
     };
 
     let client_caps = response.capabilities & (server_caps | caps::SSL);
-    let secure = tls.is_some() || peer == Peer::Unix;
-    let mut auth = Authenticator {
-        shared,
-        stream: &mut stream,
-        scramble,
-        secure,
-        peer_host: peer.host(),
-    };
-    let account = match auth.authenticate(&response, client_caps) {
-        Ok(account) => account,
-        Err(Refusal { error, reason }) => {
-            shared.metrics.login_denied("password");
-            refuse(&mut stream, &error)?;
-            return Err(LoginFailure::new(log::Level::Info, reason));
-        }
-    };
-    let client_host = peer.host();
-    let using_password = !response.auth_response.is_empty();
-
-    if let Err(reason) = account.require.check(
-        tls.as_ref().map(|t| &t.info),
-        tls.as_ref().and_then(|t| t.peer_cert.as_ref()),
-    ) {
-        shared
-            .metrics
-            .login_denied(metrics::require_reason(&reason));
-        refuse(
-            &mut stream,
-            &access_denied(&response.user, &client_host, using_password),
-        )?;
-        return Err(LoginFailure::new(
-            log::Level::Info,
-            format!(
-                "user '{}'@'{}' (account '{}'@'{}'): {reason}",
-                field(&response.user),
-                client_host,
-                field(&account.user),
-                field(&account.host)
-            ),
-        ));
-    }
-    if account.locked {
-        let err = SqlError::new(
-            codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
-            "HY000",
-            format!(
-                "Access denied for user '{}'@'{}'. Account is locked.",
-                response.user, client_host
-            ),
-        );
-        shared.metrics.login_denied("locked");
-        refuse(&mut stream, &err)?;
-        return Err(LoginFailure::new(
-            log::Level::Info,
-            format!(
-                "account '{}'@'{}' is locked",
-                field(&account.user),
-                field(&account.host)
-            ),
-        ));
-    }
-    let admin = account.grants.has_global(Privilege::Super)
-        || account.grants.has_global(Privilege::ConnectionAdmin);
-    if !ticket.confirm(admin) {
-        Counters::bump(&shared.counters.connection_errors_max_connections);
-        let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
-        refuse(&mut stream, &err)?;
-        return Err(LoginFailure::new(
-            log::Level::Info,
-            format!(
-                "account '{}'@'{}': max-connections ({}) reached{}",
-                account.user,
-                account.host,
-                config.max_connections,
-                if admin {
-                    " and the reserved connection is in use"
-                } else {
-                    "; only SUPER or CONNECTION_ADMIN may use the reserved connection"
-                }
-            ),
-        ));
-    }
-
-    stream.set_max_payload(config.max_allowed_packet);
-    let logged_in = format!(
-        "'{}'@'{}' logged in as '{}'@'{}'{}",
-        field(&response.user),
-        client_host,
-        field(&account.user),
-        field(&account.host),
-        match &tls {
-            Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
-            None => String::new(),
-        }
-    );
-    let established = Established {
+    let mut executor = login.finish(LoginRequest {
+        instance: shared,
         id,
+        stream: &mut stream,
         peer,
-        client_caps,
         tls,
-        identity: Identity {
-            user: response.user.clone(),
-            client_host,
-            account_user: account.user.clone(),
-            account_host: account.host.clone(),
-        },
-        database: response.database.clone(),
-    };
-    let mut executor = match open(shared, established) {
-        Ok(executor) => executor,
-        Err(refusal) => {
-            refuse(&mut stream, &refusal.error)?;
-            return Err(LoginFailure::new(refusal.level, refusal.reason));
-        }
-    };
+        response,
+        packet: login_packet,
+        client_caps,
+        ticket,
+    })?;
     executor
         .login_ok(&mut Client {
             stream: &mut stream,
@@ -398,16 +303,9 @@ pub(crate) fn establish(
         })
         .map_err(io_failure)?;
     stream.flush().map_err(io_failure)?;
+    stream.set_max_payload(config.max_allowed_packet);
     let (wait, write) = executor.timeouts();
     control.set_idle_timeouts(wait, write).map_err(io_failure)?;
-    if ticket.is_reserved() {
-        log::info!(
-            "connection {id}: '{}'@'{}' uses the reserved connection (max-connections reached)",
-            account.user,
-            account.host
-        );
-    }
-    log::debug!("connection {id}: {logged_in}");
     Ok(Session {
         stream,
         control,
@@ -415,6 +313,193 @@ pub(crate) fn establish(
         id,
         instance: Arc::clone(shared),
     })
+}
+
+/// Logs in against tlsql's own accounts and opens the local SQL engine's executor.
+pub struct Local {
+    /// Opens the executor once the login is accepted.
+    pub open: OpenExecutor,
+}
+
+impl Service for Local {
+    fn begin(
+        &self,
+        _instance: &Arc<Instance>,
+        _peer: &Peer,
+        _local: Option<SocketAddr>,
+        id: u32,
+    ) -> Result<Box<dyn Login + '_>, Refusal> {
+        let scramble = new_scramble();
+        Ok(Box::new(LocalLogin {
+            greeting: Greeting {
+                server_version: SERVER_VERSION.to_string(),
+                connection_id: id,
+                scramble: scramble.to_vec(),
+                capabilities: caps::SERVER,
+                collation: SERVER_COLLATION,
+                status: status::AUTOCOMMIT,
+                mariadb_capabilities: 0,
+                auth_plugin: Plugin::CachingSha2Password.name().to_string(),
+            },
+            scramble,
+            open: self.open,
+        }))
+    }
+}
+
+struct LocalLogin {
+    greeting: Greeting,
+    scramble: Nonce,
+    open: OpenExecutor,
+}
+
+impl Login for LocalLogin {
+    fn greeting(&self) -> &Greeting {
+        &self.greeting
+    }
+
+    /// Password by the account's plugin, then the account's REQUIRE clause and lock, then a
+    /// connection slot (the reserved one for an admin while every slot is taken).
+    fn finish(
+        self: Box<Self>,
+        request: LoginRequest<'_>,
+    ) -> Result<Box<dyn Executor>, LoginFailure> {
+        let LoginRequest {
+            instance: shared,
+            id,
+            stream,
+            peer,
+            tls,
+            response,
+            client_caps,
+            ticket,
+            ..
+        } = request;
+        let config = &shared.config;
+        let secure = tls.is_some() || peer == Peer::Unix;
+        let mut auth = Authenticator {
+            shared,
+            stream: &mut *stream,
+            scramble: self.scramble,
+            secure,
+            peer_host: peer.host(),
+        };
+        let account = match auth.authenticate(&response, client_caps) {
+            Ok(account) => account,
+            Err(AuthRefusal { error, reason }) => {
+                shared.metrics.login_denied("password");
+                refuse(stream, &error)?;
+                return Err(LoginFailure::new(log::Level::Info, reason));
+            }
+        };
+        let client_host = peer.host();
+        let using_password = !response.auth_response.is_empty();
+
+        if let Err(reason) = account.require.check(
+            tls.as_ref().map(|t| &t.info),
+            tls.as_ref().and_then(|t| t.peer_cert.as_ref()),
+        ) {
+            shared
+                .metrics
+                .login_denied(metrics::require_reason(&reason));
+            refuse(
+                stream,
+                &access_denied(&response.user, &client_host, using_password),
+            )?;
+            return Err(LoginFailure::new(
+                log::Level::Info,
+                format!(
+                    "user '{}'@'{}' (account '{}'@'{}'): {reason}",
+                    field(&response.user),
+                    client_host,
+                    field(&account.user),
+                    field(&account.host)
+                ),
+            ));
+        }
+        if account.locked {
+            let err = SqlError::new(
+                codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
+                "HY000",
+                format!(
+                    "Access denied for user '{}'@'{}'. Account is locked.",
+                    response.user, client_host
+                ),
+            );
+            shared.metrics.login_denied("locked");
+            refuse(stream, &err)?;
+            return Err(LoginFailure::new(
+                log::Level::Info,
+                format!(
+                    "account '{}'@'{}' is locked",
+                    field(&account.user),
+                    field(&account.host)
+                ),
+            ));
+        }
+        let admin = account.grants.has_global(Privilege::Super)
+            || account.grants.has_global(Privilege::ConnectionAdmin);
+        if !ticket.confirm(admin) {
+            Counters::bump(&shared.counters.connection_errors_max_connections);
+            let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+            refuse(stream, &err)?;
+            return Err(LoginFailure::new(
+                log::Level::Info,
+                format!(
+                    "account '{}'@'{}': max-connections ({}) reached{}",
+                    account.user,
+                    account.host,
+                    config.max_connections,
+                    if admin {
+                        " and the reserved connection is in use"
+                    } else {
+                        "; only SUPER or CONNECTION_ADMIN may use the reserved connection"
+                    }
+                ),
+            ));
+        }
+
+        let logged_in = format!(
+            "'{}'@'{}' logged in as '{}'@'{}'{}",
+            field(&response.user),
+            client_host,
+            field(&account.user),
+            field(&account.host),
+            match &tls {
+                Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
+                None => String::new(),
+            }
+        );
+        let established = Established {
+            id,
+            peer,
+            client_caps,
+            tls,
+            identity: Identity {
+                user: response.user.clone(),
+                client_host,
+                account_user: account.user.clone(),
+                account_host: account.host.clone(),
+            },
+            database: response.database.clone(),
+        };
+        let executor = match (self.open)(shared, established) {
+            Ok(executor) => executor,
+            Err(refusal) => {
+                refuse(stream, &refusal.error)?;
+                return Err(LoginFailure::new(refusal.level, refusal.reason));
+            }
+        };
+        if ticket.is_reserved() {
+            log::info!(
+                "connection {id}: '{}'@'{}' uses the reserved connection (max-connections reached)",
+                account.user,
+                account.host
+            );
+        }
+        log::debug!("connection {id}: {logged_in}");
+        Ok(executor)
+    }
 }
 
 fn bad_handshake() -> SqlError {
@@ -433,14 +518,16 @@ fn access_denied(user: &str, host: &str, using_password: bool) -> SqlError {
     )
 }
 
-fn refuse(stream: &mut PacketStream<Conn>, err: &SqlError) -> Result<(), LoginFailure> {
+/// Sends `err` and ends the login (what every refusal does).
+pub fn refuse(stream: &mut PacketStream<Conn>, err: &SqlError) -> Result<(), LoginFailure> {
     stream
         .write_packet(&response::err(err))
         .map_err(io_failure)?;
     stream.flush().map_err(io_failure)
 }
 
-struct Refusal {
+/// Why the password exchange refused a login.
+struct AuthRefusal {
     error: SqlError,
     reason: String,
 }
@@ -458,11 +545,11 @@ impl Authenticator<'_> {
         &mut self,
         response: &HandshakeResponse,
         client_caps: u32,
-    ) -> Result<Account, Refusal> {
+    ) -> Result<Account, AuthRefusal> {
         let user = &response.user;
         let mut using_password = !response.auth_response.is_empty();
         let peer_host = self.peer_host.clone();
-        let deny = |using_password: bool, reason: &str| Refusal {
+        let deny = |using_password: bool, reason: &str| AuthRefusal {
             error: access_denied(user, &peer_host, using_password),
             reason: format!("user '{}'@'{peer_host}': {reason}", field(user)),
         };
@@ -473,7 +560,7 @@ impl Authenticator<'_> {
         let mut auth_data = response.auth_response.clone();
         if response.auth_plugin != account.plugin.name() {
             if client_caps & caps::PLUGIN_AUTH == 0 {
-                return Err(Refusal {
+                return Err(AuthRefusal {
                     error: SqlError::new(
                         codes::ER_NOT_SUPPORTED_AUTH_MODE,
                         "08004",
@@ -513,7 +600,7 @@ impl Authenticator<'_> {
         account: &Account,
         auth_data: &[u8],
         using_password: bool,
-    ) -> Result<bool, Refusal> {
+    ) -> Result<bool, AuthRefusal> {
         let cache = self.shared.accounts.sha2_cache();
         match cache.fast_auth(account, &self.scramble, auth_data) {
             FastAuthOutcome::EmptyPassword => return Ok(true),
@@ -535,7 +622,7 @@ impl Authenticator<'_> {
                 reply = self.read()?;
             }
             if reply.len() != rsa.size() {
-                return Err(Refusal {
+                return Err(AuthRefusal {
                     error: access_denied(&account.user, &self.peer_host, using_password),
                     reason: format!(
                         "user '{}': the client sent its password unencrypted over plain TCP; refused (use TLS, or let the client request the server's RSA key)",
@@ -546,7 +633,7 @@ impl Authenticator<'_> {
             match rsa.decrypt_password(&reply, &self.scramble) {
                 Ok(p) => p,
                 Err(e) => {
-                    return Err(Refusal {
+                    return Err(AuthRefusal {
                         error: access_denied(&account.user, &self.peer_host, using_password),
                         reason: format!(
                             "user '{}': RSA-encrypted password rejected: {e}",
@@ -559,26 +646,26 @@ impl Authenticator<'_> {
         Ok(cache.full_auth(account, &password))
     }
 
-    fn send(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+    fn send(&mut self, payload: &[u8]) -> Result<(), AuthRefusal> {
         self.stream
             .write_packet(payload)
             .and_then(|()| self.stream.flush())
-            .map_err(|e| Refusal {
+            .map_err(|e| AuthRefusal {
                 error: SqlError::unknown("write failed"),
                 reason: format!("connection error during login: {e}"),
             })
     }
 
-    fn read(&mut self) -> Result<Vec<u8>, Refusal> {
+    fn read(&mut self) -> Result<Vec<u8>, AuthRefusal> {
         self.stream.read_packet().map_err(|e| {
             if self.shared.shutdown.started() {
                 self.stream.set_seq(self.stream.seq().wrapping_add(1));
-                return Refusal {
+                return AuthRefusal {
                     error: super::server_shutdown(),
                     reason: "server shutdown during login".to_string(),
                 };
             }
-            Refusal {
+            AuthRefusal {
                 error: framing_error(&e).unwrap_or_else(|| SqlError::unknown("read failed")),
                 reason: format!("connection error during login: {e}"),
             }

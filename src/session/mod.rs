@@ -9,7 +9,10 @@
 
 pub(crate) mod login;
 
+pub use login::{Local, LoginFailure, refuse};
+
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +22,7 @@ use crate::error::{SqlError, codes};
 use crate::instance::Instance;
 use crate::instance::admission::Ticket;
 use crate::net::{Conn, Peer, Socket, SocketControl};
+use crate::protocol::handshake::{Greeting, HandshakeResponse};
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
 use crate::status::{Counters, GaugeGuard};
@@ -99,6 +103,59 @@ pub struct Refusal {
 /// Opens the executor of a session that has just authenticated.
 pub type OpenExecutor = fn(&Arc<Instance>, Established) -> Result<Box<dyn Executor>, Refusal>;
 
+/// What a server's connections log in to: tlsql's own accounts and SQL engine
+/// ([`login::Local`]), or in gateway mode a backend server the login is relayed to. It decides
+/// the greeting and authenticates; the session owns the transport around both (the greeting's
+/// `CLIENT_SSL`, the TLS upgrade, `require_secure_transport`, the connect-timeout deadline).
+pub trait Service: Send + Sync {
+    /// Prepares one connection's login before its greeting is sent: `peer` is the client,
+    /// `local` the address it reached the server at (TCP), `id` the connection's number in
+    /// tlsql's log. A refusal is sent in place of the greeting.
+    fn begin(
+        &self,
+        instance: &Arc<Instance>,
+        peer: &Peer,
+        local: Option<SocketAddr>,
+        id: u32,
+    ) -> Result<Box<dyn Login + '_>, Refusal>;
+}
+
+/// One connection's login in progress.
+pub trait Login: Send {
+    /// The greeting to send; the session adds `CLIENT_SSL` when a TLS context is loaded.
+    fn greeting(&self) -> &Greeting;
+
+    /// Authenticates the client whose login arrived and opens the session's executor, whose
+    /// [`Executor::login_ok`] then completes the login. A refusal has been sent to the client
+    /// when this fails.
+    fn finish(
+        self: Box<Self>,
+        request: LoginRequest<'_>,
+    ) -> Result<Box<dyn Executor>, LoginFailure>;
+}
+
+/// A client's login as the session received it.
+pub struct LoginRequest<'a> {
+    /// The server instance.
+    pub instance: &'a Arc<Instance>,
+    /// The connection's number in tlsql's log.
+    pub id: u32,
+    /// Packets to and from the client (inside TLS when the client upgraded).
+    pub stream: &'a mut PacketStream<Conn>,
+    /// Where the client is.
+    pub peer: Peer,
+    /// TLS, when the client upgraded.
+    pub tls: Option<SessionTls>,
+    /// The login, parsed.
+    pub response: HandshakeResponse,
+    /// The login packet as the client sent it.
+    pub packet: Vec<u8>,
+    /// The capabilities both sides have: what the client asked for among those offered.
+    pub client_caps: u32,
+    /// The connection's slot; a login must confirm it (see [`Ticket::confirm`]).
+    pub ticket: &'a mut Ticket,
+}
+
 /// An authenticated session.
 pub struct Session {
     stream: PacketStream<Conn>,
@@ -114,10 +171,10 @@ pub(crate) fn run(
     instance: &Arc<Instance>,
     socket: Socket,
     ticket: &mut Ticket,
-    open: OpenExecutor,
+    service: &dyn Service,
 ) {
     let label = socket.peer_label();
-    match login::establish(instance, socket, ticket, open) {
+    match login::establish(instance, socket, ticket, service) {
         Ok(mut session) => {
             instance.metrics.login_ok();
             let _logged_in = GaugeGuard::raise(&instance.metrics.sessions);

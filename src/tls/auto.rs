@@ -22,11 +22,10 @@
 //! replaced atomically (temporary file + rename): a concurrent reload never sees half a file or a
 //! key that does not match.
 
-use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, DirBuilder, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rcgen::{
@@ -752,7 +751,7 @@ fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
 }
 
-fn random_serial() -> SerialNumber {
+pub(crate) fn random_serial() -> SerialNumber {
     let mut bytes: [u8; 16] = rand::random();
     // Positive and without a leading zero byte, so it encodes in exactly 16 bytes.
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
@@ -806,42 +805,12 @@ fn exists(path: &Path) -> Result<bool, AutoTlsError> {
 }
 
 /// Distinguishes temporary files of concurrent writers in one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `contents` to a temporary file in the same directory with exactly `mode`, flushes it
-/// to disk and renames it over `path`: readers see the old file or the new one, never a part.
+/// [`crate::files::write_atomic`], with the file named in the error.
 fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), AutoTlsError> {
-    let fail = |source| AutoTlsError::Write {
+    crate::files::write_atomic(path, contents, mode).map_err(|source| AutoTlsError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        file.set_permissions(Permissions::from_mode(mode))?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(fail)
+    })
 }
 
 fn invalid(path: &Path, reason: impl Into<String>) -> AutoTlsError {

@@ -8,7 +8,6 @@
 
 pub mod auto;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +16,12 @@ use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 use tlsql_tls_api::cert::{self, CertSummary};
 use tlsql_tls_api::group::{self, KxGroup};
-use tlsql_tls_api::{TlsContext, TlsError, TlsSettings, TlsVersion};
+use tlsql_tls_api::{
+    BuildFn, ConnectorFn, ConnectorSettings, TlsConnector, TlsContext, TlsError, TlsSettings,
+    TlsVersion,
+};
+
+use crate::config::TlsBackendKind;
 
 #[cfg(all(feature = "openssl", feature = "boring"))]
 compile_error!(
@@ -26,64 +30,51 @@ compile_error!(
      once with `--features boring`."
 );
 
-/// A TLS library compiled into this build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// rustls with the aws-lc-rs provider.
-    #[cfg(feature = "rustls")]
-    Rustls,
-    /// The system OpenSSL through the `openssl` crate.
-    #[cfg(feature = "openssl")]
-    Openssl,
-    /// BoringSSL through the `boring` crate.
-    #[cfg(feature = "boring")]
-    Boring,
-}
-
-impl Backend {
-    /// Every backend in this build.
-    pub const COMPILED: &'static [Backend] = &[
+/// The entry points of a backend crate compiled into this build (`None`: its library is not
+/// linked; its crate still declares its name and capabilities, see [`TlsBackendKind`]).
+fn entry_points(backend: TlsBackendKind) -> Option<(BuildFn, ConnectorFn)> {
+    match backend {
         #[cfg(feature = "rustls")]
-        Backend::Rustls,
+        TlsBackendKind::Rustls => {
+            Some((tlsql_tls_rustls::build, tlsql_tls_rustls::build_connector))
+        }
         #[cfg(feature = "openssl")]
-        Backend::Openssl,
+        TlsBackendKind::Openssl => {
+            Some((tlsql_tls_openssl::build, tlsql_tls_openssl::build_connector))
+        }
         #[cfg(feature = "boring")]
-        Backend::Boring,
-    ];
-
-    /// The backend's name (`rustls`, `openssl`, `boring`).
-    pub fn name(self) -> &'static str {
-        match self {
-            #[cfg(feature = "rustls")]
-            Backend::Rustls => tlsql_tls_rustls::NAME,
-            #[cfg(feature = "openssl")]
-            Backend::Openssl => tlsql_tls_openssl::NAME,
-            #[cfg(feature = "boring")]
-            Backend::Boring => tlsql_tls_boring::NAME,
+        TlsBackendKind::Boring => {
+            Some((tlsql_tls_boring::build, tlsql_tls_boring::build_connector))
         }
-    }
-
-    /// The compiled-in backend called `name`.
-    pub fn from_name(name: &str) -> Option<Backend> {
-        Self::COMPILED.iter().copied().find(|b| b.name() == name)
-    }
-
-    fn build(self, settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
-        match self {
-            #[cfg(feature = "rustls")]
-            Backend::Rustls => tlsql_tls_rustls::build(settings),
-            #[cfg(feature = "openssl")]
-            Backend::Openssl => tlsql_tls_openssl::build(settings),
-            #[cfg(feature = "boring")]
-            Backend::Boring => tlsql_tls_boring::build(settings),
-        }
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+fn not_compiled_in(backend: TlsBackendKind) -> TlsError {
+    TlsError::Unsupported {
+        backend: backend.name(),
+        what: "is not available in this build".to_string(),
+        alternative: format!("rebuild with --features {backend}"),
     }
+}
+
+/// Builds a server context with `backend`.
+pub fn build(
+    backend: TlsBackendKind,
+    settings: &TlsSettings,
+) -> Result<Arc<dyn TlsContext>, TlsError> {
+    let (build, _) = entry_points(backend).ok_or_else(|| not_compiled_in(backend))?;
+    build(settings)
+}
+
+/// Builds a connector (the client side, toward a gateway's backends) with `backend`.
+pub fn build_connector(
+    backend: TlsBackendKind,
+    settings: &ConnectorSettings,
+) -> Result<Arc<dyn TlsConnector>, TlsError> {
+    let (_, build) = entry_points(backend).ok_or_else(|| not_compiled_in(backend))?;
+    build(settings)
 }
 
 /// Where certificates come from and how the context is configured: the configuration's
@@ -207,7 +198,7 @@ pub enum ReloadOutcome {
 
 /// Owns the live context.
 pub struct TlsManager {
-    backend: Backend,
+    backend: TlsBackendKind,
     source: TlsSource,
     active: ArcSwapOption<ActiveTls>,
     /// Serialises reloads so two of them cannot interleave their file reads and swaps.
@@ -216,7 +207,7 @@ pub struct TlsManager {
 
 impl TlsManager {
     /// A manager with no context loaded yet.
-    pub fn new(backend: Backend, source: TlsSource) -> Self {
+    pub fn new(backend: TlsBackendKind, source: TlsSource) -> Self {
         Self {
             backend,
             source,
@@ -226,7 +217,7 @@ impl TlsManager {
     }
 
     /// The backend in use.
-    pub fn backend(&self) -> Backend {
+    pub fn backend(&self) -> TlsBackendKind {
         self.backend
     }
 
@@ -322,7 +313,7 @@ impl TlsManager {
             session_cache: s.session_cache,
             session_timeout: s.session_timeout,
         };
-        let context = self.backend.build(&settings)?;
+        let context = build(self.backend, &settings)?;
         if let Some(oldest) = context.versions().first()
             && *oldest > s.min_version
         {

@@ -2,6 +2,7 @@
 //! helpers, and certificates made with rcgen.
 
 pub mod certs;
+pub mod mariadb;
 pub mod raw;
 
 use std::net::SocketAddr;

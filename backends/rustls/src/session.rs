@@ -11,40 +11,15 @@
 //! server name) is counted neither as a hit nor as a miss.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rustls::server::{ServerSessionMemoryCache, StoresServerSessions};
-use tlsql_tls_api::SessionStats;
+use tlsql_tls_api::resumption::Counters;
 
 /// How many sessions a context remembers. Each TLS 1.3 connection stores one entry per ticket
 /// it was sent (two), so this covers a couple of thousand recent connections; the oldest
 /// entries are dropped first.
 const CACHE_ENTRIES: usize = 4096;
-
-/// Hit and miss counters of one context.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn miss(&self) {
-        self.misses.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self) -> SessionStats {
-        SessionStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-        }
-    }
-}
 
 /// Session storage that forgets sessions older than the timeout.
 ///
@@ -139,6 +114,7 @@ impl StoresServerSessions for SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tlsql_tls_api::SessionStats;
 
     #[test]
     fn stored_sessions_come_back_once_per_take_and_count_misses() {

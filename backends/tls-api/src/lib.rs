@@ -7,12 +7,18 @@
 //! plaintext and carries a [`TlsInfo`] report: protocol, OpenSSL cipher name, key exchange
 //! group, whether the session was resumed, and the verified client certificate.
 //!
-//! Every backend crate exports the same two items:
+//! Every backend crate exports the same items:
 //!
 //! ```text
 //! pub const NAME: &str;                                   // "rustls", "openssl", "boring"
+//! pub const CAPABILITIES: Capabilities;                   // what its library can do
 //! pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError>;
+//! pub fn build_connector(settings: &ConnectorSettings) -> Result<Arc<dyn TlsConnector>, TlsError>;
 //! ```
+//!
+//! The two functions exist only with the crate's `library` feature (on by default), which
+//! links the library; `NAME` and `CAPABILITIES` are always there, so a build can describe the
+//! backends it does not link. [`connector`] describes the client side.
 //!
 //! # Behaviour every backend must share
 //!
@@ -26,12 +32,18 @@
 //!   resumed under another.
 //! * A resumed session reports the client certificate it was created with.
 //! * Something a library cannot do is a [`TlsError::Unsupported`] naming the backend and the
-//!   alternative, never a silent downgrade.
+//!   alternative, never a silent downgrade; the crate declares it in its [`Capabilities`].
+//! * A failed handshake is a [`TlsError::Handshake`] classified by [`HandshakeFailure`], with
+//!   the same first words on every backend ([`failure`]).
 #![deny(missing_docs)]
 
+pub mod capabilities;
 pub mod cert;
 pub mod cipher;
+pub mod connector;
+pub mod failure;
 pub mod group;
+pub mod resumption;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -42,7 +54,10 @@ use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+pub use capabilities::Capabilities;
 pub use cert::{CertSummary, SubjectAltName};
+pub use connector::{ConnectorFn, ConnectorSettings, ServerVerify, TlsConnector};
+pub use failure::HandshakeFailure;
 pub use group::KxGroup;
 
 /// A protocol version, named as MySQL and OpenSSL name it (`TLSv1.2`).
@@ -87,7 +102,8 @@ impl fmt::Display for TlsVersion {
 impl FromStr for TlsVersion {
     type Err = String;
 
-    /// Accepts `TLSv1.2` and `TLSv1.3`, and `TLSv1`/`TLSv1.0`/`TLSv1.1` (which backends may refuse).
+    /// Accepts `TLSv1`/`TLSv1.0`, `TLSv1.1`, `TLSv1.2` and `TLSv1.3` (which of them a backend
+    /// can negotiate, its [`Capabilities`] say).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "TLSv1" | "TLSv1.0" => Ok(Self::Tls10),
@@ -95,7 +111,7 @@ impl FromStr for TlsVersion {
             "TLSv1.2" => Ok(Self::Tls12),
             "TLSv1.3" => Ok(Self::Tls13),
             other => Err(format!(
-                "unknown TLS version '{other}': expected TLSv1.2 or TLSv1.3 (TLSv1.0 and TLSv1.1 only on the openssl and boring backends)"
+                "unknown TLS version '{other}': expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"
             )),
         }
     }
@@ -113,6 +129,32 @@ pub struct Identity {
     pub key_path: PathBuf,
     /// The parsed leaf certificate.
     pub leaf: CertSummary,
+}
+
+impl Identity {
+    /// An identity made in memory (a certificate minted for one client, say) rather than read
+    /// from files: its paths are `(in memory)`, which is what messages about it name.
+    pub fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        let in_memory = PathBuf::from("(in memory)");
+        let leaf = chain
+            .first()
+            .ok_or_else(|| "no certificate".to_string())
+            .and_then(|der| CertSummary::from_der(der))
+            .map_err(|reason| TlsError::BadFile {
+                path: in_memory.clone(),
+                reason,
+            })?;
+        Ok(Self {
+            chain,
+            key,
+            cert_path: in_memory.clone(),
+            key_path: in_memory,
+            leaf,
+        })
+    }
 }
 
 impl Clone for Identity {
@@ -195,6 +237,52 @@ impl TlsSettings {
         }
         Ok(out)
     }
+
+    /// The versions from the configured minimum up to TLS 1.3 that have one of `suites` left;
+    /// an error naming both settings when there is none.
+    pub fn allowed_versions(
+        &self,
+        backend: &'static str,
+        suites: &[&cipher::CipherSuite],
+    ) -> Result<Vec<TlsVersion>, TlsError> {
+        let versions: Vec<TlsVersion> = self
+            .min_version
+            .and_newer()
+            .filter(|v| suites.iter().any(|s| s.usable_with(*v)))
+            .collect();
+        if versions.is_empty() {
+            return Err(TlsError::Library {
+                backend,
+                message: format!(
+                    "no cipher suite is left to negotiate: security.tls-ciphersuites and \
+                     security.ssl-cipher name none that {} and up can use with the certificate's {} key",
+                    self.min_version, self.identity.leaf.key_type
+                ),
+            });
+        }
+        Ok(versions)
+    }
+
+    /// The first configured suite (TLS 1.3 list first) that `capabilities` cannot negotiate,
+    /// with the setting that names it. Unknown names are an error.
+    pub fn unsupported_suite(
+        &self,
+        capabilities: &Capabilities,
+    ) -> Result<Option<(&'static cipher::CipherSuite, &'static str)>, TlsError> {
+        for (names, key) in [
+            (&self.ciphersuites, "security.tls-ciphersuites"),
+            (&self.cipher_list, "security.ssl-cipher"),
+        ] {
+            for name in names {
+                let suite =
+                    cipher::lookup(name).ok_or_else(|| TlsError::UnknownCipher(name.clone()))?;
+                if !capabilities.can_negotiate(suite) {
+                    return Ok(Some((suite, key)));
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// What a backend reports about one established connection.
@@ -209,12 +297,13 @@ pub struct TlsInfo {
     pub group: Option<&'static KxGroup>,
     /// Whether this handshake resumed an earlier session.
     pub resumed: bool,
-    /// The client's leaf certificate, present only if it verified against the configured CA
-    /// (for a resumed session: the certificate the session was created with).
+    /// The peer's leaf certificate. On a server: the client's, present only if it verified
+    /// against the configured CA (for a resumed session: the certificate the session was
+    /// created with). On a connector: the server's.
     pub peer_certificate: Option<CertificateDer<'static>>,
 }
 
-/// Resumption counters of one context (they start at zero with every new context).
+/// Resumption counters of one context or connector (they start at zero with every new one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {
     /// Handshakes that resumed a session.
@@ -324,7 +413,25 @@ pub enum TlsError {
         /// The library's message.
         message: String,
     },
+    /// Connector settings that cannot work (verification without roots, no suite left).
+    #[error("invalid TLS client settings: {0}")]
+    ClientSettings(String),
     /// One connection's handshake failed (the context is fine).
-    #[error("TLS handshake failed: {0}")]
-    Handshake(String),
+    #[error("TLS handshake failed: {message}")]
+    Handshake {
+        /// What kind of failure it was.
+        reason: HandshakeFailure,
+        /// What went wrong, then what the library said.
+        message: String,
+    },
+}
+
+impl TlsError {
+    /// The kind of a handshake failure; `None` for errors that are not one.
+    pub fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        match self {
+            Self::Handshake { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
 }

@@ -1,0 +1,275 @@
+//! Health checks: every `health-interval` each backend is probed. Without a monitor account the
+//! probe is a greeting (and, when the backend leg uses TLS, a handshake with the configured
+//! verification, so a backend whose certificate no longer verifies is taken out before a client
+//! meets it). With `monitor-user` the probe logs in and asks `wsrep_ready`: a Galera node that
+//! is not ready for queries takes no new sessions.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::auth::{Nonce, caching_sha2, native};
+use crate::protocol::client::{Login, ServerError, adjust_login, ssl_request_for};
+use crate::protocol::exchange::{PREFIX_LEN, Response, Step, command};
+use crate::protocol::handshake::{Greeting, caps};
+use crate::protocol::packet::PacketStream;
+use crate::protocol::wire::Reader;
+use crate::shutdown::Shutdown;
+
+use super::Gateway;
+use super::backends::{Backend, BackendIo, Health, Origin, SharedTcp, connect};
+
+/// Capabilities the monitor asks for.
+const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
+    | caps::PROTOCOL_41
+    | caps::SECURE_CONNECTION
+    | caps::PLUGIN_AUTH
+    | caps::TRANSACTIONS
+    | caps::DEPRECATE_EOF;
+
+/// Probes one backend; `Err` says why it cannot take sessions.
+pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> {
+    let config = &gateway.config;
+    let origin = config.proxy_protocol.then_some(Origin::Local);
+    let greeted = connect(backend, origin, config.connect_timeout)?;
+    let greeting = greeted.greeting;
+    let (tcp, leftover, _) = greeted
+        .stream
+        .into_parts()
+        .map_err(|e| format!("connection lost after the greeting: {e}"))?;
+    if !leftover.is_empty() {
+        return Err("sent data after its greeting before being asked".into());
+    }
+    let tls = gateway.connector.is_some();
+    if tls && greeting.capabilities & caps::SSL == 0 {
+        return Err("does not offer TLS, which upstream.tls requires".into());
+    }
+    let Some(user) = &config.monitor_user else {
+        if tls {
+            let request = ssl_request_for(&monitor_login(&greeting, "", &[]).encode())
+                .map_err(|e| e.to_string())?;
+            let mut stream = PacketStream::new(tcp, 64);
+            stream.set_seq(1);
+            stream
+                .write_packet(&request)
+                .and_then(|()| stream.flush())
+                .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
+            let (tcp, _, _) = stream.into_parts().map_err(|e| e.to_string())?;
+            let mut tls = gateway.tls_leg(SharedTcp::new(tcp), backend, None, None)?;
+            let _ = tls.flush();
+            if let BackendIo::Tls(t) = &mut tls {
+                let _ = t.shutdown();
+            }
+        }
+        return Ok(());
+    };
+    let password = config.monitor_password.expose().as_bytes();
+    let first_nonce = to_nonce(&greeting.scramble)?;
+    let auth = answer(&greeting.auth_plugin, password, &first_nonce);
+    let mut login = monitor_login(&greeting, user, &auth).encode();
+    adjust_login(&mut login, tls, 0);
+    let (mut stream, secure) = if tls {
+        let mut plain = PacketStream::new(tcp, 64);
+        plain.set_seq(1);
+        plain
+            .write_packet(&ssl_request_for(&login).map_err(|e| e.to_string())?)
+            .and_then(|()| plain.flush())
+            .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
+        let (tcp, _, _) = plain.into_parts().map_err(|e| e.to_string())?;
+        let io = gateway.tls_leg(
+            SharedTcp::new(tcp),
+            backend,
+            gateway.own_identity.as_ref(),
+            None,
+        )?;
+        let mut s = PacketStream::new(io, super::backends::LOGIN_MAX_PACKET);
+        s.set_seq(2);
+        (s, true)
+    } else {
+        let mut s = PacketStream::new(
+            BackendIo::Plain(SharedTcp::new(tcp)),
+            super::backends::LOGIN_MAX_PACKET,
+        );
+        s.set_seq(1);
+        (s, false)
+    };
+    let fail = |e: std::io::Error| format!("monitor login: {e}");
+    stream.write_packet(&login).map_err(fail)?;
+    stream.flush().map_err(fail)?;
+    let mut exchange = Response::to_login();
+    loop {
+        let packet = stream
+            .read_packet()
+            .map_err(|e| format!("monitor login: {e}"))?;
+        let step = exchange
+            .packet(&packet[..packet.len().min(PREFIX_LEN)], packet.len())
+            .map_err(|e| format!("monitor login: {e}"))?;
+        match step {
+            Step::Done if packet.first() == Some(&0xFF) => {
+                let err = ServerError::parse(&packet).map_err(|e| e.to_string())?;
+                return Err(format!("monitor login refused: {err}"));
+            }
+            Step::Done => break,
+            Step::More => {}
+            Step::ClientTurn(_) => {
+                let reply = match packet.as_slice() {
+                    // AuthSwitchRequest: plugin name, NUL, nonce.
+                    [0xFE, rest @ ..] => {
+                        let mut r = Reader::new(rest);
+                        let plugin = String::from_utf8_lossy(
+                            r.nul_bytes("plugin").map_err(|e| e.to_string())?,
+                        )
+                        .into_owned();
+                        let data = r.rest();
+                        let switched = to_nonce(data.strip_suffix(&[0]).unwrap_or(data))?;
+                        answer(&plugin, password, &switched)
+                    }
+                    // caching_sha2_password wants the password itself: only over TLS.
+                    [0x01, 0x04] if secure => {
+                        let mut p = password.to_vec();
+                        p.push(0);
+                        p
+                    }
+                    [0x01, 0x04] => {
+                        return Err("monitor login: the account's caching_sha2_password needs full authentication, which the gateway does only over TLS".into());
+                    }
+                    _ => return Err("monitor login: unexpected authentication request".into()),
+                };
+                stream.write_packet(&reply).map_err(fail)?;
+                stream.flush().map_err(fail)?;
+            }
+        }
+    }
+    let verdict = wsrep_ready(&mut stream, deprecate_eof(&greeting));
+    stream.set_seq(0);
+    let _ = stream.write_packet(&[0x01]).and_then(|()| stream.flush());
+    verdict
+}
+
+/// Whether the monitor's session leaves out EOF packets (it asks whenever the backend offers).
+fn deprecate_eof(greeting: &Greeting) -> bool {
+    greeting.capabilities & caps::DEPRECATE_EOF != 0
+}
+
+/// Asks `wsrep_ready`: a Galera node answers `ON` when it accepts queries; other servers have
+/// no such variable (no row), which is fine.
+fn wsrep_ready(stream: &mut PacketStream<BackendIo>, deprecate_eof: bool) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("monitor query: {e}");
+    stream.set_seq(0);
+    let mut query = vec![command::QUERY];
+    query.extend_from_slice(b"SHOW GLOBAL STATUS LIKE 'wsrep_ready'");
+    stream.write_packet(&query).map_err(|e| fail(&e))?;
+    stream.flush().map_err(|e| fail(&e))?;
+    let mut response = Response::to_command(command::QUERY, deprecate_eof);
+    let mut ready = None;
+    loop {
+        let packet = stream.read_packet().map_err(|e| fail(&e))?;
+        let was_row = response.in_rows();
+        let step = response
+            .packet(&packet[..packet.len().min(PREFIX_LEN)], packet.len())
+            .map_err(|e| fail(&e))?;
+        if packet.first() == Some(&0xFF) {
+            let err = ServerError::parse(&packet).map_err(|e| fail(&e))?;
+            return Err(format!("monitor query failed: {err}"));
+        }
+        if was_row && response.in_rows() {
+            let mut r = Reader::new(&packet);
+            let _name = r.lenenc_bytes("name").map_err(|e| fail(&e))?;
+            ready = Some(
+                String::from_utf8_lossy(r.lenenc_bytes("value").map_err(|e| fail(&e))?)
+                    .into_owned(),
+            );
+        }
+        if step == Step::Done {
+            break;
+        }
+    }
+    match ready.as_deref() {
+        None | Some("ON") => Ok(()),
+        Some(other) => Err(format!(
+            "wsrep_ready is {other}: the node does not accept queries"
+        )),
+    }
+}
+
+fn to_nonce(data: &[u8]) -> Result<Nonce, String> {
+    Nonce::try_from(data).map_err(|_| {
+        format!(
+            "the backend's nonce is {} bytes; only {}-byte nonces are supported",
+            data.len(),
+            size_of::<Nonce>()
+        )
+    })
+}
+
+/// The answer to a nonce for the plugins the monitor speaks.
+fn answer(plugin: &str, password: &[u8], nonce: &Nonce) -> Vec<u8> {
+    match plugin {
+        "caching_sha2_password" => caching_sha2::scramble(password, nonce),
+        _ => native::scramble(password, nonce),
+    }
+}
+
+fn monitor_login<'a>(greeting: &'a Greeting, user: &'a str, auth: &'a [u8]) -> Login<'a> {
+    let plugin = match greeting.auth_plugin.as_str() {
+        p @ "caching_sha2_password" => p,
+        _ => "mysql_native_password",
+    };
+    Login {
+        capabilities: MONITOR_CAPS & greeting.capabilities,
+        collation: greeting.collation,
+        user,
+        auth_response: auth,
+        auth_plugin: plugin,
+    }
+}
+
+/// Probes every backend once, at the same time, and records the results; logs each change.
+pub(crate) fn check_all(gateway: &Gateway) {
+    std::thread::scope(|scope| {
+        for backend in gateway.backends.all() {
+            scope.spawn(move || {
+                let health = match probe(gateway, backend) {
+                    Ok(()) => Health::Up,
+                    Err(reason) => Health::Down(reason),
+                };
+                record(backend, health);
+            });
+        }
+    });
+}
+
+/// Records a backend's state, logging a change.
+pub(crate) fn record(backend: &Backend, health: Health) {
+    let before = backend.set_health(health.clone());
+    if before == health {
+        return;
+    }
+    match (&before, &health) {
+        (_, Health::Down(reason)) => {
+            log::warn!("gateway: backend {} is down: {reason}", backend.address);
+        }
+        (Health::Unknown, Health::Up) => {
+            log::info!("gateway: backend {} is up", backend.address);
+        }
+        (_, Health::Up) => {
+            log::warn!("gateway: backend {} is up again", backend.address);
+        }
+        (_, Health::Unknown) => {}
+    }
+}
+
+/// Runs the checks every `health-interval` until shutdown.
+pub(crate) fn run(gateway: Arc<Gateway>, shutdown: Arc<Shutdown>) {
+    let interval = gateway.config.health_interval;
+    loop {
+        let next = Instant::now() + interval;
+        while Instant::now() < next {
+            if shutdown.started() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(interval));
+        }
+        check_all(&gateway);
+    }
+}
