@@ -53,6 +53,8 @@ fn identity_files() -> &'static (PathBuf, PathBuf) {
 /// How a test wants its gateway.
 struct Setup {
     backends: Vec<SocketAddr>,
+    /// Serve `/metrics` (on a free port).
+    metrics: bool,
     tls: UpstreamTls,
     proxy_protocol: bool,
     balance: Balance,
@@ -63,6 +65,7 @@ impl Setup {
     fn to(backends: &[SocketAddr]) -> Self {
         Self {
             backends: backends.to_vec(),
+            metrics: false,
             tls: UpstreamTls::VerifyIdentity,
             proxy_protocol: true,
             balance: Balance::Ordered,
@@ -106,6 +109,9 @@ fn gateway(setup: Setup) -> TestServer {
         up.balance = setup.balance;
         up.health_interval = setup.health_interval;
         up.connect_timeout = Duration::from_secs(3);
+        if setup.metrics {
+            config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        }
         // MariaDB's TLS 1.3 preference (OpenSSL's default order), so that the client leg
         // negotiates what a direct connection would and REQUIRE CIPHER compares alike.
         // BoringSSL's TLS 1.3 suites are fixed; it follows the client's order, as MariaDB does.
@@ -445,7 +451,15 @@ fn failover_no_backend_and_recovery() {
     for s in [&a, &b] {
         create_accounts(&mut s.root());
     }
-    let gw = gateway(Setup::to(&[a.addr(), b.addr()]));
+    let gw = gateway(Setup {
+        metrics: true,
+        ..Setup::to(&[a.addr(), b.addr()])
+    });
+    let scrape = || crate::metrics::curl(gw.metrics.unwrap(), None);
+    let up = |addr: SocketAddr| format!("tlsql_upstream_up{{server=\"{addr}\"}}");
+    let refused = |addr: SocketAddr| {
+        format!("tlsql_upstream_connect_failures_total{{server=\"{addr}\",reason=\"refused\"}}")
+    };
     let port_of = |c: &Connect| -> u16 {
         let mut conn = mysql::Conn::new(opts_of(c)).unwrap();
         conn.query_first::<u16, _>("SELECT @@port")
@@ -454,8 +468,23 @@ fn failover_no_backend_and_recovery() {
     };
     let client = Connect::tcp(a.addr(), "r_none").verified_tls().to(gw.addr);
     assert_eq!(port_of(&client), a.port, "ordered: the first backend");
+    let text = scrape();
+    assert_eq!(crate::metrics::value(&text, &up(a.addr())), 1.0);
+    assert_eq!(crate::metrics::value(&text, &refused(a.addr())), 0.0);
+    crate::metrics::promtool_check(&text);
+    let held = mysql::Conn::new(opts_of(&client)).unwrap();
+    let sessions = format!("tlsql_upstream_connections{{server=\"{}\"}}", a.addr());
+    assert_eq!(crate::metrics::value(&scrape(), &sessions), 1.0);
+    drop(held);
     a.kill();
     assert_eq!(port_of(&client), b.port, "the next healthy backend");
+    let text = scrape();
+    assert_eq!(crate::metrics::value(&text, &up(a.addr())), 0.0);
+    assert!(
+        crate::metrics::value(&text, &refused(a.addr())) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(crate::metrics::value(&text, &up(b.addr())), 1.0);
     b.kill();
     match outcome(&client) {
         Outcome::Err {

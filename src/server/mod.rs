@@ -184,16 +184,20 @@ impl Server {
         ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
+        let gateway = if shared.config.upstream.enabled() {
+            Some(crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?)
+        } else {
+            None
+        };
         let metrics = match shared.config.metrics_listen {
-            Some(addr) => Some(start_metrics(addr, &shared)?),
+            Some(addr) => Some(start_metrics(addr, &shared, gateway.clone())?),
             None => None,
         };
-        let service: Arc<dyn Service> = if shared.config.upstream.enabled() {
-            crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?
-        } else {
-            Arc::new(session::Local {
+        let service: Arc<dyn Service> = match gateway {
+            Some(gateway) => gateway,
+            None => Arc::new(session::Local {
                 open: crate::sql::local::open,
-            })
+            }),
         };
         Ok(Server {
             shared,
@@ -270,11 +274,20 @@ impl Server {
 
 /// Serves `/metrics` from the live instance; a listener that cannot be bound stops the start,
 /// like the MySQL port.
-fn start_metrics(addr: SocketAddr, shared: &Arc<Instance>) -> Result<MetricsServer, ServerError> {
+fn start_metrics(
+    addr: SocketAddr,
+    shared: &Arc<Instance>,
+    gateway: Option<Arc<crate::upstream::Gateway>>,
+) -> Result<MetricsServer, ServerError> {
     let instance = Arc::clone(shared);
     MetricsServer::start(addr, move |openmetrics| {
         let tls = instance.tls.current();
+        let upstream = gateway
+            .as_ref()
+            .map(|g| g.upstream_states())
+            .unwrap_or_default();
         let scrape = Scrape {
+            upstream: &upstream,
             counters: &instance.counters,
             tls: tls.as_deref(),
             backend: instance.tls.backend().name(),

@@ -39,6 +39,7 @@ use crate::config::TlsBackendKind;
 use crate::config::{Config, Upstream, UpstreamTls};
 use crate::error::SqlError;
 use crate::instance::Instance;
+use crate::metrics::UpstreamState;
 use crate::net::Peer;
 use crate::session::{Login, Refusal, Service};
 
@@ -48,6 +49,8 @@ use identity::IdentityAuthority;
 /// The gateway: the backends, the TLS context toward them and the identity CAs.
 pub struct Gateway {
     config: Upstream,
+    /// The server (its metrics count failed backend connections).
+    instance: Arc<Instance>,
     backends: Backends,
     /// Builds the backend legs of TLS sessions; `None` with `upstream.tls = "disabled"`.
     connector: Option<Arc<dyn TlsConnector>>,
@@ -102,6 +105,7 @@ impl Gateway {
         let gateway = Arc::new(Self {
             backends: Backends::new(&upstream.servers, upstream.balance),
             config: upstream,
+            instance: Arc::clone(instance),
             connector,
             tls_backend,
             base_settings,
@@ -109,6 +113,14 @@ impl Gateway {
             identities,
             own_identity,
         });
+        for backend in gateway.backends.all() {
+            let server = backend.address.to_string();
+            for kind in backends::FailureKind::ALL {
+                instance
+                    .metrics
+                    .upstream_connect_failed_by(&server, kind.label(), 0);
+            }
+        }
         health::check_all(&gateway);
         let up = gateway
             .backends
@@ -139,6 +151,26 @@ impl Gateway {
     /// The backends (for status and tests).
     pub fn backends(&self) -> &Backends {
         &self.backends
+    }
+
+    /// The backends' state for `/metrics`.
+    pub fn upstream_states(&self) -> Vec<UpstreamState> {
+        self.backends
+            .all()
+            .iter()
+            .map(|b| UpstreamState {
+                server: b.address.to_string(),
+                up: b.health() == backends::Health::Up,
+                sessions: b.sessions(),
+            })
+            .collect()
+    }
+
+    /// Counts a failed attempt to reach `backend` (`tlsql_upstream_connect_failures_total`).
+    fn count_failure(&self, backend: &backends::Backend, kind: backends::FailureKind) {
+        self.instance
+            .metrics
+            .upstream_connect_failed(&backend.address.to_string(), kind.label());
     }
 
     /// The identity CAs (for tests and the startup message).
@@ -226,12 +258,13 @@ impl Service for Gateway {
                         Lease::new(&backend),
                     )));
                 }
-                Err(reason) => {
+                Err(failure) => {
                     log::debug!(
-                        "connection {id}: backend {} failed: {reason}",
+                        "connection {id}: backend {} failed: {failure}",
                         backend.address
                     );
-                    health::record(&backend, backends::Health::Down(reason));
+                    self.count_failure(&backend, failure.kind);
+                    health::record(&backend, backends::Health::Down(failure.reason));
                 }
             }
         }
