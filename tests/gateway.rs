@@ -571,15 +571,6 @@ fn a_session_whose_backend_dies_gets_an_error() {
 // ---------------------------------------------------------------------------------------------
 // Streaming
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// A 256 MB result streams through the gateway: the process (gateway and client together)
 /// grows by far less than the result.
 #[test]
@@ -594,7 +585,8 @@ fn a_large_result_streams_with_bounded_memory() {
     conn.query_drop("CREATE DATABASE IF NOT EXISTS gw_stream")
         .unwrap();
     conn.query_drop("USE gw_stream").unwrap();
-    let before = rss_kib();
+    let _memory = crate::util::memory_lock();
+    let before = crate::util::rss_bytes() >> 10;
     let mut bytes = 0usize;
     let mut rows = 0usize;
     let result = conn
@@ -606,7 +598,7 @@ fn a_large_result_streams_with_bounded_memory() {
         bytes += value.len();
         rows += 1;
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = (crate::util::rss_bytes() >> 10).saturating_sub(before);
     assert_eq!((rows, bytes), (256, 256 << 20));
     assert!(
         grown < 64 * 1024,
@@ -862,4 +854,60 @@ fn shutdown_drains_relayed_sessions() {
         outcome(&Connect::tcp(addr, "r_none").verified_tls()),
         Outcome::Failed(_)
     ));
+}
+
+/// A backend that refuses a connection before greeting it — here with too many connections —
+/// is not cut out of the balancing for it: a session the gateway cannot place elsewhere gets the
+/// backend's own refusal, as a direct client would. Host-restricted accounts answer alike
+/// directly and through the gateway.
+#[test]
+fn a_backend_that_refuses_before_the_greeting_answers_as_directly() {
+    let backend = MariaDb::start(&Options {
+        extra_ca: vec![identity_files().0.clone()],
+        ..Options::default()
+    });
+    create_accounts(&mut backend.root());
+    backend
+        .root()
+        .query_drop(format!(
+            "CREATE USER 'only2'@'127.0.0.2' IDENTIFIED BY '{PASSWORD}'"
+        ))
+        .unwrap();
+    // Only the startup probe: a saturated backend must meet the session, not a probe.
+    let gw = gateway(Setup {
+        health_interval: Duration::from_secs(600),
+        ..Setup::to(&[backend.addr()])
+    });
+    let from = |ip: &str| {
+        let mut c = Connect::tcp(backend.addr(), "only2").verified_tls();
+        c.bind = Some(ip.parse().unwrap());
+        c
+    };
+    for ip in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+        assert_eq!(
+            outcome(&from(ip).to(gw.addr)),
+            outcome(&from(ip)),
+            "from {ip}"
+        );
+    }
+
+    let mut root = backend.root();
+    root.query_drop("SET GLOBAL max_connections = 10").unwrap();
+    let limit: u32 = root
+        .query_first("SELECT @@max_connections")
+        .unwrap()
+        .unwrap();
+    let r_none = Connect::tcp(backend.addr(), "r_none").verified_tls();
+    // MariaDB lets one connection past the limit through to authentication (for an account
+    // with CONNECTION ADMIN); beyond that it refuses before the greeting. Root's own
+    // connection counts too.
+    let _held: Vec<mysql::Conn> = (0..limit + 1)
+        .filter_map(|_| mysql::Conn::new(opts_of(&r_none)).ok())
+        .collect();
+    let direct = outcome(&r_none);
+    assert!(
+        matches!(direct, Outcome::Err { code: 1040, .. }),
+        "{direct:?}"
+    );
+    assert_eq!(outcome(&r_none.to(gw.addr)), direct);
 }

@@ -207,12 +207,20 @@ mod cases {
         // root, idle, wrong password, x509, subject, two resumption connections.
         assert_eq!(handshakes, 7.0);
         assert_eq!(value(&text, "tlsql_tls_handshake_seconds_count"), 7.0);
+        // Bytes that are no ClientHello: every backend calls it a protocol failure.
+        assert_eq!(
+            value(
+                &text,
+                "tlsql_tls_handshake_failures_total{reason=\"protocol\"}"
+            ),
+            1.0
+        );
         assert_eq!(
             value(
                 &text,
                 "tlsql_tls_handshake_failures_total{reason=\"other\"}"
             ),
-            1.0
+            0.0
         );
         assert_eq!(
             value(

@@ -12,7 +12,7 @@ use tlsql_tls_api::TlsStream;
 
 use crate::config::{Balance, ServerAddress};
 use crate::net::Peer;
-use crate::protocol::client::{GreetingError, read_greeting};
+use crate::protocol::client::{GreetingError, ServerError, read_greeting};
 use crate::protocol::handshake::Greeting;
 use crate::protocol::packet::{PacketError, PacketStream};
 
@@ -316,6 +316,9 @@ pub struct Unreachable {
     pub kind: FailureKind,
     /// What happened, in words.
     pub reason: String,
+    /// The ERR the backend sent in place of its greeting, if that is what happened: e.g. 1130
+    /// (no account for the connecting host), 1129 (host blocked), 1040 (too many connections).
+    pub refusal: Option<ServerError>,
 }
 
 /// The kinds of [`Unreachable`].
@@ -366,6 +369,7 @@ impl Unreachable {
         Self {
             kind,
             reason: reason.into(),
+            refusal: None,
         }
     }
 
@@ -447,14 +451,16 @@ pub(crate) fn connect(
         PacketError::Io(e) => Unreachable::io(&e),
         other => Unreachable::new(FailureKind::Greeting, format!("no greeting: {other}")),
     })?;
-    let greeting = read_greeting(&packet).map_err(|e| {
-        Unreachable::new(
+    let greeting = read_greeting(&packet).map_err(|e| match e {
+        GreetingError::Refused(err) => Unreachable {
+            reason: format!("refused the connection: {err}"),
+            refusal: Some(err),
+            kind: FailureKind::Greeting,
+        },
+        GreetingError::Malformed(e) => Unreachable::new(
             FailureKind::Greeting,
-            match e {
-                GreetingError::Refused(err) => format!("refused the connection: {err}"),
-                GreetingError::Malformed(e) => format!("sent an unusable greeting: {e}"),
-            },
-        )
+            format!("sent an unusable greeting: {e}"),
+        ),
     })?;
     Ok(Greeted { stream, greeting })
 }

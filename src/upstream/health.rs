@@ -22,6 +22,11 @@ use super::backends::{
     Backend, BackendIo, FailureKind, Health, Origin, SharedTcp, Unreachable, connect,
 };
 
+/// `ER_HOST_NOT_PRIVILEGED`: no account matches the connecting host.
+const HOST_NOT_PRIVILEGED: u16 = 1130;
+/// `ER_HOST_IS_BLOCKED`: too many connection errors from the connecting host.
+const HOST_IS_BLOCKED: u16 = 1129;
+
 /// Capabilities the monitor asks for.
 const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
     | caps::PROTOCOL_41
@@ -34,7 +39,17 @@ const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
 pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), Unreachable> {
     let config = &gateway.config;
     let origin = config.proxy_protocol.then_some(Origin::Local);
-    let greeted = connect(backend, origin, config.connect_timeout)?;
+    let greeted = match connect(backend, origin, config.connect_timeout) {
+        Ok(greeted) => greeted,
+        // The server answers, but not the gateway's own address (the probe's; sessions carry
+        // their clients' addresses in the PROXY header): it is up. A server that refuses for
+        // lack of connections (1040) is not, for new sessions.
+        Err(Unreachable {
+            refusal: Some(ServerError { code, .. }),
+            ..
+        }) if code == HOST_NOT_PRIVILEGED || code == HOST_IS_BLOCKED => return Ok(()),
+        Err(failure) => return Err(failure),
+    };
     let greeting = greeted.greeting;
     let (tcp, leftover, _) = greeted.stream.into_parts().map_err(|e| {
         Unreachable::new(

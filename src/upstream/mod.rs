@@ -43,7 +43,7 @@ use crate::metrics::UpstreamState;
 use crate::net::Peer;
 use crate::session::{Login, Refusal, Service};
 
-use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, connect};
+use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, Unreachable, connect};
 use identity::IdentityAuthority;
 
 /// The gateway: the backends, the TLS context toward them and the identity CAs.
@@ -249,6 +249,8 @@ impl Service for Gateway {
         id: u32,
     ) -> Result<Box<dyn Login + '_>, Refusal> {
         let origin = self.config.proxy_protocol.then(|| Origin::of(peer, local));
+        // The last backend's refusal of this client before its greeting, if any.
+        let mut refused = None;
         for backend in self.backends.candidates() {
             match connect(&backend, origin, self.config.connect_timeout) {
                 Ok(greeted) => {
@@ -257,6 +259,22 @@ impl Service for Gateway {
                         greeted,
                         Lease::new(&backend),
                     )));
+                }
+                // The backend is up but refuses this connection before greeting it (too many
+                // connections, a host it does not admit): another backend may take it; if none
+                // does, the client gets that refusal, as it would directly.
+                Err(Unreachable {
+                    refusal: Some(err),
+                    reason,
+                    kind,
+                }) => {
+                    log::debug!("connection {id}: backend {} {reason}", backend.address);
+                    self.count_failure(&backend, kind);
+                    refused = Some(Refusal {
+                        error: SqlError::new(err.code, "HY000", err.message),
+                        level: log::Level::Info,
+                        reason: format!("backend {} {reason}", backend.address),
+                    });
                 }
                 Err(failure) => {
                     log::debug!(
@@ -267,6 +285,9 @@ impl Service for Gateway {
                     health::record(&backend, backends::Health::Down(failure.reason));
                 }
             }
+        }
+        if let Some(refusal) = refused {
+            return Err(refusal);
         }
         let reasons = self.backends.unavailable_reasons();
         Err(Refusal {
