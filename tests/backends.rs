@@ -6,12 +6,15 @@
 //! Shared state: `matrix_*` and `proxy_*` only read the shared [`pair`]; `galera_*` holds the
 //! shared cluster exclusively ([`galera`]) and kills a node of it; `strict_*` owns its server.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use ppp::v2::{AddressFamily, Builder, Command, Protocol, Version};
+use procfs::net::TcpState;
+use procfs::process::{FDTarget, Process};
 use rcgen::DnType;
 
 use crate::util::certs::Ca;
@@ -19,6 +22,28 @@ use crate::util::mariadb::{
     Connect, MariaDb, Options, Outcome, PASSWORD, accounts, create_accounts, galera, outcome, pair,
     pki,
 };
+
+/// The TCP addresses (IPv4 and IPv6) process `pid` listens on, sorted.
+fn listening(pid: u32) -> Vec<SocketAddr> {
+    let process = Process::new(pid as i32).expect("the server process");
+    let sockets: HashSet<u64> = process
+        .fd()
+        .expect("its file descriptors")
+        .filter_map(|fd| match fd.ok()?.target {
+            FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect();
+    let mut addrs: Vec<SocketAddr> = procfs::net::tcp()
+        .expect("/proc/net/tcp")
+        .into_iter()
+        .chain(procfs::net::tcp6().expect("/proc/net/tcp6"))
+        .filter(|e| e.state == TcpState::Listen && sockets.contains(&e.inode))
+        .map(|e| e.local_address)
+        .collect();
+    addrs.sort();
+    addrs
+}
 
 // ---------------------------------------------------------------------------------------------
 // The REQUIRE matrix
@@ -115,8 +140,23 @@ fn matrix_of_require_accounts_on_mariadb() {
         // Through AuthSwitch to client_ed25519, on every transport.
         ("r_ed25519", [In, In, In, In, UnknownCa, In]),
     ];
-    let created: Vec<&str> = accounts().iter().map(|a| a.user).collect();
-    assert!(created.contains(&"r_ed25519"));
+    for server in servers {
+        assert_eq!(listening(server.pid()), [server.addr()], "loopback only");
+        let plugin: Option<String> = server
+            .root()
+            .query_first("SELECT plugin FROM mysql.user WHERE user = 'r_ed25519'")
+            .unwrap();
+        assert_eq!(
+            plugin.as_deref(),
+            Some("ed25519"),
+            "the ed25519 plugin loads"
+        );
+    }
+    assert_eq!(
+        accounts().len(),
+        expected.len() + 1,
+        "every matrix account but px (PROXY tests) has a row here"
+    );
     let mut mismatches = Vec::new();
     for (user, cells) in &expected {
         for (column, want) in cells.iter().enumerate() {
@@ -549,6 +589,14 @@ fn galera_replicates_and_survives_a_killed_node() {
     ports.sort_unstable();
     ports.dedup();
     assert_eq!(ports.len(), 4 * cluster.nodes.len());
+
+    // Nothing listens beyond 127.0.0.1: SQL and group communication (IST and SST listen only
+    // during a transfer, on 127.0.0.1 too).
+    for node in &cluster.nodes {
+        let mut want = vec![node.addr(), SocketAddr::from(([127, 0, 0, 1], node.gcomm))];
+        want.sort();
+        assert_eq!(listening(node.pid()), want, "node {}", node.index);
+    }
 
     // Every node: the matrix account logs in with the client certificate over verified TLS.
     for node in &cluster.nodes {
