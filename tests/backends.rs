@@ -504,6 +504,50 @@ fn own_server_restarts_after_kill_and_trusts_an_added_ca() {
     assert!(matches!(outcome(&issuer), Outcome::Err { code: 1045, .. }));
 }
 
+/// Backends whose certificate a verifying client must refuse — one from another CA, one for
+/// another name — are refused by the `mysql` crate verifying against the test CA (what a
+/// gateway in `verify-identity` mode must do too), and accepted when the client does not verify.
+#[test]
+fn backends_with_a_foreign_or_misnamed_certificate() {
+    let pki = pki();
+    let t = Instant::now();
+    let (foreign, misnamed) = std::thread::scope(|s| {
+        let foreign = s.spawn(|| {
+            MariaDb::start(&Options {
+                server: Some(pki.foreign_server.clone()),
+                ..Options::default()
+            })
+        });
+        let misnamed = MariaDb::start(&Options {
+            server: Some(pki.misnamed_server.clone()),
+            ..Options::default()
+        });
+        (foreign.join().expect("foreign-CA server starts"), misnamed)
+    });
+    eprintln!("two servers started in {:.1} s", t.elapsed().as_secs_f64());
+    for (server, reason) in [
+        (&foreign, "UnknownIssuer"),
+        (&misnamed, "certificate not valid for name"),
+    ] {
+        create_accounts(&mut server.root());
+        let verified = Connect::tcp(server.addr(), "r_ssl").verified_tls();
+        match outcome(&verified) {
+            Outcome::Failed(e) => assert!(e.contains(reason), "{e}"),
+            other => panic!("{reason}: the client accepted the server: {other:?}"),
+        }
+        let mut unverified = verified.clone();
+        unverified.ca = None;
+        assert_eq!(
+            outcome(&unverified),
+            Outcome::Ok {
+                user: "r_ssl@127.0.0.1".into(),
+                current_user: "r_ssl@%".into(),
+                ssl_cipher_nonempty: true,
+            }
+        );
+    }
+}
+
 /// Splits one MySQL packet (sequence id, payload) off the front of `bytes`.
 fn split_packet(bytes: &[u8]) -> ((u8, &[u8]), &[u8]) {
     assert!(bytes.len() >= 4, "a packet header in {bytes:?}");

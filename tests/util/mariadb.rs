@@ -66,8 +66,14 @@ pub struct Pki {
     pub mallory: Pair,
     /// alice's subject from a CA the backends do not trust.
     pub alice_foreign: Pair,
-    /// The CA that issued `alice_foreign` (e.g. for a backend certificate that must be refused).
+    /// The CA that issued `alice_foreign` and `foreign_server`.
     pub foreign: Ca,
+    /// A server certificate for localhost and 127.0.0.1 from the foreign CA: a backend with it
+    /// ([`Options::server`]) must be refused by a client that verifies against `ca`.
+    pub foreign_server: Pair,
+    /// A server certificate from `ca` for `elsewhere.example` only: refused by a client that
+    /// checks the name it connected to.
+    pub misnamed_server: Pair,
     _cleanup: RemoveAtExit,
 }
 
@@ -92,6 +98,8 @@ pub fn pki() -> &'static Pki {
             alice: ca.client("alice", &alice_like("alice"), vec![]),
             mallory: ca.client("mallory", &alice_like("mallory"), vec![]),
             alice_foreign: foreign.client("alice-foreign", &alice_like("alice"), vec![]),
+            foreign_server: foreign.server("foreign-server", Key::Ecdsa),
+            misnamed_server: ca.server_named("misnamed-server", Key::Ecdsa, "elsewhere.example"),
             ca,
             foreign,
             _cleanup: cleanup,
