@@ -4,7 +4,8 @@
 //! when a node is killed. These are the answers the gateway must reproduce.
 //!
 //! Shared state: `matrix_*` and `proxy_*` only read the shared [`pair`]; `galera_*` holds the
-//! shared cluster exclusively ([`galera`]) and kills a node of it; `strict_*` owns its server.
+//! shared cluster exclusively ([`galera`]) and kills a node of it; `strict_*`, `own_*` and
+//! `backends_with_*` start servers of their own.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -402,7 +403,7 @@ fn strict_server_refuses_plain_tcp_and_untrusted_proxy_headers() {
             message: "Access denied for user 'r_none'@'127.0.0.1' (using password: YES)".into(),
         }
     );
-    // Also with a wrong password and an unknown user: the same answer.
+    // A wrong password gets exactly the same answer.
     let mut wrong = r_none.clone();
     wrong.password = "wrong".into();
     assert_eq!(outcome(&wrong), outcome(&r_none));
