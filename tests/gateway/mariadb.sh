@@ -381,6 +381,7 @@ cmd_start_galera() {
   [[ -z $PORT ]] || die "start-galera chooses its ports (no --port)"
   [[ -e $GALERA_LIB ]] || die "$GALERA_LIB not found (install galera-4: .ci/install.sh)"
   command -v rsync >/dev/null || die "rsync not found (install rsync: .ci/install.sh)"
+  command -v wsrep_sst_rsync >/dev/null || die "wsrep_sst_rsync not found (install mariadb-server: .ci/install.sh)"
   guard_start "$dir"
   prepare_dir "$dir"
   read -ra all <<<"$(alloc_ports $((NODES * 4)))"
