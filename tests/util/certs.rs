@@ -82,11 +82,24 @@ impl Ca {
     /// A server certificate for localhost and 127.0.0.1, valid from `from` to `to` days
     /// relative to now.
     pub fn server_valid(&self, file: &str, key: Key, from: i64, to: i64) -> Pair {
+        let sans = vec![
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::IpAddress([127, 0, 0, 1].into()),
+        ];
+        self.server_for(file, key, sans, from, to)
+    }
+
+    /// A server certificate for other names only (valid now): a client that checks the name
+    /// of localhost or 127.0.0.1 must refuse it.
+    pub fn server_named(&self, file: &str, key: Key, dns: &str) -> Pair {
+        let sans = vec![SanType::DnsName(dns.try_into().unwrap())];
+        self.server_for(file, key, sans, -1, 365)
+    }
+
+    fn server_for(&self, file: &str, key: Key, sans: Vec<SanType>, from: i64, to: i64) -> Pair {
         let k = key_pair(key);
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = sans;
         params.distinguished_name = dn(&[
             (DnType::OrganizationName, "tlsql tests"),
             (DnType::CommonName, file),
