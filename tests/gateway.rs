@@ -400,7 +400,11 @@ fn backends_with_wrong_certificates_are_refused() {
     // A certificate of the right CA for another name: refused by verify-identity, accepted by
     // verify-ca.
     let other_name = MariaDb::start(&Options {
-        server: Some(p.ca.server_for("not-localhost", "db.elsewhere")),
+        server: Some(p.ca.server_named(
+            "not-localhost",
+            crate::util::certs::Key::Ecdsa,
+            "db.elsewhere",
+        )),
         extra_ca: vec![identity_files().0.clone()],
         ..Options::default()
     });

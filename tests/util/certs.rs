@@ -111,21 +111,6 @@ impl Ca {
         self.write(file, &cert, &k)
     }
 
-    /// A server certificate valid now for `name` only (not localhost or 127.0.0.1).
-    pub fn server_for(&self, file: &str, name: &str) -> Pair {
-        let k = key_pair(Key::Ecdsa);
-        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
-        params.distinguished_name = dn(&[
-            (DnType::OrganizationName, "tlsql tests"),
-            (DnType::CommonName, name),
-        ]);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
-        params.not_after = OffsetDateTime::now_utc() + Duration::days(365);
-        let cert = params.signed_by(&k, &self.issuer).unwrap();
-        self.write(file, &cert, &k)
-    }
-
     /// A server certificate valid now.
     pub fn server(&self, file: &str, key: Key) -> Pair {
         self.server_valid(file, key, -1, 365)
