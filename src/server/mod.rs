@@ -162,17 +162,6 @@ impl Server {
             acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
         let shutdown = crate::shutdown::Shutdown::new()
             .map_err(io_err("cannot create the shutdown signal"))?;
-        log::info!(
-            "tlsql {} listening on {}{}, data in {}",
-            SERVER_VERSION,
-            local_addr,
-            config
-                .socket
-                .as_ref()
-                .map(|p| format!(" and {}", p.display()))
-                .unwrap_or_default(),
-            config.data_dir.display()
-        );
         let shared = Arc::new(Instance::new(
             config,
             tls,
@@ -199,6 +188,19 @@ impl Server {
                 open: crate::sql::local::open,
             }),
         };
+        // Last: scripts wait for this line, so everything above is in place when it appears.
+        log::info!(
+            "tlsql {} listening on {}{}, data in {}",
+            SERVER_VERSION,
+            local_addr,
+            shared
+                .config
+                .socket
+                .as_ref()
+                .map(|p| format!(" and {}", p.display()))
+                .unwrap_or_default(),
+            shared.config.data_dir.display()
+        );
         Ok(Server {
             shared,
             service,
