@@ -28,7 +28,7 @@ use crate::auth::accounts::{Account, AccountKey};
 use crate::auth::caching_sha2::{self, FastAuthOutcome};
 use crate::auth::privileges::Privilege;
 use crate::auth::{Nonce, Plugin, native};
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::admission::Ticket;
 use crate::instance::{Instance, SERVER_VERSION};
 use crate::logging::field;
@@ -83,8 +83,7 @@ fn io_failure(e: impl std::fmt::Display) -> LoginFailure {
 fn framing_error(e: &PacketError) -> Option<SqlError> {
     match e {
         PacketError::TooLarge { .. } => Some(SqlError::new(
-            codes::ER_NET_PACKET_TOO_LARGE,
-            "08S01",
+            ErrorKind::PacketTooLarge,
             "Got a packet bigger than 'max_allowed_packet' bytes",
         )),
         PacketError::OutOfOrder { .. } => Some(super::packets_out_of_order()),
@@ -246,8 +245,7 @@ pub(crate) fn establish(
         Ok(FirstPacket::Login(response)) => {
             if peer != Peer::Unix && shared.globals.require_secure_transport() {
                 let err = SqlError::new(
-                    codes::ER_SECURE_TRANSPORT_REQUIRED,
-                    "HY000",
+                    ErrorKind::SecureTransportRequired,
                     "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
                 );
                 refuse(&mut stream, &err)?;
@@ -307,8 +305,7 @@ pub(crate) fn establish(
     }
     if account.locked {
         let err = SqlError::new(
-            codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
-            "HY000",
+            ErrorKind::AccountLocked,
             format!(
                 "Access denied for user '{}'@'{}'. Account is locked.",
                 response.user, client_host
@@ -328,7 +325,7 @@ pub(crate) fn establish(
         || account.grants.has_global(Privilege::ConnectionAdmin);
     if !ticket.confirm(admin) {
         Counters::bump(&shared.counters.connection_errors_max_connections);
-        let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        let err = SqlError::new(ErrorKind::TooManyConnections, "Too many connections");
         refuse(&mut stream, &err)?;
         return Err(LoginFailure::new(
             log::Level::Info,
@@ -405,14 +402,13 @@ pub(crate) fn establish(
 }
 
 fn bad_handshake() -> SqlError {
-    SqlError::new(codes::ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
+    SqlError::new(ErrorKind::BadHandshake, "Bad handshake")
 }
 
 /// ERR 1045, identical for every kind of login refusal.
 fn access_denied(user: &str, host: &str, using_password: bool) -> SqlError {
     SqlError::new(
-        codes::ER_ACCESS_DENIED_ERROR,
-        "28000",
+        ErrorKind::AccessDenied,
         format!(
             "Access denied for user '{user}'@'{host}' (using password: {})",
             if using_password { "YES" } else { "NO" }
@@ -462,8 +458,7 @@ impl Authenticator<'_> {
             if client_caps & caps::PLUGIN_AUTH == 0 {
                 return Err(Refusal {
                     error: SqlError::new(
-                        codes::ER_NOT_SUPPORTED_AUTH_MODE,
-                        "08004",
+                        ErrorKind::AuthModeNotSupported,
                         "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
                     ),
                     reason: format!(

@@ -65,7 +65,7 @@ use crate::auth::privileges::{
 };
 use crate::auth::require::{RequireClause, TlsRequirement, quote};
 use crate::auth::{Password, Plugin};
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::{Column, Value};
 
 /// Longest user name MySQL accepts (`USERNAME_CHAR_LENGTH`).
@@ -241,15 +241,6 @@ pub enum AccountStatement {
     FlushPrivileges,
 }
 
-/// A MySQL "Note" diagnostic of a successful statement (what `SHOW WARNINGS` lists).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// MySQL error number, e.g. 3163 `ER_USER_ALREADY_EXISTS`.
-    pub code: u16,
-    /// Message.
-    pub message: String,
-}
-
 /// What a statement returns to the client.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -258,7 +249,7 @@ pub enum Outcome {
         /// Affected rows (0 for account statements, as MySQL).
         affected_rows: u64,
         /// Notes for the warning count and `SHOW WARNINGS`.
-        notes: Vec<Note>,
+        notes: Vec<SqlError>,
     },
     /// A text result set (`SHOW GRANTS`, `SHOW CREATE USER`).
     ResultSet {
@@ -270,7 +261,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn ok(notes: Vec<Note>) -> Self {
+    fn ok(notes: Vec<SqlError>) -> Self {
         Outcome::Ok {
             affected_rows: 0,
             notes,
@@ -680,8 +671,7 @@ impl Parser<'_> {
         };
         let plugin = Plugin::from_name(&name).ok_or_else(|| {
             SqlError::new(
-                codes::ER_PLUGIN_IS_NOT_LOADED,
-                "HY000",
+                ErrorKind::PluginNotLoaded,
                 format!("Plugin '{name}' is not loaded"),
             )
         })?;
@@ -991,8 +981,7 @@ const MYSQL_ONLY_PRIVILEGES: &[&str] = &[
 
 fn too_long(value: &str, what: &str, max: usize) -> SqlError {
     SqlError::new(
-        codes::ER_WRONG_STRING_LENGTH,
-        "HY000",
+        ErrorKind::StringTooLong,
         format!("String '{value}' is too long for {what} (should be no longer than {max})"),
     )
 }
@@ -1048,10 +1037,10 @@ pub fn execute(
                     let key = spec.user.resolve(actor);
                     if accounts.contains_key(&key) {
                         if *if_not_exists {
-                            notes.push(Note {
-                                code: codes::ER_USER_ALREADY_EXISTS,
-                                message: format!("Authorization ID {key} already exists."),
-                            });
+                            notes.push(SqlError::new(
+                                ErrorKind::UserAlreadyExists,
+                                format!("Authorization ID {key} already exists."),
+                            ));
                         } else {
                             failed.push(key);
                         }
@@ -1191,8 +1180,7 @@ pub fn execute(
             store.update(|accounts| {
                 let account = accounts.get_mut(&key).ok_or_else(|| {
                     SqlError::new(
-                        codes::ER_PASSWORD_NO_MATCH,
-                        "42000",
+                        ErrorKind::PasswordNoMatch,
                         "Can't find any matching row in the user table",
                     )
                 })?;
@@ -1223,8 +1211,7 @@ pub fn execute(
                     let key = user.resolve(actor);
                     let account = accounts.get_mut(&key).ok_or_else(|| {
                         SqlError::new(
-                            codes::ER_CANT_CREATE_USER_WITH_GRANT,
-                            "42000",
+                            ErrorKind::CantCreateUserWithGrant,
                             "You are not allowed to create a user with GRANT",
                         )
                     })?;
@@ -1274,8 +1261,7 @@ pub fn execute(
                 for user in users {
                     let account = accounts.get_mut(&user.resolve(actor)).ok_or_else(|| {
                         SqlError::new(
-                            codes::ER_REVOKE_GRANTS,
-                            "HY000",
+                            ErrorKind::RevokeGrants,
                             "Can't revoke all privileges for one or more of the requested users",
                         )
                     })?;
@@ -1369,8 +1355,7 @@ fn apply_auth(account: &mut Account, auth: &AuthOption) -> Result<(), SqlError> 
                 Some(Credential::Stored(stored)) => {
                     if !plugin.is_valid_stored(stored) {
                         return Err(SqlError::new(
-                            codes::ER_PASSWORD_FORMAT,
-                            "HY000",
+                            ErrorKind::PasswordFormat,
                             "The password hash doesn't have the expected format.",
                         ));
                     }
@@ -1395,16 +1380,14 @@ fn check_failures(operation: &str, failed: &[AccountKey]) -> Result<(), SqlError
 fn cannot_user(operation: &str, failed: &[AccountKey]) -> SqlError {
     let list: Vec<String> = failed.iter().map(AccountKey::to_string).collect();
     SqlError::new(
-        codes::ER_CANNOT_USER,
-        "HY000",
+        ErrorKind::CannotUser,
         format!("Operation {operation} failed for {}", list.join(",")),
     )
 }
 
 fn no_such_grant(key: &AccountKey) -> SqlError {
     SqlError::new(
-        codes::ER_NONEXISTING_GRANT,
-        "42000",
+        ErrorKind::NoSuchGrant,
         format!(
             "There is no such grant defined for user '{}' on host '{}'",
             key.user, key.host
@@ -1412,18 +1395,17 @@ fn no_such_grant(key: &AccountKey) -> SqlError {
     )
 }
 
-fn not_exists_note(key: &AccountKey) -> Note {
-    Note {
-        code: codes::ER_USER_DOES_NOT_EXIST,
-        message: format!("Authorization ID {key} does not exist."),
-    }
+fn not_exists_note(key: &AccountKey) -> SqlError {
+    SqlError::new(
+        ErrorKind::UserDoesNotExist,
+        format!("Authorization ID {key} does not exist."),
+    )
 }
 
 fn refuse_anonymous(actor: &AccountKey) -> Result<(), SqlError> {
     if actor.user.is_empty() {
         return Err(SqlError::new(
-            codes::ER_PASSWORD_ANONYMOUS_USER,
-            "42000",
+            ErrorKind::PasswordAnonymousUser,
             "You are using MySQL as an anonymous user and anonymous users are not allowed to change passwords",
         ));
     }
@@ -1441,8 +1423,7 @@ fn check_grantable(
         && !set.iter().all(Privilege::is_database_level)
     {
         return Err(SqlError::new(
-            codes::ER_WRONG_USAGE,
-            "HY000",
+            ErrorKind::WrongUsage,
             "Incorrect usage of DB GRANT and GLOBAL PRIVILEGES",
         ));
     }
@@ -1793,7 +1774,7 @@ mod tests {
             ("CREATE USER 'unterminated", "Unterminated"),
         ] {
             let e = parse_err(sql);
-            assert_eq!(e.code, 1064, "{sql}: {e}");
+            assert_eq!(e.code(), 1064, "{sql}: {e}");
             assert!(e.message.contains(near), "{sql}: {}", e.message);
         }
         let e = parse_err("CREATE USER u REQUIRE SSL SSL");
@@ -1812,20 +1793,20 @@ mod tests {
     fn semantic_parse_errors() {
         let e = parse_err("CREATE USER u IDENTIFIED WITH sha256_password BY 'x'");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1524, "Plugin 'sha256_password' is not loaded")
         );
         let e = parse_err("CREATE USER u REQUIRE SUBJECT '/CN=a' AND SUBJECT '/CN=b'");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1225, "Option 'SUBJECT' used twice in statement")
         );
         let e = parse_err("CREATE USER u REQUIRE CIPHER 'RC4-MD5'");
-        assert_eq!(e.code, 1525);
+        assert_eq!(e.code(), 1525);
         let e = parse_err("ALTER USER u REQUIRE ISSUER 'CN=x'");
-        assert_eq!(e.code, 1525);
+        assert_eq!(e.code(), 1525);
         let e = parse_err("GRANT SAN ON *.* TO u");
-        assert_eq!(e.code, 1064);
+        assert_eq!(e.code(), 1064);
         for sql in [
             "GRANT ALTER ON *.* TO u",
             "GRANT SHOW DATABASES ON *.* TO u",
@@ -1837,11 +1818,11 @@ mod tests {
             "CREATE USER u IDENTIFIED BY RANDOM PASSWORD",
             "GRANT SELECT ON *.* TO u WITH MAX_QUERIES_PER_HOUR 1",
         ] {
-            assert_eq!(parse_err(sql).code, 1235, "{sql}");
+            assert_eq!(parse_err(sql).code(), 1235, "{sql}");
         }
         let long = "x".repeat(33);
         let e = parse_err(&format!("CREATE USER '{long}'"));
-        assert_eq!(e.code, 1470);
+        assert_eq!(e.code(), 1470);
         assert!(
             e.message
                 .ends_with("is too long for user name (should be no longer than 32)")
@@ -1931,7 +1912,7 @@ mod tests {
         }
     }
 
-    fn notes(outcome: Outcome) -> Vec<Note> {
+    fn notes(outcome: Outcome) -> Vec<SqlError> {
         match outcome {
             Outcome::Ok {
                 affected_rows,
@@ -2001,7 +1982,7 @@ mod tests {
         ] {
             let e = env.root_err(sql);
             assert_eq!(
-                (e.code, e.message.as_str()),
+                (e.code(), e.message.as_str()),
                 (1827, "The password hash doesn't have the expected format."),
                 "{sql}"
             );
@@ -2017,7 +1998,7 @@ mod tests {
         env.root("CREATE USER a, b@h");
         let e = env.root_err("CREATE USER c, a, 'b'@'h'");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1396, "Operation CREATE USER failed for 'a'@'%','b'@'h'")
         );
         assert!(
@@ -2026,11 +2007,11 @@ mod tests {
         );
         let notes = notes(env.root("CREATE USER IF NOT EXISTS c, a"));
         assert_eq!(
-            notes,
-            [Note {
-                code: 3163,
-                message: "Authorization ID 'a'@'%' already exists.".into()
-            }]
+            notes
+                .iter()
+                .map(|n| (n.code(), n.message.as_str()))
+                .collect::<Vec<_>>(),
+            [(3163, "Authorization ID 'a'@'%' already exists.")]
         );
         assert!(env.store.get(&key("c", "%")).is_some());
     }
@@ -2040,7 +2021,7 @@ mod tests {
         let env = Env::new();
         let e = env.root_err("ALTER USER ghost ACCOUNT LOCK");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1396, "Operation ALTER USER failed for 'ghost'@'%'")
         );
         let e = env.root_err("DROP USER ghost@h");
@@ -2048,11 +2029,11 @@ mod tests {
         let e = env.root_err("RENAME USER ghost TO spirit");
         assert_eq!(e.message, "Operation RENAME USER failed for 'ghost'@'%'");
         assert_eq!(
-            notes(env.root("DROP USER IF EXISTS ghost")),
-            [Note {
-                code: 3162,
-                message: "Authorization ID 'ghost'@'%' does not exist.".into()
-            }]
+            notes(env.root("DROP USER IF EXISTS ghost"))
+                .iter()
+                .map(|n| (n.code(), n.message.as_str()))
+                .collect::<Vec<_>>(),
+            [(3162, "Authorization ID 'ghost'@'%' does not exist.")]
         );
         assert_eq!(
             notes(env.root("ALTER USER IF EXISTS ghost ACCOUNT LOCK")).len(),
@@ -2171,7 +2152,7 @@ mod tests {
         }
         let e = env.root_err("SHOW CREATE USER ghost");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1396, "Operation SHOW CREATE USER failed for 'ghost'@'%'")
         );
     }
@@ -2267,7 +2248,7 @@ mod tests {
             "REVOKE ALL, GRANT OPTION FROM v",
         ] {
             let e = env.run_as(&u, sql).unwrap_err();
-            assert_eq!((e.code, e.message.as_str()), (1227, denied), "{sql}");
+            assert_eq!((e.code(), e.message.as_str()), (1227, denied), "{sql}");
         }
         // Their own password, though, they may change.
         env.run_as(&u, "SET PASSWORD = 'new1'").unwrap();
@@ -2279,7 +2260,7 @@ mod tests {
         assert!(can_log_in_sha2(&env.account("u", "%"), b"new3"));
 
         let e = env.run_as(&u, "GRANT SELECT ON *.* TO v").unwrap_err();
-        assert_eq!(e.code, 1227);
+        assert_eq!(e.code(), 1227);
         assert!(
             e.message.contains("SELECT, GRANT OPTION privilege(s)"),
             "{}",
@@ -2287,7 +2268,7 @@ mod tests {
         );
         let e = env.run_as(&u, "GRANT SELECT ON app.* TO v").unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1044, "Access denied for user 'u'@'%' to database 'app'")
         );
         let e = env.run_as(&u, "FLUSH PRIVILEGES").unwrap_err();
@@ -2298,7 +2279,7 @@ mod tests {
         );
         let e = env.run_as(&u, "SHOW GRANTS FOR v").unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1044, "Access denied for user 'u'@'%' to database 'mysql'")
         );
         assert!(env.run_as(&u, "SHOW CREATE USER v").is_err());
@@ -2320,7 +2301,7 @@ mod tests {
         let e = env
             .run_as(&key("", "localhost"), "SET PASSWORD = 'x'")
             .unwrap_err();
-        assert_eq!(e.code, 1131);
+        assert_eq!(e.code(), 1131);
     }
 
     #[test]
@@ -2340,15 +2321,15 @@ mod tests {
         let e = env
             .run_as(&admin, "GRANT DELETE ON app.* TO target")
             .unwrap_err();
-        assert_eq!(e.code, 1044);
+        assert_eq!(e.code(), 1044);
         let e = env
             .run_as(&admin, "GRANT SELECT ON other.* TO target")
             .unwrap_err();
-        assert_eq!(e.code, 1044);
+        assert_eq!(e.code(), 1044);
         let e = env
             .run_as(&admin, "GRANT PROCESS ON *.* TO target")
             .unwrap_err();
-        assert_eq!(e.code, 1227, "PROCESS without GRANT OPTION on *.*");
+        assert_eq!(e.code(), 1227, "PROCESS without GRANT OPTION on *.*");
         let e = env
             .run_as(&admin, "GRANT SELECT ON app.* TO target REQUIRE SSL")
             .unwrap_err();
@@ -2371,12 +2352,12 @@ mod tests {
         env.root("CREATE USER u");
         let e = env.root_err("GRANT SUPER ON app.* TO u");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1221, "Incorrect usage of DB GRANT and GLOBAL PRIVILEGES")
         );
         let e = env.root_err("GRANT SELECT ON *.* TO u, ghost");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1410, "You are not allowed to create a user with GRANT")
         );
         assert!(
@@ -2385,7 +2366,7 @@ mod tests {
         );
         let e = env.root_err("REVOKE SELECT ON app.* FROM u");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (
                 1141,
                 "There is no such grant defined for user 'u' on host '%'"
@@ -2397,9 +2378,9 @@ mod tests {
             "There is no such grant defined for user 'ghost' on host 'h'"
         );
         let e = env.root_err("REVOKE ALL, GRANT OPTION FROM ghost");
-        assert_eq!(e.code, 1269);
+        assert_eq!(e.code(), 1269);
         let e = env.root_err("SHOW GRANTS FOR ghost");
-        assert_eq!(e.code, 1141);
+        assert_eq!(e.code(), 1141);
     }
 
     #[test]
@@ -2453,7 +2434,10 @@ mod tests {
         let admin = key("admin", "%");
         env.run_as(&admin, "CREATE USER x").unwrap();
         env.root("REVOKE CREATE USER ON *.* FROM admin");
-        assert_eq!(env.run_as(&admin, "CREATE USER y").unwrap_err().code, 1227);
+        assert_eq!(
+            env.run_as(&admin, "CREATE USER y").unwrap_err().code(),
+            1227
+        );
     }
 
     #[test]
@@ -2461,7 +2445,7 @@ mod tests {
         let env = Env::new();
         let e = env.root_err("SET PASSWORD FOR ghost = 'x'");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1133, "Can't find any matching row in the user table")
         );
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::results;
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::net::{Conn, Peer, SocketControl};
 use crate::protocol::command::{Command, ParamType};
@@ -36,7 +36,7 @@ pub struct SessionState {
     /// Session overrides of system variables.
     pub(crate) vars: HashMap<&'static str, VarValue>,
     pub(crate) user_vars: HashMap<String, Value>,
-    pub(crate) warnings: Vec<(u16, String)>,
+    pub(crate) warnings: Vec<SqlError>,
 }
 
 impl SessionState {
@@ -160,8 +160,7 @@ impl Executor for LocalSession {
         match Command::parse(packet) {
             Ok(cmd) => exchange.dispatch(cmd),
             Err(e) => exchange.send_error(&SqlError::new(
-                1835,
-                "08S01",
+                ErrorKind::MalformedPacket,
                 format!("Malformed communication packet: {}", e.0),
             )),
         }
@@ -306,8 +305,7 @@ impl Exchange<'_> {
                     MULTI_STATEMENTS_OFF => false,
                     _ => {
                         return self.send_error(&SqlError::new(
-                            codes::ER_UNKNOWN_COM_ERROR,
-                            "08S01",
+                            ErrorKind::UnknownCommand,
                             "Unknown command",
                         ));
                     }
@@ -351,8 +349,7 @@ impl Exchange<'_> {
                 None => self.send_error(&unknown_statement(id, "mysqld_stmt_reset")),
             },
             Command::Unsupported(code) => self.send_error(&SqlError::new(
-                codes::ER_UNKNOWN_COM_ERROR,
-                "08S01",
+                ErrorKind::UnknownCommand,
                 format!("Unknown command 0x{code:02x}"),
             )),
         }
@@ -412,10 +409,7 @@ impl Exchange<'_> {
     fn prepare(&mut self, sql: &str) -> io::Result<()> {
         let Some(slot) = PreparedSlot::take(&self.local.state.shared) else {
             let limit = self.local.state.shared.config.max_prepared_stmt_count;
-            return self.send_error(&SqlError::new(
-                codes::ER_MAX_PREPARED_STMT_COUNT_REACHED,
-                "42000",
-                format!(
+            return self.send_error(&SqlError::new(ErrorKind::TooManyPreparedStatements, format!(
                     "Can't create more than max_prepared_stmt_count statements (current value: {limit})"
                 ),
             ));
@@ -483,10 +477,7 @@ impl Exchange<'_> {
         if stmt.long_data_overflow {
             stmt.long_data.iter_mut().for_each(|slot| *slot = None);
             stmt.long_data_overflow = false;
-            return self.send_error(&SqlError::new(
-                codes::ER_NET_PACKET_TOO_LARGE,
-                "08S01",
-                "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
+            return self.send_error(&SqlError::new(ErrorKind::PacketTooLarge, "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
             ));
         }
         let params = usize::from(stmt.prepared.params);
@@ -499,8 +490,7 @@ impl Exchange<'_> {
             Ok(v) => v,
             Err(e) => {
                 return self.send_error(&SqlError::new(
-                    1835,
-                    "08S01",
+                    ErrorKind::MalformedPacket,
                     format!("Malformed communication packet: {}", e.0),
                 ));
             }
@@ -545,10 +535,7 @@ impl Exchange<'_> {
                 last_insert_id,
                 notes,
             }) => {
-                self.local
-                    .state
-                    .warnings
-                    .extend(notes.into_iter().map(|n| (n.code, n.message)));
+                self.local.state.warnings.extend(notes);
                 self.send_ok(affected_rows, last_insert_id)
             }
             Err(ExecError::Sql(e)) => {
@@ -568,8 +555,7 @@ impl Exchange<'_> {
 
 fn unknown_statement(id: u32, command: &str) -> SqlError {
     SqlError::new(
-        codes::ER_UNKNOWN_STMT_HANDLER,
-        "HY000",
+        ErrorKind::UnknownStatementHandler,
         format!("Unknown prepared statement handler ({id}) given to {command}"),
     )
 }

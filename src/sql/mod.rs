@@ -18,7 +18,7 @@ use crate::auth::accounts::Account;
 use crate::auth::privileges::{
     Privilege, db_access_denied, specific_access_denied, table_access_denied,
 };
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::SERVER_VERSION;
 use crate::lex::{like, split_statements, tokenize};
 use crate::protocol::value::{Column, Value};
@@ -44,13 +44,11 @@ pub fn read_variable(state: &SessionState, scope: VarScope, name: &str) -> Resul
     let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
     match (scope, def.scope) {
         (VarScope::Global, Scope::Session) => Err(SqlError::new(
-            codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
-            "HY000",
+            ErrorKind::IncorrectGlobalLocalVariable,
             format!("Variable '{}' is a SESSION variable", def.name),
         )),
         (VarScope::Session, Scope::Global) => Err(SqlError::new(
-            codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
-            "HY000",
+            ErrorKind::IncorrectGlobalLocalVariable,
             format!("Variable '{}' is a GLOBAL variable", def.name),
         )),
         (VarScope::Global, _) | (_, Scope::Global) => {
@@ -70,8 +68,7 @@ pub(crate) fn session_value(state: &SessionState, def: &VarDef) -> VarValue {
 
 fn unknown_variable(name: &str) -> SqlError {
     SqlError::new(
-        codes::ER_UNKNOWN_SYSTEM_VARIABLE,
-        "HY000",
+        ErrorKind::UnknownSystemVariable,
         format!("Unknown system variable '{name}'"),
     )
 }
@@ -401,11 +398,7 @@ impl Exchange<'_> {
             Err(e) => return self.send_error(&e),
         };
         if tokens.is_empty() {
-            return self.send_error(&SqlError::new(
-                codes::ER_EMPTY_QUERY,
-                "42000",
-                "Query was empty",
-            ));
+            return self.send_error(&SqlError::new(ErrorKind::EmptyQuery, "Query was empty"));
         }
         let route = route(&tokens);
         if !matches!(route, Route::ShowWarnings | Route::ShowCountWarnings) {
@@ -507,8 +500,7 @@ impl Exchange<'_> {
         if !["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(&charset.as_str())
         {
             return Err(SqlError::new(
-                1115,
-                "42000",
+                ErrorKind::UnknownCharacterSet,
                 format!("Unknown character set: '{charset}'"),
             ));
         }
@@ -565,16 +557,14 @@ impl Exchange<'_> {
         let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
         if !def.settable {
             return Err(SqlError::new(
-                codes::ER_INCORRECT_GLOBAL_LOCAL_VAR,
-                "HY000",
+                ErrorKind::IncorrectGlobalLocalVariable,
                 format!("Variable '{}' is a read only variable", def.name),
             ));
         }
         let is_default = matches!(expr, [Token::Word(w)] if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("DEFAULT"));
         match (scope, def.scope) {
             (VarScope::Global, Scope::Session) => Err(SqlError::new(
-                codes::ER_LOCAL_VARIABLE,
-                "HY000",
+                ErrorKind::SessionOnlyVariable,
                 format!(
                     "Variable '{}' is a SESSION variable and can't be used with SET GLOBAL",
                     def.name
@@ -583,8 +573,7 @@ impl Exchange<'_> {
             (VarScope::Global, _) | (VarScope::Default, Scope::Global) => {
                 if def.scope == Scope::Global && scope != VarScope::Global {
                     return Err(SqlError::new(
-                        codes::ER_GLOBAL_VARIABLE,
-                        "HY000",
+                        ErrorKind::GlobalOnlyVariable,
                         format!(
                             "Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL",
                             def.name
@@ -595,8 +584,7 @@ impl Exchange<'_> {
                 self.set_global(def, v)
             }
             (VarScope::Session, Scope::Global) => Err(SqlError::new(
-                codes::ER_GLOBAL_VARIABLE,
-                "HY000",
+                ErrorKind::GlobalOnlyVariable,
                 format!(
                     "Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL",
                     def.name
@@ -637,8 +625,7 @@ impl Exchange<'_> {
             let on = matches!(value, VarValue::Bool(true));
             if on && self.local.state.tls.is_none() {
                 return Err(SqlError::new(
-                    3160,
-                    "HY000",
+                    ErrorKind::NoSecureTransport,
                     "require_secure_transport can only be set to ON if the connection issuing the change is secure",
                 ));
             }
@@ -682,10 +669,7 @@ impl Exchange<'_> {
             None => Err(SqlError::syntax(format!("near '{sql}'"))),
             Some(Err(e)) => Err(e),
             Some(Ok(account_stmt::Outcome::Ok { notes, .. })) => {
-                self.local
-                    .state
-                    .warnings
-                    .extend(notes.into_iter().map(|n| (n.code, n.message)));
+                self.local.state.warnings.extend(notes);
                 Ok(None)
             }
             Some(Ok(account_stmt::Outcome::ResultSet { columns, rows })) => {
@@ -752,11 +736,11 @@ impl Exchange<'_> {
             .state
             .warnings
             .iter()
-            .map(|(code, msg)| {
+            .map(|w| {
                 vec![
                     Value::Text("Warning".into()),
-                    Value::Int(i64::from(*code)),
-                    Value::Text(msg.clone()),
+                    Value::Int(i64::from(w.code())),
+                    Value::Text(w.message.clone()),
                 ]
             })
             .collect();
@@ -775,8 +759,7 @@ impl Exchange<'_> {
         if rest.len() >= 3 && rest[0] == "FOR" && rest[1] == "CHANNEL" {
             if !rest[2].eq_ignore_ascii_case("mysql_main") {
                 return Err(SqlError::new(
-                    codes::ER_WRONG_ARGUMENTS,
-                    "HY000",
+                    ErrorKind::WrongArguments,
                     format!(
                         "Incorrect arguments to ALTER INSTANCE RELOAD TLS: unknown channel '{}'",
                         rest[2].to_ascii_lowercase()
@@ -804,8 +787,8 @@ impl Exchange<'_> {
                 Ok(None)
             }
             Ok(ReloadOutcome::Disabled(reason)) => {
-                self.local.state.warnings.push((
-                    codes::ER_DA_SSL_LIBRARY_ERROR,
+                self.local.state.warnings.push(SqlError::new(
+                    ErrorKind::SslLibrary,
                     format!(
                         "Failed to set up SSL because of the following SSL library error: {reason}"
                     ),
@@ -813,8 +796,7 @@ impl Exchange<'_> {
                 Ok(None)
             }
             Err(e) => Err(SqlError::new(
-                codes::ER_DA_SSL_LIBRARY_ERROR,
-                "HY000",
+                ErrorKind::SslLibrary,
                 format!("Failed to set up SSL because of the following SSL library error: {e}"),
             )),
         }

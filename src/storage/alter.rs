@@ -28,7 +28,7 @@ use super::engine::{CATALOG, EngineSession, no_such_table};
 use super::translate::{self, TableRef, quote};
 use super::{Outcome, SessionContext};
 use crate::auth::privileges::Privilege;
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 
 impl EngineSession {
     /// Runs `ALTER TABLE` (see the module documentation).
@@ -93,8 +93,7 @@ impl EngineSession {
                         return Ok(());
                     }
                     return Err(SqlError::new(
-                        1060,
-                        "42S21",
+                        ErrorKind::DuplicateColumn,
                         format!("Duplicate column name '{}'", column_def.name.value),
                     ));
                 }
@@ -145,8 +144,7 @@ impl EngineSession {
                     };
                     if plan.table.columns.len() == 1 {
                         return Err(SqlError::new(
-                            1090,
-                            "42000",
+                            ErrorKind::CantRemoveAllColumns,
                             "You can't delete all columns with ALTER TABLE; use DROP TABLE instead",
                         ));
                     }
@@ -169,8 +167,7 @@ impl EngineSession {
             } => {
                 let Some(position) = plan.column(&old_column_name.value) else {
                     return Err(SqlError::new(
-                        codes::ER_BAD_FIELD_ERROR,
-                        "42S22",
+                        ErrorKind::UnknownColumn,
                         format!(
                             "Unknown column '{}' in '{}'",
                             old_column_name.value, plan.target.table
@@ -179,8 +176,7 @@ impl EngineSession {
                 };
                 if plan.column(&new_column_name.value).is_some() {
                     return Err(SqlError::new(
-                        1060,
-                        "42S21",
+                        ErrorKind::DuplicateColumn,
                         format!("Duplicate column name '{}'", new_column_name.value),
                     ));
                 }
@@ -202,8 +198,7 @@ impl EngineSession {
                 }
                 if self.table_exists(&new)? {
                     return Err(SqlError::new(
-                        codes::ER_TABLE_EXISTS_ERROR,
-                        "42S01",
+                        ErrorKind::TableExists,
                         format!("Table '{}' already exists", new.table),
                     ));
                 }
@@ -232,8 +227,7 @@ impl EngineSession {
                 let index = translate::index_name(&plan.target.table, &name);
                 if self.indexes_of(&plan.target)?.contains(&index) || plan.declares_index(&name) {
                     return Err(SqlError::new(
-                        1061,
-                        "42000",
+                        ErrorKind::DuplicateKeyName,
                         format!("Duplicate key name '{name}'"),
                     ));
                 }
@@ -382,8 +376,7 @@ fn first_column_name(columns: &[IndexColumn]) -> String {
 /// 1091 `Can't DROP 'x'; check that column/key exists`.
 fn cannot_drop(name: &str) -> SqlError {
     SqlError::new(
-        1091,
-        "42000",
+        ErrorKind::CantDropColumnOrKey,
         format!("Can't DROP '{name}'; check that column/key exists"),
     )
 }

@@ -12,7 +12,7 @@ use super::translate::{self, TableRef, quote};
 use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
 use super::{ExecError, Outcome, RowSink, SessionContext, StorageError};
 use crate::auth::privileges::Privilege;
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::{Column, Value};
 
 /// SQLite's default limit on attached databases per connection.
@@ -147,8 +147,7 @@ pub struct EngineSession {
 /// 1049 `Unknown database 'x'`.
 pub(super) fn unknown_database(db: &str) -> SqlError {
     SqlError::new(
-        codes::ER_BAD_DB_ERROR,
-        "42000",
+        ErrorKind::UnknownDatabase,
         format!("Unknown database '{db}'"),
     )
 }
@@ -172,8 +171,7 @@ pub(super) fn check_database_name(db: &str) -> Result<(), SqlError> {
         Ok(())
     } else {
         Err(SqlError::new(
-            1102,
-            "42000",
+            ErrorKind::WrongDatabaseName,
             format!("Incorrect database name '{db}'"),
         ))
     }
@@ -572,8 +570,7 @@ impl EngineSession {
         };
         let Some(vt) = computed.or_else(|| ctx.virtual_table(schema, table)) else {
             return Err(SqlError::new(
-                codes::ER_NO_SUCH_TABLE,
-                "42S02",
+                ErrorKind::NoSuchTable,
                 format!("Table '{schema}.{table}' doesn't exist"),
             ));
         };
@@ -721,16 +718,14 @@ impl EngineSession {
             || target.table.to_ascii_lowercase().starts_with("sqlite_")
         {
             return Err(SqlError::new(
-                1103,
-                "42000",
+                ErrorKind::WrongTableName,
                 format!("Incorrect table name '{}'", target.table),
             ));
         }
         let definition = translate::create_table(ct, target)?;
         if self.with_attached(target)? {
             let exists = SqlError::new(
-                codes::ER_TABLE_EXISTS_ERROR,
-                "42S01",
+                ErrorKind::TableExists,
                 format!("Table '{}' already exists", target.table),
             );
             return if ct.if_not_exists {
@@ -781,11 +776,7 @@ impl EngineSession {
                     ));
                 }
                 let unknown = |tables: &str| {
-                    SqlError::new(
-                        codes::ER_BAD_TABLE_ERROR,
-                        "42S02",
-                        format!("Unknown table '{tables}'"),
-                    )
+                    SqlError::new(ErrorKind::UnknownTable, format!("Unknown table '{tables}'"))
                 };
                 if !missing.is_empty() && !if_exists {
                     return Err(unknown(&missing.join(",")));
@@ -824,8 +815,7 @@ impl EngineSession {
         check_database_name(db)?;
         if self.database_exists(db) {
             let exists = SqlError::new(
-                codes::ER_DB_CREATE_EXISTS,
-                "HY000",
+                ErrorKind::DbCreateExists,
                 format!("Can't create database '{db}'; database exists"),
             );
             return if if_not_exists {
@@ -854,8 +844,7 @@ impl EngineSession {
     fn drop_database(&mut self, db: &str, if_exists: bool) -> Result<Outcome, SqlError> {
         if !self.database_exists(db) {
             let missing = SqlError::new(
-                codes::ER_DB_DROP_EXISTS,
-                "HY000",
+                ErrorKind::DbDropExists,
                 format!("Can't drop database '{db}'; database doesn't exist"),
             );
             return if if_exists {
@@ -1017,8 +1006,7 @@ fn noted(notes: Vec<SqlError>) -> Outcome {
 
 pub(super) fn no_such_table(t: &TableRef) -> SqlError {
     SqlError::new(
-        codes::ER_NO_SUCH_TABLE,
-        "42S02",
+        ErrorKind::NoSuchTable,
         format!("Table '{}.{}' doesn't exist", t.db, t.table),
     )
 }
