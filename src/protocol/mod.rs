@@ -12,6 +12,8 @@
 //! * [`wire`]: integer and string encodings (length-encoded integers and strings).
 //! * [`handshake`]: HandshakeV10, SSLRequest, HandshakeResponse41, auth-switch and auth-more-data.
 //! * [`response`]: OK, ERR, EOF and result sets in the text and binary protocols.
+//! * [`writers`]: responses built by value and finished by consuming them: OK, ERR, result
+//!   sets, PREPARE_OK.
 //! * [`command`]: the command phase: command bytes and COM_STMT_EXECUTE parameters.
 //! * [`value`]: values and column definitions.
 
@@ -21,6 +23,7 @@ pub mod packet;
 pub mod response;
 pub mod value;
 pub mod wire;
+pub mod writers;
 
 /// A client packet that does not follow the protocol.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

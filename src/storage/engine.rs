@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use sqlparser::ast::{ObjectType, Statement};
-use sqlparser::tokenizer::Token;
 
 use super::translate::{self, TableRef, quote};
 use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
@@ -106,20 +105,22 @@ fn add_sleep(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-/// A prepared statement: the SQLite form, its parameters and result columns.
+/// A prepared query or DML statement: the SQLite form, its parameters and result columns.
 pub struct Prepared {
     /// Number of `?` parameters.
     pub params: u16,
     /// Result columns (empty for statements without a result set).
     pub columns: Vec<Column>,
-    kind: PreparedKind,
+    data: DataStatement,
 }
 
-enum PreparedKind {
-    /// A query or DML statement, run with parameters.
-    Data(DataStatement),
-    /// Any other statement, run as if sent with COM_QUERY.
-    Other(String),
+/// Whether storage binds `?` parameters in `statement` ([`EngineSession::prepare`] takes it):
+/// queries and DML.
+pub fn takes_parameters(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
+    )
 }
 
 /// A query or DML statement rewritten for SQLite, checked against the session's privileges.
@@ -347,26 +348,13 @@ impl EngineSession {
             .map_err(|e| sql_error(&e, Some(&t.db)))
     }
 
-    /// Runs `SHOW DATABASES | TABLES | COLUMNS | CREATE TABLE | CREATE DATABASE` and
-    /// `DESCRIBE` from the statement's tokens (which the server layer has already made);
-    /// `None` when the statement is none of them.
-    pub fn show(
-        &mut self,
-        tokens: &[Token],
-        ctx: &dyn SessionContext,
-        sink: &mut dyn RowSink,
-    ) -> Result<Option<Outcome>, ExecError> {
-        super::show::run(self, tokens, ctx, sink)
-    }
-
-    /// Runs one statement that is not one of the [`show`](Self::show) forms.
+    /// Runs one statement (parsed by the SQL layer), writing any result set to `sink`.
     pub fn execute(
         &mut self,
-        sql: &str,
+        statement: Statement,
         ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
-        let statement = translate::parse_one(sql)?;
         match statement {
             Statement::Query(_)
             | Statement::Insert(_)
@@ -888,27 +876,16 @@ impl EngineSession {
         Ok(done(tables.len() as u64, 0))
     }
 
-    /// COM_STMT_PREPARE.
-    pub fn prepare(&mut self, sql: &str, ctx: &dyn SessionContext) -> Result<Prepared, SqlError> {
-        let statement = translate::parse_one(sql)?;
-        if !matches!(
-            statement,
-            Statement::Query(_)
-                | Statement::Insert(_)
-                | Statement::Update(_)
-                | Statement::Delete(_)
-        ) {
-            let params = u16::try_from(sql.matches('?').count()).unwrap_or(u16::MAX);
-            if params > 0 {
-                return Err(SqlError::not_supported(
-                    "parameters outside SELECT, INSERT, UPDATE and DELETE",
-                ));
-            }
-            return Ok(Prepared {
-                params: 0,
-                columns: Vec::new(),
-                kind: PreparedKind::Other(sql.to_string()),
-            });
+    /// COM_STMT_PREPARE of a statement that [takes parameters](takes_parameters).
+    pub fn prepare(
+        &mut self,
+        statement: Statement,
+        ctx: &dyn SessionContext,
+    ) -> Result<Prepared, SqlError> {
+        if !takes_parameters(&statement) {
+            return Err(SqlError::not_supported(
+                "parameters outside SELECT, INSERT, UPDATE and DELETE",
+            ));
         }
         let data = self.data_statement(statement, ctx)?;
         let stmt = self
@@ -924,7 +901,7 @@ impl EngineSession {
         Ok(Prepared {
             params,
             columns,
-            kind: PreparedKind::Data(data),
+            data,
         })
     }
 
@@ -933,19 +910,9 @@ impl EngineSession {
         &mut self,
         prepared: &Prepared,
         params: &[Value],
-        ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
-        match &prepared.kind {
-            PreparedKind::Other(sql) => {
-                let tokens = crate::lex::tokenize(sql)?;
-                match self.show(&tokens, ctx, sink)? {
-                    Some(outcome) => Ok(outcome),
-                    None => self.execute(sql, ctx, sink),
-                }
-            }
-            PreparedKind::Data(data) => self.run_data(data, params, sink),
-        }
+        self.run_data(&prepared.data, params, sink)
     }
 
     /// COM_FIELD_LIST: the columns of `table` in the default database.
