@@ -24,8 +24,9 @@ use rand::RngExt;
 use tlsql_tls_api::CertSummary;
 
 use super::{Client, Established, Identity, OpenExecutor, Session, SessionTls};
-use crate::auth::accounts::{Account, AccountKey};
-use crate::auth::caching_sha2::{self, FastAuthOutcome};
+use crate::auth::account::{Account, AccountKey};
+use crate::auth::caching_sha2;
+use crate::auth::fast_auth::FastAuthOutcome;
 use crate::auth::privileges::Privilege;
 use crate::auth::{Nonce, Plugin, native};
 use crate::error::{ErrorKind, SqlError};

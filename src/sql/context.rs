@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{status_vars, variables};
-use crate::auth::accounts::{Account, AccountKey};
+use crate::auth::account::{Account, AccountKey};
 use crate::auth::privileges::{Grants, Privilege, db_access_denied, table_access_denied};
 use crate::auth::require::TlsRequirement;
 use crate::error::{ErrorKind, SqlError};

@@ -11,8 +11,25 @@
 //! Durability: each database file is in WAL mode with `synchronous=FULL`, so a committed
 //! transaction survives `kill -9` of the server.
 
+//!
+//! # Files
+//!
+//! Each uses only the interface here and those listed before it.
+//!
+//! * `types`: SQLite values and types to MySQL's and back, SQLite errors to MySQL errors.
+//! * `translate`: MySQL statements rewritten for SQLite.
+//! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
+//!   attached to it, the catalog of MySQL definitions, how DDL runs.
+//! * `show`: the `SHOW`s storage answers ([`EngineSession::show`]), COM_FIELD_LIST.
+//! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
+//! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
+//! * `alter`: `ALTER TABLE`.
+//! * `exec`: [`EngineSession::execute`], prepared statements.
+
 mod alter;
-mod engine;
+mod conn;
+mod ddl;
+mod exec;
 mod information_schema;
 mod show;
 mod translate;
@@ -24,7 +41,8 @@ use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-pub use engine::{Engine, EngineSession, Prepared, takes_parameters};
+pub use conn::{Engine, EngineSession};
+pub use exec::{Prepared, takes_parameters};
 
 /// A table named in a statement: `t` (in the default database) or `db.t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +148,26 @@ pub enum Outcome {
         /// Notes for `SHOW WARNINGS`: what would have been an error without `IF [NOT] EXISTS`.
         notes: Vec<SqlError>,
     },
+}
+
+impl Outcome {
+    /// OK with these counts and no notes.
+    pub(crate) fn done(affected_rows: u64, last_insert_id: u64) -> Outcome {
+        Outcome::Done {
+            affected_rows,
+            last_insert_id,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Nothing changed; what would have been errors are notes (`IF [NOT] EXISTS`).
+    pub(crate) fn noted(notes: Vec<SqlError>) -> Outcome {
+        Outcome::Done {
+            affected_rows: 0,
+            last_insert_id: 0,
+            notes,
+        }
+    }
 }
 
 /// Why a statement failed.

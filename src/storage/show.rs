@@ -3,9 +3,9 @@
 
 use sqlparser::ast::Statement;
 
-use super::engine::{EngineSession, no_such_table, tables_of, unknown_database};
+use super::conn::{EngineSession, no_such_table, tables_of, unknown_database};
 use super::translate::{self, TableRef, quote};
-use super::types::sql_error;
+use super::types::{column_for, sql_error};
 use super::{ExecError, Outcome, RowSink, SessionContext, Show, TableName};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
@@ -46,6 +46,44 @@ impl EngineSession {
             }
         };
         listing.send(sink)
+    }
+
+    /// COM_FIELD_LIST: the columns of `table` in the default database.
+    pub fn field_list(
+        &mut self,
+        table: &str,
+        wildcard: Option<&str>,
+    ) -> Result<Vec<Column>, SqlError> {
+        let db = self.current.clone().ok_or_else(translate::no_database)?;
+        let target = TableRef {
+            db: db.clone(),
+            table: table.to_string(),
+        };
+        if !self.with_attached(&target)? {
+            return Err(no_such_table(&target));
+        }
+        let stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT * FROM {}.{} LIMIT 0",
+                quote(&db),
+                quote(table)
+            ))
+            .map_err(|e| sql_error(&e, Some(&db)))?;
+        let columns = stmt
+            .columns()
+            .filter(|c| wildcard.is_none_or(|w| crate::lex::like(w, c.name())))
+            .map(|c| {
+                let mut column = column_for(c.name(), c.decl_type(), None);
+                column.schema = db.clone();
+                column.table = table.to_string();
+                column.org_table = table.to_string();
+                column.org_name = c.name().to_string();
+                column
+            })
+            .collect();
+        stmt.finalize().map_err(|e| sql_error(&e, Some(&db)))?;
+        Ok(columns)
     }
 
     /// A table name resolved against the default database.

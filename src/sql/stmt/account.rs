@@ -61,7 +61,8 @@ use sqlparser::tokenizer::Token;
 use super::parser::Parser;
 use crate::sql::exchange::{Exchange, Reply};
 
-use crate::auth::accounts::{Account, AccountKey, AccountStore};
+use crate::auth::account::{Account, AccountKey};
+use crate::auth::accounts::AccountStore;
 use crate::auth::privileges::{
     Grants, Privilege, PrivilegeLevel, PrivilegeSet, db_access_denied, specific_access_denied,
 };

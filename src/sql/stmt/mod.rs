@@ -82,7 +82,11 @@ impl Statement {
             || p.at_keyword("DESC")
             || p.at_keyword("EXPLAIN")
         {
-            show::parse(p)?
+            show::parse(p)?.map(|show| match show {
+                show::ShowStatement::Variables(s) => Statement::ShowVariables(s),
+                show::ShowStatement::Warnings(s) => Statement::ShowWarnings(s),
+                show::ShowStatement::Storage(s) => Statement::Show(s),
+            })
         } else if p.at_keywords(&["ALTER", "INSTANCE"]) {
             Some(Statement::AlterInstance(instance::AlterInstance::parse(p)?))
         } else if p.at_keyword("USE") {

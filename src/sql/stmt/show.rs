@@ -23,7 +23,6 @@ use std::io;
 use sqlparser::ast::Expr;
 use sqlparser::tokenizer::Token;
 
-use super::Statement;
 use super::parser::Parser;
 use super::query;
 use crate::error::SqlError;
@@ -31,6 +30,17 @@ use crate::lex::like;
 use crate::protocol::value::{Column, Value};
 use crate::sql::exchange::{Exchange, Reply};
 use crate::storage::{Show, TableName};
+
+/// A parsed `SHOW`, `DESCRIBE` or `EXPLAIN` of one of the forms above.
+#[derive(Clone, Debug)]
+pub enum ShowStatement {
+    /// `SHOW VARIABLES|STATUS`.
+    Variables(ShowVariables),
+    /// `SHOW WARNINGS|ERRORS`, `SHOW COUNT(*) WARNINGS|ERRORS`.
+    Warnings(ShowWarnings),
+    /// One that storage answers.
+    Storage(Show),
+}
 
 /// `SHOW [GLOBAL] VARIABLES|STATUS`.
 #[derive(Clone, Debug)]
@@ -66,7 +76,7 @@ pub enum ShowWarnings {
 
 /// Parses a `SHOW`, `DESCRIBE` or `EXPLAIN`; `None` when it is not one of the forms above
 /// (sqlparser then parses it).
-pub(super) fn parse(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
+pub(super) fn parse(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
     let start = p.pos;
     let statement = if p.keyword("DESCRIBE") || p.keyword("DESC") {
         Some(describe(p)?)
@@ -88,7 +98,7 @@ pub(super) fn parse(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
     Ok(statement)
 }
 
-fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
+fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
     let full = p.keyword("FULL");
     if !full {
         let global = p.keyword("GLOBAL");
@@ -103,7 +113,7 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
                 None
             };
             p.end()?;
-            return Ok(Some(Statement::ShowVariables(ShowVariables {
+            return Ok(Some(ShowStatement::Variables(ShowVariables {
                 status,
                 global,
                 filter,
@@ -124,7 +134,7 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
                 None
             };
             p.end()?;
-            return Ok(Some(Statement::ShowWarnings(ShowWarnings::List { limit })));
+            return Ok(Some(ShowStatement::Warnings(ShowWarnings::List { limit })));
         }
         if p.keyword("COUNT") {
             p.expect_token(&Token::LParen, "(")?;
@@ -134,11 +144,11 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
                 return Err(p.error("expected WARNINGS or ERRORS"));
             }
             p.end()?;
-            return Ok(Some(Statement::ShowWarnings(ShowWarnings::Count)));
+            return Ok(Some(ShowStatement::Warnings(ShowWarnings::Count)));
         }
         if p.keyword("DATABASES") || p.keyword("SCHEMAS") {
             let pattern = like_pattern(p)?;
-            return Ok(Some(Statement::Show(Show::Databases { pattern })));
+            return Ok(Some(ShowStatement::Storage(Show::Databases { pattern })));
         }
         if p.keyword("CREATE") {
             let show = if p.keyword("TABLE") {
@@ -149,7 +159,7 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
                 return Ok(None);
             };
             p.end()?;
-            return Ok(Some(Statement::Show(show)));
+            return Ok(Some(ShowStatement::Storage(show)));
         }
     }
     if p.keyword("TABLES") {
@@ -159,7 +169,11 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
             None
         };
         let pattern = like_pattern(p)?;
-        return Ok(Some(Statement::Show(Show::Tables { db, full, pattern })));
+        return Ok(Some(ShowStatement::Storage(Show::Tables {
+            db,
+            full,
+            pattern,
+        })));
     }
     if p.keyword("COLUMNS") || p.keyword("FIELDS") {
         if !(p.keyword("FROM") || p.keyword("IN")) {
@@ -170,13 +184,16 @@ fn show(p: &mut Parser<'_>) -> Result<Option<Statement>, SqlError> {
             table.db = Some(p.name("a database name")?);
         }
         let pattern = like_pattern(p)?;
-        return Ok(Some(Statement::Show(Show::Columns { table, pattern })));
+        return Ok(Some(ShowStatement::Storage(Show::Columns {
+            table,
+            pattern,
+        })));
     }
     Ok(None)
 }
 
 /// The table of `DESCRIBE`/`EXPLAIN`, and the optional column name or pattern after it.
-fn describe(p: &mut Parser<'_>) -> Result<Statement, SqlError> {
+fn describe(p: &mut Parser<'_>) -> Result<ShowStatement, SqlError> {
     let table = table_name(p)?;
     let pattern = match p.peek() {
         Some(Token::SingleQuotedString(s) | Token::DoubleQuotedString(s)) => {
@@ -188,7 +205,7 @@ fn describe(p: &mut Parser<'_>) -> Result<Statement, SqlError> {
         _ => None,
     };
     p.end()?;
-    Ok(Statement::Show(Show::Columns { table, pattern }))
+    Ok(ShowStatement::Storage(Show::Columns { table, pattern }))
 }
 
 /// Words after `EXPLAIN` that start a statement (whose plan is asked for), not a table.
@@ -320,14 +337,14 @@ mod tests {
     use super::*;
     use crate::lex::tokenize;
 
-    fn parsed(sql: &str) -> Option<Statement> {
+    fn parsed(sql: &str) -> Option<ShowStatement> {
         let source = tokenize(sql).unwrap();
         parse(&mut Parser::new(&source)).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     fn storage_show(sql: &str) -> Show {
         match parsed(sql) {
-            Some(Statement::Show(show)) => show,
+            Some(ShowStatement::Storage(show)) => show,
             other => panic!("{sql}: {other:?}"),
         }
     }
@@ -389,7 +406,7 @@ mod tests {
     #[test]
     fn server_shows() {
         match parsed("SHOW LOCAL STATUS LIKE 'Ssl%'") {
-            Some(Statement::ShowVariables(ShowVariables {
+            Some(ShowStatement::Variables(ShowVariables {
                 status: true,
                 global: false,
                 filter: Some(Filter::Like(p)),
@@ -397,7 +414,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match parsed("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('a', 'b')") {
-            Some(Statement::ShowVariables(ShowVariables {
+            Some(ShowStatement::Variables(ShowVariables {
                 status: false,
                 global: true,
                 filter: Some(Filter::Where(e)),
@@ -406,13 +423,13 @@ mod tests {
         }
         assert!(matches!(
             parsed("SHOW WARNINGS LIMIT 2, 5"),
-            Some(Statement::ShowWarnings(ShowWarnings::List {
+            Some(ShowStatement::Warnings(ShowWarnings::List {
                 limit: Some((2, 5))
             }))
         ));
         assert!(matches!(
             parsed("SHOW COUNT( * ) ERRORS"),
-            Some(Statement::ShowWarnings(ShowWarnings::Count))
+            Some(ShowStatement::Warnings(ShowWarnings::Count))
         ));
     }
 
