@@ -26,7 +26,7 @@ use crate::status::Counters;
 use crate::storage::EngineSession;
 
 /// A session's SQL side: its storage session, state and prepared statements.
-pub struct LocalSession {
+pub(crate) struct LocalSession {
     engine: EngineSession,
     state: SessionState,
     prepared: PreparedStatements,
@@ -36,7 +36,10 @@ pub struct LocalSession {
 }
 
 /// Opens the local executor for a login: a storage session, then the login's database.
-pub fn open(instance: &Arc<Instance>, login: Established) -> Result<Box<dyn Executor>, Refusal> {
+pub(crate) fn open(
+    instance: &Arc<Instance>,
+    login: Established,
+) -> Result<Box<dyn Executor>, Refusal> {
     let engine = instance.engine.connect().map_err(|e| Refusal {
         reason: format!("storage session failed: {}", e.message),
         error: e,
