@@ -64,9 +64,9 @@ impl Holders {
         let other_write = self.write.is_some_and(|s| s != session);
         let other_read = self.read.iter().any(|s| *s != session);
         let other_running = |write_only: bool| {
-            self.running
-                .iter()
-                .any(|(s, (reads, writes))| *s != session && (*writes > 0 || (!write_only && *reads > 0)))
+            self.running.iter().any(|(s, (reads, writes))| {
+                *s != session && (*writes > 0 || (!write_only && *reads > 0))
+            })
         };
         match mode {
             Mode::Read => !other_write && !other_running(true),
@@ -157,7 +157,10 @@ fn lock_wait_timeout() -> SqlError {
 
 /// 1317, what a wait ended by `KILL` gets.
 pub fn interrupted() -> SqlError {
-    SqlError::new(ErrorKind::QueryInterrupted, "Query execution was interrupted")
+    SqlError::new(
+        ErrorKind::QueryInterrupted,
+        "Query execution was interrupted",
+    )
 }
 
 impl TableLocks {
@@ -221,18 +224,28 @@ impl TableLocks {
         let state = self.lock();
         // Statements that began before this announcement did not say what they use.
         let taken = self
-            .wait_until(state, session, timeout, "Waiting for table metadata lock", |_| {
-                self.unannounced.load(Ordering::SeqCst) == 0
-            })
+            .wait_until(
+                state,
+                session,
+                timeout,
+                "Waiting for table metadata lock",
+                |_| self.unannounced.load(Ordering::SeqCst) == 0,
+            )
             .and_then(|state| {
-                self.wait_until(state, session, timeout, "Waiting for table level lock", |state| {
-                    tables.iter().all(|(table, mode)| {
-                        state
-                            .tables
-                            .get(table)
-                            .is_none_or(|h| h.can_lock(id, *mode))
-                    })
-                })
+                self.wait_until(
+                    state,
+                    session,
+                    timeout,
+                    "Waiting for table level lock",
+                    |state| {
+                        tables.iter().all(|(table, mode)| {
+                            state
+                                .tables
+                                .get(table)
+                                .is_none_or(|h| h.can_lock(id, *mode))
+                        })
+                    },
+                )
             });
         let mut state = match taken {
             Ok(state) => state,
@@ -341,10 +354,7 @@ impl TableLocks {
             "Waiting for table level lock",
             |state| {
                 uses.iter().all(|(table, mode)| {
-                    state
-                        .tables
-                        .get(table)
-                        .is_none_or(|h| h.can_use(id, *mode))
+                    state.tables.get(table).is_none_or(|h| h.can_use(id, *mode))
                 })
             },
         )?;
@@ -435,7 +445,10 @@ mod tests {
         let e = ok(vec![(t("r"), Mode::Write)]).err().unwrap();
         assert_eq!(
             (e.code(), e.message.as_str()),
-            (1099, "Table 'r' was locked with a READ lock and can't be updated")
+            (
+                1099,
+                "Table 'r' was locked with a READ lock and can't be updated"
+            )
         );
         let e = ok(vec![(t("other"), Mode::Read)]).err().unwrap();
         assert_eq!(
@@ -452,10 +465,16 @@ mod tests {
         let env = Env::new();
         let (a, b) = (env.session(1), env.session(2));
         env.locks
-            .lock_tables(a.entry(), &[(t("r"), Mode::Read), (t("w"), Mode::Write)], SHORT)
+            .lock_tables(
+                a.entry(),
+                &[(t("r"), Mode::Read), (t("w"), Mode::Write)],
+                SHORT,
+            )
             .unwrap();
-        let use_b =
-            |table: &str, mode| env.locks.begin_statement(b.entry(), || vec![(t(table), mode)], SHORT);
+        let use_b = |table: &str, mode| {
+            env.locks
+                .begin_statement(b.entry(), || vec![(t(table), mode)], SHORT)
+        };
         drop(use_b("r", Mode::Read).unwrap());
         assert_eq!(use_b("r", Mode::Write).err().unwrap().code(), 1205);
         assert_eq!(use_b("w", Mode::Read).err().unwrap().code(), 1205);
@@ -469,7 +488,10 @@ mod tests {
             .lock_tables(b.entry(), &[(t("w"), Mode::Read)], SHORT)
             .unwrap_err();
         assert_eq!(e.code(), 1205);
-        assert!(!env.locks.holds(2), "a failed LOCK TABLES leaves nothing held");
+        assert!(
+            !env.locks.holds(2),
+            "a failed LOCK TABLES leaves nothing held"
+        );
     }
 
     #[test]
@@ -482,7 +504,11 @@ mod tests {
         thread::scope(|s| {
             let waiter = s.spawn(|| {
                 env.locks
-                    .begin_statement(b.entry(), || vec![(t("w"), Mode::Read)], Duration::from_secs(10))
+                    .begin_statement(
+                        b.entry(),
+                        || vec![(t("w"), Mode::Read)],
+                        Duration::from_secs(10),
+                    )
                     .map(drop)
             });
             while b.entry().activity().state != "Waiting for table level lock" {
@@ -516,7 +542,11 @@ mod tests {
         thread::scope(|s| {
             let waiter = s.spawn(|| {
                 env.locks
-                    .begin_statement(b.entry(), || vec![(t("w"), Mode::Read)], Duration::from_secs(60))
+                    .begin_statement(
+                        b.entry(),
+                        || vec![(t("w"), Mode::Read)],
+                        Duration::from_secs(60),
+                    )
                     .map(drop)
             });
             while b.entry().activity().state != "Waiting for table level lock" {

@@ -145,17 +145,22 @@ impl SessionEntry {
         );
     }
 
-    /// `KILL [QUERY]`: marks the session, interrupts its statement and, for a connection,
-    /// shuts its socket down. Waits for table locks notice the mark (see
-    /// [`super::locks::TableLocks::wake`]).
+    /// `KILL [QUERY]` from another session: marks the session, interrupts its statement and,
+    /// for a connection, shuts its socket down. A wait for table locks notices the mark.
     pub fn kill(&self, kill: Kill) {
-        self.kill.fetch_max(kill as u8, Ordering::AcqRel);
+        self.mark(kill);
         self.interrupter.interrupt();
         if kill == Kill::Connection
             && let Some(control) = &*lock(&self.control)
         {
             control.shutdown();
         }
+    }
+
+    /// `KILL` of the session's own connection: only the mark (it answers the statement, then
+    /// closes).
+    pub fn mark(&self, kill: Kill) {
+        self.kill.fetch_max(kill as u8, Ordering::AcqRel);
     }
 }
 
@@ -220,7 +225,11 @@ impl Registration {
         let usage = inner.usage(&self.account);
         if limits.queries_per_hour > 0 {
             if usage.queries >= limits.queries_per_hour {
-                return Err(limit_reached(&user, "max_questions", limits.queries_per_hour));
+                return Err(limit_reached(
+                    &user,
+                    "max_questions",
+                    limits.queries_per_hour,
+                ));
             }
             usage.queries += 1;
         }

@@ -441,18 +441,22 @@ fn assign(ex: &mut Exchange<'_>, target: Target, value: SetValue) -> Result<(), 
 
 /// Evaluates an expression with storage's evaluator (`SELECT <expr>`).
 pub(super) fn evaluate(ex: &mut Exchange<'_>, expr: Expr) -> Result<Value, SqlError> {
+    Ok(evaluate_query(ex, query::select_value(expr))?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .unwrap_or(Value::Null))
+}
+
+/// Runs a statement the server built in storage, for the server itself: its rows, if any.
+pub(super) fn evaluate_query(
+    ex: &mut Exchange<'_>,
+    statement: sqlparser::ast::Statement,
+) -> Result<Vec<Vec<Value>>, SqlError> {
     let mut capture = Capture { rows: Vec::new() };
     let ctx = Context::new(ex.state);
-    match ex
-        .engine
-        .execute(query::select_value(expr), &ctx, &mut capture)
-    {
-        Ok(_) => Ok(capture
-            .rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .unwrap_or(Value::Null)),
+    match ex.engine.execute(statement, &ctx, &mut capture) {
+        Ok(_) => Ok(capture.rows),
         Err(ExecError::Sql(e)) => Err(e),
         Err(ExecError::Io(e)) => Err(SqlError::unknown(e.to_string())),
     }
