@@ -28,6 +28,11 @@ pub enum Command<'a> {
     Ping,
     /// COM_RESET_CONNECTION: back to a fresh session without re-authenticating.
     ResetConnection,
+    /// COM_CHANGE_USER: log in again as another account on the same connection; the body
+    /// (everything after the command byte) is read with
+    /// [`super::handshake::HandshakeResponse::parse_change_user`], which needs the session's
+    /// capabilities.
+    ChangeUser(&'a [u8]),
     /// COM_SET_OPTION: multi-statements on/off.
     SetOption(u16),
     /// COM_STMT_PREPARE.
@@ -75,6 +80,7 @@ impl<'a> Command<'a> {
             }
             0x09 => Self::Statistics,
             0x0e => Self::Ping,
+            0x11 => Self::ChangeUser(r.rest()),
             0x16 => Self::StmtPrepare(r.rest()),
             0x17 => Self::StmtExecute {
                 id: r.u32("statement id")?,

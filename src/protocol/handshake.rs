@@ -278,19 +278,7 @@ impl HandshakeResponse {
                 auth_plugin = name;
             }
         }
-        let mut attributes = Vec::new();
-        if capabilities & caps::CONNECT_ATTRS != 0 && !r.is_empty() {
-            let block = r.lenenc_bytes("connection attributes")?;
-            if block.len() > 65535 {
-                return Err(ProtocolError::new("connection attributes exceed 64 KiB"));
-            }
-            let mut a = Reader::new(block);
-            while !a.is_empty() {
-                let k = utf8(a.lenenc_bytes("attribute name")?, "attribute name")?;
-                let v = utf8(a.lenenc_bytes("attribute value")?, "attribute value")?;
-                attributes.push((k, v));
-            }
-        }
+        let attributes = attributes(&mut r, capabilities)?;
         Ok(Self {
             capabilities,
             max_packet,
@@ -302,6 +290,76 @@ impl HandshakeResponse {
             attributes,
         })
     }
+}
+
+impl HandshakeResponse {
+    /// Parses the body of a COM_CHANGE_USER (after its command byte), sent by a client that
+    /// logged in with `capabilities`: the same fields as a login, in another layout.
+    ///
+    /// <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_change_user.html>
+    pub fn parse_change_user(body: &[u8], capabilities: u32) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(body);
+        let user = r.nul_bytes("user name")?;
+        let user = match user {
+            [b'\'', inner @ .., b'\''] => inner,
+            other => other,
+        };
+        let user = utf8(user, "user name")?;
+        // The length is one byte here even with CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA.
+        let auth_response = if capabilities & caps::SECURE_CONNECTION != 0 {
+            let len = r.u8("auth response length")?;
+            r.take(usize::from(len), "auth response")?
+        } else {
+            r.nul_bytes("auth response")?
+        }
+        .to_vec();
+        let database = utf8(r.nul_bytes("database")?, "database name")?;
+        let mut collation = 0;
+        if !r.is_empty() {
+            // A two-byte character set number; login collations fit in one.
+            collation = u8::try_from(r.u16("character set")?).unwrap_or(0);
+        }
+        let mut auth_plugin = String::from("mysql_native_password");
+        if capabilities & caps::PLUGIN_AUTH != 0 && !r.is_empty() {
+            let name = utf8(r.nul_bytes("auth plugin")?, "auth plugin name")?;
+            if !name.is_empty() {
+                auth_plugin = name;
+            }
+        }
+        let attributes = attributes(&mut r, capabilities)?;
+        Ok(Self {
+            capabilities,
+            max_packet: 0,
+            collation,
+            user,
+            auth_response,
+            database: (!database.is_empty()).then_some(database),
+            auth_plugin,
+            attributes,
+        })
+    }
+}
+
+/// The connection attributes that end a login or a COM_CHANGE_USER, when the client sends
+/// them.
+fn attributes(
+    r: &mut Reader<'_>,
+    capabilities: u32,
+) -> Result<Vec<(String, String)>, ProtocolError> {
+    let mut attributes = Vec::new();
+    if capabilities & caps::CONNECT_ATTRS != 0 && !r.is_empty() {
+        let block = r.lenenc_bytes("connection attributes")?;
+        if block.len() > 65535 {
+            return Err(ProtocolError::new("connection attributes exceed 64 KiB"));
+        }
+        let mut a = Reader::new(block);
+        while !a.is_empty() {
+            let k = utf8(a.lenenc_bytes("attribute name")?, "attribute name")?;
+            let v = utf8(a.lenenc_bytes("attribute value")?, "attribute value")?;
+            attributes.push((k, v));
+        }
+    }
+    Ok(attributes)
 }
 
 /// `Protocol::AuthSwitchRequest`: asks the client to answer for another plugin. The nonce is
@@ -444,6 +502,42 @@ mod tests {
             let _ = FirstPacket::parse(&login[..cut]);
         }
         assert!(FirstPacket::parse(&login[..10]).is_err());
+    }
+
+    #[test]
+    fn change_user_bodies() {
+        // As node mysql2 sends it: one-byte auth length, database, character set, plugin,
+        // attributes.
+        let caps = caps::SERVER | caps::CONNECT_ATTRS;
+        let mut body = Vec::new();
+        put_nul_bytes(&mut body, b"'bob'");
+        body.push(20);
+        body.extend_from_slice(&[7; 20]);
+        put_nul_bytes(&mut body, b"shop");
+        body.extend_from_slice(&224u16.to_le_bytes());
+        put_nul_bytes(&mut body, b"mysql_native_password");
+        let mut attrs = Vec::new();
+        put_lenenc_bytes(&mut attrs, b"_client_name");
+        put_lenenc_bytes(&mut attrs, b"node");
+        put_lenenc_bytes(&mut body, &attrs);
+        let r = HandshakeResponse::parse_change_user(&body, caps).unwrap();
+        assert_eq!(r.user, "bob");
+        assert_eq!(r.auth_response, [7; 20]);
+        assert_eq!(r.database.as_deref(), Some("shop"));
+        assert_eq!(r.collation, 224);
+        assert_eq!(r.auth_plugin, "mysql_native_password");
+        assert_eq!(r.attributes, [("_client_name".into(), "node".into())]);
+        // The oldest form: user, NUL-ended auth, empty database, nothing more.
+        let r = HandshakeResponse::parse_change_user(
+            b"u\0\0\0",
+            caps::SERVER & !caps::SECURE_CONNECTION,
+        )
+        .unwrap();
+        assert_eq!((r.user.as_str(), r.database, r.collation), ("u", None, 0));
+        assert!(r.auth_response.is_empty());
+        for truncated in [&body[..3], &body[..10], &body[..28]] {
+            assert!(HandshakeResponse::parse_change_user(truncated, caps).is_err());
+        }
     }
 
     #[test]

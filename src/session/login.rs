@@ -483,6 +483,7 @@ impl Login for LocalLogin {
             },
             database: response.database.clone(),
             scramble: self.scramble,
+            collation: response.collation,
         };
         let executor = match (self.open)(shared, established) {
             Ok(executor) => executor,
@@ -504,6 +505,56 @@ impl Login for LocalLogin {
         log::debug!("connection {id}: {logged_in}");
         Ok(executor)
     }
+}
+
+/// COM_CHANGE_USER on the local engine, checked as a login is: the new account's password by
+/// its plugin (an AuthSwitchRequest when the client answered for another; the first answer is
+/// computed with the greeting's `scramble`), then its `REQUIRE` against the TLS the session
+/// already has, then its lock. Returns the account, or why it was refused (for the log; the
+/// caller answers MySQL's 1873 and closes the connection).
+pub(crate) fn change_user(
+    shared: &Instance,
+    stream: &mut PacketStream<Conn>,
+    scramble: Nonce,
+    peer: &Peer,
+    tls: Option<&SessionTls>,
+    response: &HandshakeResponse,
+    client_caps: u32,
+) -> Result<Account, String> {
+    let mut auth = Authenticator {
+        shared,
+        stream,
+        scramble,
+        secure: tls.is_some() || *peer == Peer::Unix,
+        peer_host: peer.host(),
+    };
+    let account = auth
+        .authenticate(response, client_caps)
+        .map_err(|refusal| {
+            shared.metrics.login_denied("password");
+            refusal.reason
+        })?;
+    let named = format!(
+        "user '{}'@'{}' (account '{}'@'{}')",
+        field(&response.user),
+        peer.host(),
+        field(&account.user),
+        field(&account.host)
+    );
+    if let Err(reason) = account
+        .require
+        .check(tls.map(|t| &t.info), tls.and_then(|t| t.peer_cert.as_ref()))
+    {
+        shared
+            .metrics
+            .login_denied(metrics::require_reason(&reason));
+        return Err(format!("{named}: {reason}"));
+    }
+    if account.locked {
+        shared.metrics.login_denied("locked");
+        return Err(format!("{named}: the account is locked"));
+    }
+    Ok(account)
 }
 
 fn bad_handshake() -> SqlError {

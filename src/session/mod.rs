@@ -67,6 +67,8 @@ pub struct Established {
     pub database: Option<String>,
     /// The greeting's nonce (a COM_CHANGE_USER's first answer is computed with it).
     pub scramble: crate::auth::Nonce,
+    /// The collation number the login named (the session's character set).
+    pub collation: u8,
 }
 
 /// The client side of one command: the packet stream to answer on and the socket's controls

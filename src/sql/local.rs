@@ -17,15 +17,16 @@ use super::prepared::PreparedStatements;
 use super::stmt::Statement;
 use super::variables;
 use crate::auth::account::AccountKey;
+use crate::charset;
 use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::instance::sessions::{Kill, NewSession};
 use crate::lex;
 use crate::net::Peer;
 use crate::protocol::command::Command;
-use crate::protocol::handshake::caps;
+use crate::protocol::handshake::{HandshakeResponse, caps};
 use crate::protocol::writers::RowFormat;
-use crate::session::{Client, Established, Executor, Refusal};
+use crate::session::{Client, Established, Executor, Identity, Refusal, login};
 use crate::status::Counters;
 use crate::storage::EngineSession;
 use crate::vars::{self, VarValue};
@@ -102,6 +103,7 @@ pub(crate) fn open(
         multi_statements: login.client_caps & caps::MULTI_STATEMENTS != 0,
         closing: false,
     };
+    set_client_charset(&mut local.state, login.collation);
     if let Some(db) = &login.database {
         use_database(&mut local.engine, &local.state, db).map_err(|e| Refusal {
             reason: format!("initial database: {}", e.message),
@@ -199,6 +201,7 @@ fn command_name(cmd: &Command<'_>) -> &'static str {
         Command::StmtSendLongData { .. } => "Long Data",
         Command::StmtClose(_) => "Close stmt",
         Command::StmtReset(_) => "Reset stmt",
+        Command::ChangeUser(_) => "Change user",
         Command::Unsupported(_) => "Error",
     }
 }
@@ -245,18 +248,7 @@ impl LocalSession {
                 ex.response().text(&text)
             }
             Command::ResetConnection => {
-                if let Err(e) = ex.engine.reset() {
-                    log::debug!(
-                        "session {}: rollback on reset failed: {}",
-                        ex.state.id,
-                        e.message
-                    );
-                }
-                prepared.clear();
-                ex.state.shared.table_locks.unlock_tables(ex.state.id);
-                ex.state.vars.clear();
-                ex.state.user_vars.clear();
-                ex.state.warnings.clear();
+                reset(&mut ex, prepared);
                 ex.send_ok(0, 0)
             }
             Command::SetOption(option) => {
@@ -289,11 +281,157 @@ impl LocalSession {
                 Ok(())
             }
             Command::StmtReset(id) => prepared.reset(&mut ex, id),
+            Command::ChangeUser(body) => {
+                let closing = change_user(&mut ex, prepared, body);
+                self.closing |= closing?;
+                Ok(())
+            }
             Command::Unsupported(code) => ex.send_error(&SqlError::new(
                 ErrorKind::UnknownCommand,
                 format!("Unknown command 0x{code:02x}"),
             )),
         }
+    }
+}
+
+/// Back to a fresh session (COM_RESET_CONNECTION, COM_CHANGE_USER): the transaction rolled
+/// back, table locks released, prepared statements, variables and warnings forgotten.
+fn reset(ex: &mut Exchange<'_>, prepared: &mut PreparedStatements) {
+    if let Err(e) = ex.engine.reset() {
+        log::debug!(
+            "session {}: rollback on reset failed: {}",
+            ex.state.id,
+            e.message
+        );
+    }
+    prepared.clear();
+    ex.state.shared.table_locks.unlock_tables(ex.state.id);
+    ex.state.vars.clear();
+    ex.state.user_vars.clear();
+    ex.state.warnings.clear();
+}
+
+/// COM_CHANGE_USER: the session is reset, then logged in again as the account the packet
+/// names, checked as a login is (see [`login::change_user`]) and against the account's
+/// connection limits; then its database and character set are the packet's. As in MySQL, a
+/// refused change is answered with 1873 (1226/1203 for a limit, the database's error for a
+/// database) and closes the connection: whether it closes is returned.
+fn change_user(
+    ex: &mut Exchange<'_>,
+    prepared: &mut PreparedStatements,
+    body: &[u8],
+) -> io::Result<bool> {
+    let caps = ex.state.client_caps;
+    let response = match HandshakeResponse::parse_change_user(body, caps) {
+        Ok(r) => r,
+        Err(e) => {
+            ex.send_error(&SqlError::new(
+                ErrorKind::MalformedPacket,
+                format!("Malformed communication packet: {}", e.0),
+            ))?;
+            return Ok(false);
+        }
+    };
+    reset(ex, prepared);
+    let shared = Arc::clone(&ex.state.shared);
+    let client_host = ex.state.peer.host();
+    let refused = |ex: &mut Exchange<'_>, e: &SqlError, reason: &str| -> io::Result<bool> {
+        log::info!(
+            "session {}: COM_CHANGE_USER to '{}' refused: {}",
+            ex.state.id,
+            crate::logging::field(&response.user),
+            crate::logging::line(reason)
+        );
+        ex.send_error(e)?;
+        Ok(true)
+    };
+    let account = match login::change_user(
+        &shared,
+        ex.stream,
+        ex.state.scramble,
+        &ex.state.peer,
+        ex.state.tls.as_ref(),
+        &response,
+        caps,
+    ) {
+        Ok(account) => account,
+        Err(reason) => {
+            let e = SqlError::new(
+                ErrorKind::AccessDeniedChangeUser,
+                format!(
+                    "Access denied trying to change to user '{}'@'{}' (using password: {}). Disconnecting.",
+                    response.user,
+                    client_host,
+                    if response.auth_response.is_empty() {
+                        "NO"
+                    } else {
+                        "YES"
+                    }
+                ),
+            );
+            return refused(ex, &e, &reason);
+        }
+    };
+    if let Err(e) = ex.state.registration.change_account(
+        &response.user,
+        account.key(),
+        account.limits,
+        global_max_user_connections(&shared),
+    ) {
+        let reason = e.message.clone();
+        return refused(ex, &e, &reason);
+    }
+    ex.state.identity = Identity {
+        user: response.user.clone(),
+        client_host,
+        account_user: account.user.clone(),
+        account_host: account.host.clone(),
+    };
+    ex.state.limits = account.limits;
+    match &response.database {
+        Some(db) => {
+            if let Err(e) = use_database(ex.engine, ex.state, db) {
+                let reason = e.message.clone();
+                return refused(ex, &e, &reason);
+            }
+        }
+        None => {
+            ex.engine.forget_database();
+            ex.state.registration.entry().update(|a| a.db = None);
+        }
+    }
+    set_client_charset(ex.state, response.collation);
+    log::debug!(
+        "session {}: changed user to '{}'@'{}'",
+        ex.state.id,
+        crate::logging::field(&account.user),
+        crate::logging::field(&account.host)
+    );
+    ex.send_ok(0, 0)?;
+    Ok(false)
+}
+
+/// The character set variables for the collation number a client sent at login or with
+/// COM_CHANGE_USER, as MySQL sets them; an unknown number keeps the server's.
+fn set_client_charset(state: &mut SessionState, collation: u8) {
+    let Some(c) = charset::collation_by_id(u16::from(collation)) else {
+        return;
+    };
+    for name in [
+        "character_set_client",
+        "character_set_connection",
+        "character_set_results",
+    ] {
+        if let Some(def) = vars::lookup(name) {
+            state
+                .vars
+                .insert(def.name, VarValue::Text(c.charset.to_string()));
+        }
+    }
+    if let Some(def) = vars::lookup("collation_connection") {
+        state
+            .vars
+            .insert(def.name, VarValue::Text(c.name.to_string()));
     }
 }
 

@@ -292,6 +292,11 @@ impl EngineSession {
         Ok(())
     }
 
+    /// No default database any more (COM_CHANGE_USER without one).
+    pub fn forget_database(&mut self) {
+        self.current = None;
+    }
+
     /// `USE db` / COM_INIT_DB / the login database.
     pub fn use_database(&mut self, db: &str) -> Result<(), SqlError> {
         if !self.database_exists(db) {
