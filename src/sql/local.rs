@@ -118,7 +118,8 @@ impl LocalSession {
             }
             Command::Query(sql) => {
                 Counters::bump(&ex.state.shared.counters.questions);
-                let sql = String::from_utf8_lossy(sql);
+                // Literals may hold any byte: decoded so that none is lost.
+                let sql = lex::decode(sql);
                 if *multi_statements {
                     query_statements(&mut ex, &sql)
                 } else {
@@ -162,7 +163,7 @@ impl LocalSession {
                 *multi_statements = on;
                 ex.response().eof(status)
             }
-            Command::StmtPrepare(sql) => prepared.prepare(&mut ex, &String::from_utf8_lossy(sql)),
+            Command::StmtPrepare(sql) => prepared.prepare(&mut ex, &lex::decode(sql)),
             Command::StmtExecute { id, body } => {
                 Counters::bump(&ex.state.shared.counters.questions);
                 prepared.execute(&mut ex, id, body)

@@ -52,7 +52,7 @@ impl Engine {
         let conn = Connection::open_in_memory().map_err(|e| sql_error(&e, None))?;
         conn.busy_timeout(LOCK_WAIT)
             .map_err(|e| sql_error(&e, None))?;
-        add_sleep(&conn).map_err(|e| sql_error(&e, None))?;
+        super::functions::register(&conn).map_err(|e| sql_error(&e, None))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(EngineSession {
             conn,
@@ -88,19 +88,6 @@ impl Engine {
         }
         first_failure.map_or(Ok(()), Err)
     }
-}
-
-/// MySQL's `SLEEP(seconds)`: waits, then returns 0. NULL, negative or non-numeric arguments
-/// wait for nothing (MySQL's non-strict behaviour).
-fn add_sleep(conn: &Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function("sleep", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
-        let seconds = ctx.get::<Option<f64>>(0).ok().flatten().unwrap_or(0.0);
-        if let Ok(wait) = Duration::try_from_secs_f64(seconds) {
-            std::thread::sleep(wait);
-        }
-        Ok(0i64)
-    })
 }
 
 /// One session's view of storage.

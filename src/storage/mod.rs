@@ -17,6 +17,8 @@
 //! Each uses only the interface here and those listed before it.
 //!
 //! * `types`: SQLite values and types to MySQL's and back, SQLite errors to MySQL errors.
+//! * `functions`: MySQL functions and casts in SQLite, and the functions registered on each
+//!   connection for what SQLite lacks.
 //! * `translate`: MySQL statements rewritten for SQLite.
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
 //!   attached to it, the catalog of MySQL definitions, how DDL runs.
@@ -30,6 +32,7 @@ mod alter;
 mod conn;
 mod ddl;
 mod exec;
+mod functions;
 mod information_schema;
 mod show;
 mod translate;

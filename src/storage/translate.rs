@@ -11,15 +11,15 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, CreateTable, Expr, Function, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, Query, SelectItem, SetExpr, SqliteOnConflict, Statement, TableConstraint,
-    Value as SqlValue, Visit, Visitor, visit_expressions_mut, visit_relations_mut,
+    ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
+    SelectItem, SetExpr, SqliteOnConflict, Statement, TableConstraint, Value as SqlValue, Visit,
+    VisitMut, Visitor, VisitorMut, visit_relations_mut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use super::{SessionContext, VarScope};
+use super::{SessionContext, VarScope, functions};
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
 
@@ -134,7 +134,7 @@ pub(crate) fn rewrite(
     ctx: &dyn SessionContext,
 ) -> Result<Rewritten, SqlError> {
     let mut ctes = CteNames(HashSet::new());
-    let _ = statement.visit(&mut ctes);
+    let _ = Visit::visit(statement, &mut ctes);
     let mut found = Rewritten::default();
 
     if let Statement::Query(query) = statement {
@@ -182,19 +182,40 @@ pub(crate) fn rewrite(
         return Err(e);
     }
 
-    let substitutions =
-        visit_expressions_mut(statement, |expr| match substitute(expr, current, ctx) {
-            Ok(Some(replacement)) => {
-                *expr = replacement;
-                ControlFlow::Continue(())
-            }
-            Ok(None) => ControlFlow::Continue(()),
-            Err(e) => ControlFlow::Break(e),
-        });
-    if let ControlFlow::Break(e) = substitutions {
+    if let ControlFlow::Break(e) = VisitMut::visit(statement, &mut Substitutions { current, ctx }) {
         return Err(e);
     }
     Ok(found)
+}
+
+/// Rewrites the expressions of a statement for SQLite (see [`substitute`]).
+pub(crate) struct Substitutions<'a> {
+    pub(crate) current: Option<&'a str>,
+    pub(crate) ctx: &'a dyn SessionContext,
+}
+
+impl VisitorMut for Substitutions<'_> {
+    type Break = SqlError;
+
+    /// An introducer applies to its literal as the client wrote it, before the literal itself
+    /// is rewritten.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlError> {
+        if let Expr::Prefixed { prefix, value } = expr
+            && prefix.value.starts_with('_')
+        {
+            *expr = introduced(prefix, value);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlError> {
+        match substitute(expr, self.current, self.ctx) {
+            Ok(Some(replacement)) => *expr = replacement,
+            Ok(None) => {}
+            Err(e) => return ControlFlow::Break(e),
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// MySQL names an unaliased expression column by its text (`@@version_comment`); the
@@ -256,82 +277,82 @@ fn substitute(
             ctx.system_variable(scope, &parts[1].value)
                 .map(|v| Some(literal(&v)))
         }
-        Expr::Value(v) => match &v.value {
-            SqlValue::DoubleQuotedString(s) => {
-                Ok(Some(Expr::value(SqlValue::SingleQuotedString(s.clone()))))
+        Expr::Value(v) => Ok(match &v.value {
+            SqlValue::SingleQuotedString(s) => {
+                string_literal(s, false).filter(|e| {
+                    !matches!(e, Expr::Value(v) if v.value == SqlValue::SingleQuotedString(s.clone()))
+                })
             }
-            _ => Ok(None),
-        },
-        Expr::Function(f) => function(f, current, ctx),
+            SqlValue::DoubleQuotedString(s) | SqlValue::NationalStringLiteral(s) => {
+                string_literal(s, false)
+            }
+            _ => None,
+        }),
+        Expr::Function(f) => functions::function(f, current, ctx),
+        Expr::Convert {
+            expr,
+            data_type: Some(data_type),
+            charset: None,
+            ..
+        }
+        | Expr::Cast {
+            expr, data_type, ..
+        } => Ok(Some(functions::cast(expr, data_type))),
+        Expr::Convert {
+            expr,
+            data_type: None,
+            charset: Some(charset),
+            ..
+        } => Ok(Some(if charset.to_string().eq_ignore_ascii_case("binary") {
+            functions::cast(expr, &DataType::Blob(None))
+        } else {
+            // Text is kept as UTF-8 whatever the character set named.
+            functions::cast(expr, &DataType::Text)
+        })),
         _ => Ok(None),
     }
 }
 
-/// MySQL functions SQLite lacks or names differently.
-fn function(
-    f: &Function,
-    current: Option<&str>,
-    ctx: &dyn SessionContext,
-) -> Result<Option<Expr>, SqlError> {
-    let name = f.name.to_string().to_ascii_uppercase();
-    let no_args = match &f.args {
-        FunctionArguments::None => true,
-        FunctionArguments::List(list) => list.args.is_empty(),
-        FunctionArguments::Subquery(_) => false,
-    };
-    if no_args {
-        match name.as_str() {
-            "DATABASE" | "SCHEMA" => {
-                return Ok(Some(literal(&current.map_or(Value::Null, Value::from))));
-            }
-            "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION"
-            | "CONNECTION_ID" => {
-                return Ok(ctx.function(&name).map(|v| literal(&v)));
-            }
-            _ => {}
+/// A string literal as SQLite must be given it: its value is what the client sent (the
+/// tokenizer has read MySQL's backslash escapes), and SQLite's own tokenizer would stop at a
+/// NUL byte, so a value holding one, or bytes that are not UTF-8, is given as hex: a BLOB for
+/// bytes (`binary`, or not UTF-8), else the text cast from it. `None`: the literal is fine
+/// as it is.
+fn string_literal(s: &str, binary: bool) -> Option<Expr> {
+    let bytes = crate::lex::original_bytes(s);
+    let text = std::str::from_utf8(&bytes).ok().filter(|_| !binary);
+    let hex = || Expr::value(SqlValue::HexStringLiteral(hex_digits(&bytes)));
+    match text {
+        Some(t) if !t.contains('\0') => {
+            Some(Expr::value(SqlValue::SingleQuotedString(t.to_string())))
         }
-        let equivalent = match name.as_str() {
-            "NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP" => {
-                "datetime('now', 'localtime')"
-            }
-            "CURDATE" | "CURRENT_DATE" => "date('now', 'localtime')",
-            "CURTIME" | "CURRENT_TIME" => "time('now', 'localtime')",
-            "UTC_TIMESTAMP" => "datetime('now')",
-            "UNIX_TIMESTAMP" => "unixepoch()",
-            "LAST_INSERT_ID" => "last_insert_rowid()",
-            "ROW_COUNT" => "changes()",
-            "RAND" => "((random() & 9007199254740991) / 9007199254740992.0)",
-            _ => return Ok(None),
-        };
-        return parse_expr(equivalent).map(|e| Some(Expr::Nested(Box::new(e))));
+        Some(_) => Some(Expr::Cast {
+            kind: sqlparser::ast::CastKind::Cast,
+            expr: Box::new(hex()),
+            data_type: DataType::Custom(ObjectName::from(vec![Ident::new("TEXT")]), vec![]),
+            format: None,
+        }),
+        None => Some(hex()),
     }
-    if name == "REPEAT"
-        && let FunctionArguments::List(list) = &f.args
-        && let [text, count] = list.args.as_slice()
-    {
-        // SQLite has no REPEAT: n zero bytes in hex are n copies of "00", each replaced by
-        // the text.
-        return parse_expr(&format!(
-            "replace(hex(zeroblob(max({count}, 0))), '00', {text})"
-        ))
-        .map(|e| Some(Expr::Nested(Box::new(e))));
-    }
-    let renamed = match name.as_str() {
-        "IF" => "iif",
-        "CHAR_LENGTH" | "CHARACTER_LENGTH" => "length",
-        "SUBSTRING" => "substr",
-        _ => return Ok(None),
-    };
-    let mut f = f.clone();
-    f.name = ObjectName::from(vec![Ident::new(renamed)]);
-    Ok(Some(Expr::Function(f)))
 }
 
-fn parse_expr(sql: &str) -> Result<Expr, SqlError> {
-    Parser::new(&MySqlDialect {})
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| SqlError::unknown(format!("internal rewrite of '{sql}': {e}")))
+fn hex_digits(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A literal with a character set introducer (`_binary 'x'`, `_utf8mb4 'x'`): bytes for
+/// `_binary`, text for the others (text is UTF-8 here whatever the set named).
+fn introduced(prefix: &Ident, value: &Expr) -> Expr {
+    let binary = prefix.value.eq_ignore_ascii_case("_binary");
+    match value {
+        Expr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => {
+                string_literal(s, binary).unwrap_or_else(|| value.clone())
+            }
+            _ => value.clone(),
+        },
+        other => other.clone(),
+    }
 }
 
 /// A value as an SQL literal.
