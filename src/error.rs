@@ -79,6 +79,10 @@ error_kinds! {
     Syntax = (1064, "42000"),
     /// `ER_EMPTY_QUERY`: nothing but whitespace and comments.
     EmptyQuery = (1065, "42000"),
+    /// `ER_MULTIPLE_PRI_KEY`: two primary keys.
+    MultiplePrimaryKey = (1068, "42000"),
+    /// `ER_KEY_COLUMN_DOES_NOT_EXITS`: a key over a column the table lacks.
+    KeyColumnDoesNotExist = (1072, "42000"),
     /// `ER_WRONG_AUTO_KEY`: an AUTO_INCREMENT column that is not the key.
     WrongAutoKey = (1075, "42000"),
     /// `ER_CANT_REMOVE_ALL_FIELDS`: dropping a table's last column.
@@ -99,6 +103,8 @@ error_kinds! {
     PasswordAnonymousUser = (1131, "42000"),
     /// `ER_PASSWORD_NO_MATCH`: `SET PASSWORD FOR` an account that does not exist.
     PasswordNoMatch = (1133, "42000"),
+    /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
+    WrongObject = (1347, "HY000"),
     /// `ER_NONEXISTING_GRANT`.
     NoSuchGrant = (1141, "42000"),
     /// `ER_TABLEACCESS_DENIED_ERROR`: no privilege on a table.

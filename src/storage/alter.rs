@@ -129,7 +129,7 @@ fn plan_operation(
             }
             plan.sqlite.push(format!(
                 "ALTER TABLE {table_sql} ADD COLUMN {}",
-                translate::column_sql(column_def)
+                translate::column_sql(column_def, has(|o| matches!(o, ColumnOption::NotNull)))
             ));
             plan.table.columns.push(column_def.clone());
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::definition::TableDef;
 use super::translate::{TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, StorageError};
@@ -286,6 +287,74 @@ impl EngineSession {
             )
             .optional()
             .map_err(|e| sql_error(&e, Some(&t.db)))
+    }
+
+    /// The MySQL definition of `table` as MySQL describes it, if the catalog has one.
+    pub(super) fn table_def(&self, t: &TableRef) -> Result<Option<TableDef>, SqlError> {
+        let Some(text) = self.definition(t)? else {
+            return Ok(None);
+        };
+        match super::translate::parse_one(&text)? {
+            sqlparser::ast::Statement::CreateTable(ct) => {
+                TableDef::from_create(&ct, &t.table).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the definition of `t` into the catalog (inside the caller's transaction).
+    pub(super) fn catalog_statement(t: &TableRef, def: &TableDef) -> String {
+        format!(
+            "INSERT OR REPLACE INTO {}.{CATALOG} VALUES ('{}', '{}')",
+            quote(&t.db),
+            t.table.replace('\'', "''"),
+            def.show_create(false, None).replace('\'', "''")
+        )
+    }
+
+    /// The value AUTO_INCREMENT gives the next row of `t` (SQLite's sequence plus one), or
+    /// `None` when the table has no AUTO_INCREMENT column.
+    pub(super) fn next_auto_increment(&self, t: &TableRef) -> Result<Option<u64>, SqlError> {
+        let schema = quote(&t.db);
+        let has_sequence = self
+            .conn
+            .query_row(
+                &format!("SELECT 1 FROM {schema}.sqlite_master WHERE name = 'sqlite_sequence'"),
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?
+            .is_some();
+        let autoincrement = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?1 \
+                     AND sql LIKE '%AUTOINCREMENT%'"
+                ),
+                [&t.table],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?
+            .is_some();
+        if !autoincrement {
+            return Ok(None);
+        }
+        if !has_sequence {
+            return Ok(Some(1));
+        }
+        let seq: Option<i64> = self
+            .conn
+            .query_row(
+                &format!("SELECT seq FROM {schema}.sqlite_sequence WHERE name = ?1"),
+                [&t.table],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?;
+        Ok(Some(seq.map_or(1, |s| u64::try_from(s).unwrap_or(0) + 1)))
     }
 
     pub(super) fn table_exists(&self, t: &TableRef) -> Result<bool, SqlError> {

@@ -202,7 +202,13 @@ impl EngineSession {
             ));
         };
         let name = quote(&translate::virtual_table_name(schema, table));
-        let columns: Vec<String> = vt.columns.iter().map(|c| quote(c)).collect();
+        // information_schema compares names without case (its utf8mb3_tolower_ci / _general_ci
+        // collations): clients write `IS_NULLABLE = 'yes'`.
+        let columns: Vec<String> = vt
+            .columns
+            .iter()
+            .map(|c| format!("{} COLLATE NOCASE", quote(c)))
+            .collect();
         self.batch(&format!(
             "DROP TABLE IF EXISTS temp.{name}; CREATE TEMP TABLE {name} ({});",
             columns.join(", ")

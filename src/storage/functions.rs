@@ -190,7 +190,9 @@ pub(super) fn function(
     };
     let nested = |e: Expr| Ok(Some(Expr::Nested(Box::new(e))));
     let replacement = match (name.as_str(), args.as_slice()) {
-        ("DATABASE" | "SCHEMA", []) => literal(&current.map_or(Value::Null, Value::from)),
+        ("DATABASE" | "SCHEMA", []) => {
+            return Ok(Some(literal(&current.map_or(Value::Null, Value::from))));
+        }
         (
             "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION" | "CONNECTION_ID",
             [],

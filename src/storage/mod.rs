@@ -19,6 +19,8 @@
 //! * `types`: SQLite values and types to MySQL's and back, SQLite errors to MySQL errors.
 //! * `functions`: MySQL functions and casts in SQLite, and the functions registered on each
 //!   connection for what SQLite lacks.
+//! * `definition`: a table's MySQL definition as MySQL describes it (canonical types, named
+//!   keys), read by every `SHOW` and `information_schema` table.
 //! * `translate`: MySQL statements rewritten for SQLite.
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
 //!   attached to it, the catalog of MySQL definitions, how DDL runs.
@@ -31,6 +33,7 @@
 mod alter;
 mod conn;
 mod ddl;
+mod definition;
 mod exec;
 mod functions;
 mod information_schema;
@@ -77,9 +80,22 @@ pub enum Show {
     Columns {
         /// The table.
         table: TableName,
+        /// `FULL`: `Collation`, `Privileges` and `Comment` too.
+        full: bool,
         /// The `LIKE` pattern.
         pattern: Option<String>,
     },
+    /// `SHOW {INDEX|INDEXES|KEYS} {FROM|IN} t [{FROM|IN} db]`.
+    Index(TableName),
+    /// `SHOW TABLE STATUS [{FROM|IN} db] [LIKE 'p']`.
+    TableStatus {
+        /// The database (the default database when not given).
+        db: Option<String>,
+        /// The `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// `SHOW CREATE VIEW v`.
+    CreateView(TableName),
     /// `SHOW CREATE TABLE t`.
     CreateTable(TableName),
     /// `SHOW CREATE DATABASE|SCHEMA db`.

@@ -12,13 +12,14 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, SqliteOnConflict, Statement, TableConstraint, Value as SqlValue, Visit,
-    VisitMut, Visitor, VisitorMut, visit_relations_mut,
+    SelectItem, SetExpr, SqliteOnConflict, Statement, Value as SqlValue, Visit, VisitMut, Visitor,
+    VisitorMut, visit_relations_mut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
+use super::definition::{KeyKind, TableDef};
 use super::{SessionContext, VarScope, functions};
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
@@ -374,8 +375,10 @@ pub(crate) fn literal(v: &Value) -> Expr {
 pub(crate) struct TableDefinition {
     /// SQLite statements: the table, then its secondary indexes.
     pub(crate) sqlite: Vec<String>,
-    /// The MySQL form, for `SHOW CREATE TABLE` and `SHOW COLUMNS`.
+    /// The MySQL form the catalog keeps.
     pub(crate) mysql: String,
+    /// The definition itself.
+    pub(crate) def: TableDef,
 }
 
 /// Whether a column option list carries `AUTO_INCREMENT`.
@@ -409,7 +412,9 @@ pub(crate) fn index_name(table: &str, index: &str) -> String {
     format!("{table}__{index}")
 }
 
-/// Renders `CREATE TABLE` for SQLite (see the module documentation).
+/// Renders `CREATE TABLE` for SQLite (see the module documentation): the table with its
+/// primary key, checks and foreign keys, then one index per other key, named after the MySQL
+/// key.
 pub(crate) fn create_table(
     ct: &CreateTable,
     target: &TableRef,
@@ -417,129 +422,117 @@ pub(crate) fn create_table(
     if ct.query.is_some() || ct.like.is_some() || ct.clone.is_some() {
         return Err(SqlError::not_supported("CREATE TABLE … AS / LIKE"));
     }
-    if ct.temporary {
-        return Err(SqlError::not_supported("CREATE TEMPORARY TABLE"));
-    }
     if ct.columns.is_empty() {
         return Err(SqlError::new(
             ErrorKind::TableMustHaveColumns,
             "A table must have at least 1 column",
         ));
     }
-    let mut table_pk: Option<Vec<String>> = None;
-    for constraint in &ct.constraints {
-        if let TableConstraint::PrimaryKey(pk) = constraint {
-            table_pk = Some(
-                pk.columns
-                    .iter()
-                    .map(|c| c.column.expr.to_string().trim_matches('`').to_string())
-                    .collect(),
-            );
+    let def = TableDef::from_create(ct, &target.table)?;
+    let sqlite = table_sql(&def, target)?;
+    Ok(TableDefinition {
+        sqlite,
+        mysql: def.show_create(false, None),
+        def,
+    })
+}
+
+/// SQLite's statements for a table definition: `CREATE TABLE`, then its indexes.
+pub(crate) fn table_sql(def: &TableDef, target: &TableRef) -> Result<Vec<String>, SqlError> {
+    let primary = def.keys.iter().find(|k| k.kind == KeyKind::Primary);
+    let mut auto_columns = def.columns.iter().filter(|c| c.auto_increment);
+    let auto = auto_columns.next();
+    let rowid_key = match (auto, primary) {
+        (Some(a), Some(pk)) if pk.columns.len() == 1 && pk.columns[0] == a.name => {
+            Some(a.name.clone())
         }
-    }
-    let mut rowid_key = None;
-    let mut lines = Vec::new();
-    let mut mysql_lines = Vec::new();
-    for col in &ct.columns {
-        let name = col.name.value.clone();
-        let auto = is_auto_increment(&col.options);
-        let inline_pk = col
-            .options
-            .iter()
-            .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)));
-        let sole_table_pk = table_pk
-            .as_ref()
-            .is_some_and(|pk| pk.len() == 1 && pk[0].eq_ignore_ascii_case(&name));
-        let mysql_type = col.data_type.to_string();
-        let options: Vec<String> = col.options.iter().map(|o| o.to_string()).collect();
-        mysql_lines.push(format!(
-            "  `{}` {}{}{}",
-            name,
-            mysql_type,
-            if options.is_empty() { "" } else { " " },
-            options.join(" ")
-        ));
-        if auto && (inline_pk || sole_table_pk) {
-            rowid_key = Some(name.clone());
-            lines.push(format!(
-                "{} INTEGER PRIMARY KEY AUTOINCREMENT",
-                quote(&name)
-            ));
-            continue;
-        }
-        if auto {
+        (None, _) => None,
+        _ => {
             return Err(SqlError::new(
                 ErrorKind::WrongAutoKey,
                 "Incorrect table definition; there can be only one auto column and it must be defined as a key",
             ));
         }
-        lines.push(column_sql(col));
+    };
+    if auto_columns.next().is_some() {
+        return Err(SqlError::new(
+            ErrorKind::WrongAutoKey,
+            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+        ));
     }
-    let mut indexes = Vec::new();
-    for constraint in &ct.constraints {
-        mysql_lines.push(format!("  {constraint}"));
-        match constraint {
-            TableConstraint::PrimaryKey(pk) => {
-                let single = pk.columns.len() == 1;
-                if !(single && rowid_key.is_some()) {
-                    lines.push(format!("PRIMARY KEY ({})", index_columns(&pk.columns)));
-                }
-            }
-            TableConstraint::Unique(u) => {
-                lines.push(format!("UNIQUE ({})", index_columns(&u.columns)))
-            }
-            TableConstraint::Check(c) => lines.push(format!("CHECK ({})", c.expr)),
-            TableConstraint::ForeignKey(fk) => lines.push(fk.to_string()),
-            TableConstraint::Index(ix) => {
-                let index = ix
-                    .name
-                    .as_ref()
-                    .map_or_else(|| format!("idx{}", indexes.len() + 1), |n| n.value.clone());
-                indexes.push(create_index_sql(
-                    target,
-                    &index,
-                    false,
-                    &index_columns(&ix.columns),
-                ));
-            }
-            other => return Err(SqlError::not_supported(other)),
+    let mut lines = Vec::new();
+    for col in &def.columns {
+        if rowid_key.as_deref() == Some(col.name.as_str()) {
+            lines.push(format!(
+                "{} INTEGER PRIMARY KEY AUTOINCREMENT",
+                quote(&col.name)
+            ));
+        } else {
+            lines.push(column_sql(&col.def, !col.nullable));
         }
     }
-    let create = format!(
+    let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+    if let Some(pk) = primary
+        && rowid_key.is_none()
+    {
+        lines.push(format!("PRIMARY KEY ({})", list(&pk.columns)));
+    }
+    for (_, check) in &def.checks {
+        lines.push(format!("CHECK ({check})"));
+    }
+    for fk in &def.foreign_keys {
+        if fk.ref_db.as_ref().is_some_and(|db| db != &target.db) {
+            return Err(SqlError::not_supported(
+                "a FOREIGN KEY to a table of another database",
+            ));
+        }
+        let mut line = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            quote(&fk.name),
+            list(&fk.columns),
+            quote(&fk.ref_table),
+            list(&fk.ref_columns)
+        );
+        if let Some(a) = &fk.on_delete {
+            line.push_str(&format!(" ON DELETE {a}"));
+        }
+        if let Some(a) = &fk.on_update {
+            line.push_str(&format!(" ON UPDATE {a}"));
+        }
+        lines.push(line);
+    }
+    let mut statements = vec![format!(
         "CREATE TABLE {}.{} (\n  {}\n)",
         quote(&target.db),
         quote(&target.table),
         lines.join(",\n  ")
-    );
-    let mut sqlite = vec![create];
-    sqlite.extend(indexes);
-    let mysql = format!(
-        "CREATE TABLE `{}` (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-        target.table,
-        mysql_lines.join(",\n")
-    );
-    Ok(TableDefinition { sqlite, mysql })
+    )];
+    for key in def.keys.iter().filter(|k| k.kind != KeyKind::Primary) {
+        statements.push(create_index_sql(
+            target,
+            &key.name,
+            key.kind == KeyKind::Unique,
+            &list(&key.columns),
+        ));
+    }
+    Ok(statements)
 }
 
-/// The SQLite definition of a column that is not an AUTO_INCREMENT key.
-pub(crate) fn column_sql(col: &ColumnDef) -> String {
+/// The SQLite definition of a column that is not an AUTO_INCREMENT key; keys are the table's.
+pub(crate) fn column_sql(col: &ColumnDef, not_null: bool) -> String {
     let mysql_type = col.data_type.to_string();
     let mut line = format!("{} {}", quote(&col.name.value), sqlite_type(&mysql_type));
     if compares_without_case(&mysql_type, &col.options) {
         line.push_str(" COLLATE NOCASE");
     }
+    if not_null {
+        line.push_str(" NOT NULL");
+    }
     for option in &col.options {
-        match &option.option {
-            ColumnOption::NotNull => line.push_str(" NOT NULL"),
-            ColumnOption::Default(expr) => {
-                line.push_str(&format!(" DEFAULT {}", default_clause(expr)))
-            }
-            ColumnOption::PrimaryKey(_) => line.push_str(" PRIMARY KEY"),
-            ColumnOption::Unique(_) => line.push_str(" UNIQUE"),
-            ColumnOption::Check(c) => line.push_str(&format!(" CHECK ({})", c.expr)),
-            // NULL is the default; comments, character sets, collations and ON UPDATE
-            // have no SQLite counterpart and do not change what is stored.
-            _ => {}
+        // Comments, character sets, collations and ON UPDATE have no SQLite counterpart and
+        // do not change what is stored; keys and checks are the table's.
+        if let ColumnOption::Default(expr) = &option.option {
+            line.push_str(&format!(" DEFAULT {}", default_clause(expr)));
         }
     }
     line
@@ -763,9 +756,10 @@ mod tests {
         }
         assert!(
             def.mysql
-                .contains("`id` INT UNSIGNED NOT NULL AUTO_INCREMENT"),
+                .contains("`id` int unsigned NOT NULL AUTO_INCREMENT"),
             "{}",
             def.mysql
         );
+        assert_eq!(def.def.auto_increment, Some(5));
     }
 }
