@@ -103,6 +103,10 @@ error_kinds! {
     PasswordAnonymousUser = (1131, "42000"),
     /// `ER_PASSWORD_NO_MATCH`: `SET PASSWORD FOR` an account that does not exist.
     PasswordNoMatch = (1133, "42000"),
+    /// `ER_ROW_IS_REFERENCED_2`: a parent row that child rows refer to.
+    RowIsReferenced = (1451, "23000"),
+    /// `ER_NO_REFERENCED_ROW_2`: a child row without its parent.
+    NoReferencedRow = (1452, "23000"),
     /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
     WrongObject = (1347, "HY000"),
     /// `ER_NONEXISTING_GRANT`.

@@ -114,10 +114,13 @@ fn alter_table_changes_the_table_and_its_shown_definition() {
         .unwrap();
     assert_eq!(columns, vec!["id", "title", "price"]);
     let (_, create): (String, String) = c.query_first("SHOW CREATE TABLE items").unwrap().unwrap();
-    assert!(create.contains("`title` VARCHAR(40) NOT NULL"), "{create}");
-    assert!(create.contains("`price` DECIMAL(8,2)"), "{create}");
-    assert!(create.contains("INDEX by_price (price)"), "{create}");
-    assert!(create.contains("UNIQUE KEY by_name (title)"), "{create}");
+    assert!(create.contains("`title` varchar(40) NOT NULL"), "{create}");
+    assert!(create.contains("`price` decimal(8,2)"), "{create}");
+    assert!(create.contains("KEY `by_price` (`price`)"), "{create}");
+    assert!(
+        create.contains("UNIQUE KEY `by_name` (`title`)"),
+        "{create}"
+    );
     assert!(!create.contains("stock"), "{create}");
 
     // Refusals leave the table as it was: nothing of a failing statement is applied.
@@ -148,14 +151,9 @@ fn alter_table_changes_the_table_and_its_shown_definition() {
             "Table 'shop.nope' doesn't exist",
         ),
         (
-            "ALTER TABLE items ADD c INT, MODIFY title TEXT",
-            1235,
-            "This version of tlsql doesn't yet support 'ALTER TABLE … MODIFY COLUMN title TEXT'",
-        ),
-        (
-            "ALTER TABLE items ADD c INT NOT NULL",
-            1235,
-            "This version of tlsql doesn't yet support 'ALTER TABLE … ADD COLUMN … NOT NULL without DEFAULT (existing rows need a value: give a DEFAULT)'",
+            "ALTER TABLE items ADD c INT, MODIFY nope TEXT",
+            1054,
+            "Unknown column 'nope' in 'items'",
         ),
         (
             "ALTER TABLE items DROP COLUMN price",

@@ -60,6 +60,7 @@ impl Engine {
             dir: self.dir.clone(),
             current: None,
             autocommit: true,
+            foreign_key_checks: true,
             attached: Vec::new(),
         })
     }
@@ -97,6 +98,8 @@ pub struct EngineSession {
     pub(super) dir: PathBuf,
     pub(super) current: Option<String>,
     autocommit: bool,
+    /// `foreign_key_checks`.
+    foreign_key_checks: bool,
     /// Attached databases, least recently used first.
     attached: Vec<String>,
 }
@@ -402,6 +405,74 @@ impl EngineSession {
         }
         self.batch("COMMIT")?;
         Ok(Outcome::done(0, 0))
+    }
+
+    /// Runs the statements that rebuild table `table` of `db` as DDL, with SQLite's foreign
+    /// key enforcement off while the old table is dropped and the new one renamed (SQLite's
+    /// documented procedure), then checks the rebuilt table's own foreign keys: rows they
+    /// reject undo the whole statement (1452, as MySQL refuses such an `ALTER TABLE`).
+    pub(super) fn rebuild_ddl(
+        &mut self,
+        db: &str,
+        table: &str,
+        statements: &[String],
+    ) -> Result<Outcome, SqlError> {
+        self.attach(db, &[db])?;
+        if self.in_transaction() {
+            self.batch("COMMIT")?;
+        }
+        self.batch("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; BEGIN")?;
+        let run = || -> Result<(), SqlError> {
+            for s in statements {
+                self.batch(s)?;
+            }
+            let violation = self
+                .conn
+                .query_row(
+                    &format!("SELECT 1 FROM {}.pragma_foreign_key_check(?1)", quote(db)),
+                    [table],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| sql_error(&e, Some(db)))?;
+            if violation.is_some() {
+                return Err(SqlError::new(
+                    ErrorKind::NoReferencedRow,
+                    format!(
+                        "Cannot add or update a child row: a foreign key constraint fails (`{db}`.`{table}`)"
+                    ),
+                ));
+            }
+            self.batch("COMMIT")
+        };
+        let done = run();
+        if done.is_err() {
+            let _ = self.batch("ROLLBACK");
+        }
+        let restored = self.batch(&format!(
+            "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = {}",
+            if self.foreign_key_checks { "ON" } else { "OFF" }
+        ));
+        done.and(restored).map(|()| Outcome::done(0, 0))
+    }
+
+    /// `SET foreign_key_checks`: whether SQLite enforces foreign keys. SQLite changes this
+    /// only outside a transaction, so inside one it takes effect when the transaction ends.
+    pub fn set_foreign_key_checks(&mut self, on: bool) -> Result<(), SqlError> {
+        self.foreign_key_checks = on;
+        self.apply_foreign_key_checks()
+    }
+
+    /// Applies `foreign_key_checks` if no transaction is open (a no-op in one).
+    pub(super) fn apply_foreign_key_checks(&self) -> Result<(), SqlError> {
+        if self.in_transaction() {
+            return Ok(());
+        }
+        self.batch(if self.foreign_key_checks {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        })
     }
 }
 

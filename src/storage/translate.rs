@@ -371,12 +371,10 @@ pub(crate) fn literal(v: &Value) -> Expr {
     }
 }
 
-/// `CREATE TABLE` split into what SQLite runs and what `SHOW CREATE TABLE` shows.
+/// `CREATE TABLE` split into what SQLite runs and the MySQL definition the catalog keeps.
 pub(crate) struct TableDefinition {
     /// SQLite statements: the table, then its secondary indexes.
     pub(crate) sqlite: Vec<String>,
-    /// The MySQL form the catalog keeps.
-    pub(crate) mysql: String,
     /// The definition itself.
     pub(crate) def: TableDef,
 }
@@ -430,11 +428,7 @@ pub(crate) fn create_table(
     }
     let def = TableDef::from_create(ct, &target.table)?;
     let sqlite = table_sql(&def, target)?;
-    Ok(TableDefinition {
-        sqlite,
-        mysql: def.show_create(false, None),
-        def,
-    })
+    Ok(TableDefinition { sqlite, def })
 }
 
 /// SQLite's statements for a table definition: `CREATE TABLE`, then its indexes.
@@ -754,11 +748,10 @@ mod tests {
         for s in &def.sqlite {
             conn.execute_batch(s).unwrap();
         }
+        let mysql = def.def.show_create(false, None);
         assert!(
-            def.mysql
-                .contains("`id` int unsigned NOT NULL AUTO_INCREMENT"),
-            "{}",
-            def.mysql
+            mysql.contains("`id` int unsigned NOT NULL AUTO_INCREMENT"),
+            "{mysql}"
         );
         assert_eq!(def.def.auto_increment, Some(5));
     }
