@@ -161,6 +161,8 @@ error_kinds! {
     PluginNotLoaded = (1524, "HY000"),
     /// `ER_WRONG_VALUE`.
     WrongValue = (1525, "HY000"),
+    /// `ER_FK_NO_INDEX_PARENT`: a foreign key to columns no key of the parent covers.
+    ForeignKeyNoIndex = (1822, "HY000"),
     /// `ER_PASSWORD_FORMAT`: a stored password hash of the wrong form.
     PasswordFormat = (1827, "HY000"),
     /// `ER_MALFORMED_PACKET`: a command packet that does not follow the protocol.

@@ -3,6 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -13,8 +15,15 @@ use super::types::sql_error;
 use super::{Outcome, StorageError};
 use crate::error::{ErrorKind, SqlError};
 
-/// SQLite's default limit on attached databases per connection.
-const MAX_ATTACHED: usize = 10;
+/// The limit on attached databases per connection the bundled SQLite is built with
+/// (`SQLITE_MAX_ATTACHED` in `.cargo/config.toml`): a statement may name one fewer (the
+/// connection's own in-memory `main` is not counted, but the limit is checked before each
+/// ATTACH).
+const MAX_ATTACHED: usize = 125;
+
+/// How many databases a session keeps attached between statements; beyond that the least
+/// recently used are detached (each holds file descriptors and a page cache).
+const KEEP_ATTACHED: usize = 16;
 
 /// How long a statement waits for another session's write lock before failing with 1205.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -26,6 +35,9 @@ pub(super) const CATALOG: &str = "_tlsql_tables";
 #[derive(Debug)]
 pub struct Engine {
     dir: PathBuf,
+    /// Bumped by every `CREATE`/`DROP DATABASE`, so that the other sessions look again at the
+    /// files they have attached before their next statement.
+    databases_changed: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -45,7 +57,10 @@ impl Engine {
                     .map_err(failed)?;
             }
         }
-        Ok(Engine { dir })
+        Ok(Engine {
+            dir,
+            databases_changed: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// A session's connection.
@@ -62,6 +77,9 @@ impl Engine {
             autocommit: true,
             foreign_key_checks: true,
             attached: Vec::new(),
+            files: Vec::new(),
+            databases_changed: Arc::clone(&self.databases_changed),
+            databases_seen: self.databases_changed.load(Ordering::Acquire),
         })
     }
 
@@ -102,6 +120,18 @@ pub struct EngineSession {
     foreign_key_checks: bool,
     /// Attached databases, least recently used first.
     attached: Vec<String>,
+    /// The file (device, inode) each attached database was opened from.
+    files: Vec<(String, (u64, u64))>,
+    databases_changed: Arc<AtomicU64>,
+    /// The value of `databases_changed` when this session last looked at its files.
+    databases_seen: u64,
+}
+
+/// The device and inode of a file, which tell a database file from one made later under the
+/// same name.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// 1049 `Unknown database 'x'`.
@@ -204,6 +234,35 @@ impl EngineSession {
         Ok(names)
     }
 
+    /// Called by every statement first: when a session has created or dropped a database
+    /// since this one last looked, the databases attached here whose file is gone or was
+    /// replaced are detached, so that a database dropped elsewhere is unknown here at once
+    /// (1049, its tables 1146) rather than read from a file no longer in the data directory.
+    /// Inside a transaction nothing is detached (SQLite cannot); the look is left for the
+    /// first statement after it.
+    pub(super) fn notice_dropped_databases(&mut self) -> Result<(), SqlError> {
+        let now = self.databases_changed.load(Ordering::Acquire);
+        if now == self.databases_seen || self.in_transaction() {
+            return Ok(());
+        }
+        self.databases_seen = now;
+        let stale: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(db, id)| file_id(&self.database_path(db)) != Some(*id))
+            .map(|(db, _)| db.clone())
+            .collect();
+        for db in stale {
+            self.detach(&db)?;
+        }
+        Ok(())
+    }
+
+    /// Tells every session that a database was created or dropped.
+    pub(super) fn databases_changed(&self) {
+        self.databases_changed.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Attaches `db` and returns true, or returns false when there is no such database. A
     /// database already attached is not looked up on disk again (this runs per statement).
     pub(super) fn attach_if_exists(&mut self, db: &str, keep: &[&str]) -> Result<bool, SqlError> {
@@ -229,20 +288,29 @@ impl EngineSession {
                 "database '{db}' is first used inside this transaction; use it before START TRANSACTION"
             )));
         }
-        while self.attached.len() >= MAX_ATTACHED - 1 {
+        while self.attached.len() >= KEEP_ATTACHED {
             let Some(pos) = self.attached.iter().position(|a| {
                 Some(a.as_str()) != self.current.as_deref() && !keep.contains(&a.as_str())
             }) else {
-                return Err(SqlError::unknown(format!(
-                    "a statement may use at most {} databases",
-                    MAX_ATTACHED - 1
-                )));
+                break;
             };
             let old = self.attached.remove(pos);
+            self.files.retain(|(d, _)| *d != old);
             self.batch(&format!("DETACH DATABASE {}", quote(&old)))?;
         }
+        if self.attached.len() >= MAX_ATTACHED - 1 {
+            return Err(SqlError::not_supported(format!(
+                "more than {} databases in one statement",
+                MAX_ATTACHED - 1
+            )));
+        }
+        let id = file_id(&self.database_path(db));
         self.open_file(db)?;
         self.attached.push(db.to_string());
+        if let Some(id) = id {
+            self.files.retain(|(d, _)| d != db);
+            self.files.push((db.to_string(), id));
+        }
         Ok(())
     }
 
@@ -260,6 +328,7 @@ impl EngineSession {
     }
 
     pub(super) fn detach(&mut self, db: &str) -> Result<(), SqlError> {
+        self.files.retain(|(d, _)| d != db);
         if let Some(pos) = self.attached.iter().position(|a| a == db) {
             self.attached.remove(pos);
             self.batch(&format!("DETACH DATABASE {}", quote(db)))?;

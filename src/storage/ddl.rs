@@ -225,6 +225,7 @@ pub(super) fn create_database(
     }
     // ATTACH creates the file; the catalog table makes it a database.
     attach_new(s, &db)?;
+    s.databases_changed();
     Ok(Outcome::done(1, 0))
 }
 
@@ -281,6 +282,7 @@ fn drop_database(s: &mut EngineSession, db: &str, if_exists: bool) -> Result<Out
     if s.current.as_deref() == Some(db) {
         s.current = None;
     }
+    s.databases_changed();
     Ok(Outcome::done(tables.len() as u64, 0))
 }
 

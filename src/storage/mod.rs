@@ -28,12 +28,14 @@
 //! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
 //! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
 //! * `alter`: `ALTER TABLE`.
+//! * `duplicate`: the duplicate-key error with the key's name and value.
 //! * `exec`: [`EngineSession::execute`], prepared statements.
 
 mod alter;
 mod conn;
 mod ddl;
 mod definition;
+mod duplicate;
 mod exec;
 mod functions;
 mod information_schema;

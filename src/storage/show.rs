@@ -18,6 +18,7 @@ impl EngineSession {
         ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
+        self.notice_dropped_databases()?;
         let listing = match show {
             Show::Databases { pattern } => databases(self, pattern.as_deref(), ctx)?,
             Show::Tables { db, full, pattern } => {

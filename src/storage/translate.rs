@@ -11,6 +11,10 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
+    AssignmentTarget, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments, OnConflict,
+    OnConflictAction, OnInsert, visit_expressions_mut,
+};
+use sqlparser::ast::{
     ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
     SelectItem, SetExpr, SqliteOnConflict, Statement, Value as SqlValue, Visit, VisitMut, Visitor,
     VisitorMut, visit_relations_mut,
@@ -140,8 +144,11 @@ pub(crate) fn rewrite(
 
     if let Statement::Query(query) = statement {
         name_projected_expressions(query);
-        query.locks.clear();
     }
+    // Row locks (`FOR UPDATE`, `LOCK IN SHARE MODE`): a transaction that writes holds SQLite's
+    // database lock from its start, which is at least as strong. Select modifiers
+    // (`SQL_NO_CACHE`, `HIGH_PRIORITY`…) are hints SQLite has no use for.
+    let _ = VisitMut::visit(statement, &mut QueryHints);
     if let Statement::Insert(insert) = statement {
         if insert.ignore {
             insert.ignore = false;
@@ -151,6 +158,7 @@ pub(crate) fn rewrite(
             insert.replace_into = false;
             insert.or = Some(SqliteOnConflict::Replace);
         }
+        upsert(insert);
     }
 
     let relations = visit_relations_mut(statement, |name| {
@@ -187,6 +195,91 @@ pub(crate) fn rewrite(
         return Err(e);
     }
     Ok(found)
+}
+
+/// `INSERT … ON DUPLICATE KEY UPDATE c = VALUES(c) | alias.c | expr` → SQLite's
+/// `INSERT … ON CONFLICT DO UPDATE SET c = excluded.c …`: the row that would have been inserted
+/// is `excluded` there, as `VALUES()` or the row alias is in MySQL.
+fn upsert(insert: &mut sqlparser::ast::Insert) {
+    let Some(OnInsert::DuplicateKeyUpdate(mut assignments)) = insert.on.take() else {
+        return;
+    };
+    let alias = insert.insert_alias.take().map(|a| {
+        a.row_alias
+            .to_string()
+            .trim_matches('`')
+            .to_ascii_lowercase()
+    });
+    let excluded = |column: Ident| {
+        Expr::CompoundIdentifier(vec![Ident::new("excluded"), Ident::new(column.value)])
+    };
+    for assignment in &mut assignments {
+        if let AssignmentTarget::ColumnName(name) = &mut assignment.target
+            && let Some(last) = name.0.pop()
+        {
+            name.0 = vec![last];
+        }
+        let _ = visit_expressions_mut(&mut assignment.value, |e| {
+            let replacement = match e {
+                Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("VALUES") => {
+                    match &f.args {
+                        FunctionArguments::List(list) => match list.args.as_slice() {
+                            [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(c)))] => {
+                                Some(excluded(c.clone()))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                }
+                Expr::CompoundIdentifier(parts)
+                    if parts.len() == 2
+                        && alias
+                            .as_deref()
+                            .is_some_and(|a| parts[0].value.eq_ignore_ascii_case(a)) =>
+                {
+                    Some(excluded(parts[1].clone()))
+                }
+                _ => None,
+            };
+            if let Some(r) = replacement {
+                *e = r;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    insert.on = Some(OnInsert::OnConflict(OnConflict {
+        conflict_target: None,
+        action: OnConflictAction::DoUpdate(DoUpdate {
+            assignments,
+            selection: None,
+        }),
+    }));
+    // SQLite would read `ON CONFLICT` after `INSERT … SELECT … FROM t` as the join's `ON`
+    // unless the SELECT has a WHERE.
+    if let Some(source) = &mut insert.source
+        && let SetExpr::Select(select) = source.body.as_mut()
+        && select.selection.is_none()
+        && !select.from.is_empty()
+    {
+        select.selection = Some(Expr::value(SqlValue::Boolean(true)));
+    }
+}
+
+/// Drops what SQLite does not read from every query of a statement: row locks and select
+/// modifiers.
+struct QueryHints;
+
+impl VisitorMut for QueryHints {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        query.locks.clear();
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            select.select_modifiers = None;
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Rewrites the expressions of a statement for SQLite (see [`substitute`]).
@@ -229,7 +322,12 @@ fn name_projected_expressions(query: &mut Query) {
         if let SelectItem::UnnamedExpr(expr) = item
             && !is_column_reference(expr)
         {
-            let alias = Ident::with_quote('`', expr.to_string());
+            // The name is text: bytes of the query that are not UTF-8 show as U+FFFD, and a
+            // NUL byte, which SQLite's tokenizer would stop at, is left out.
+            let text = expr.to_string();
+            let name =
+                String::from_utf8_lossy(&crate::lex::original_bytes(&text)).replace('\0', "");
+            let alias = Ident::with_quote('`', name);
             *item = SelectItem::ExprWithAlias {
                 expr: expr.clone(),
                 alias,

@@ -210,6 +210,25 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
             format!("Column '{column}' cannot be null"),
         );
     }
+    if message == "FOREIGN KEY constraint failed" {
+        return SqlError::new(
+            ErrorKind::NoReferencedRow,
+            "Cannot add or update a child row: a foreign key constraint fails",
+        );
+    }
+    if let Some(rest) = message.strip_prefix("foreign key mismatch - ") {
+        let parent = rest
+            .rsplit(" referencing ")
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('"');
+        return SqlError::new(
+            ErrorKind::ForeignKeyNoIndex,
+            format!(
+                "Failed to add the foreign key constraint. Missing index for constraint in the referenced table '{parent}'"
+            ),
+        );
+    }
     if message.contains("syntax error") {
         return SqlError::syntax(message);
     }

@@ -14,7 +14,7 @@
 //! | [`show`] | `SHOW VARIABLES`/`STATUS`/`WARNINGS`/`ERRORS`, and the `SHOW`s and `DESCRIBE` storage answers |
 //! | [`instance`] | `ALTER INSTANCE RELOAD TLS` |
 //! | [`database`] | `USE`, `FLUSH` (other than `PRIVILEGES`) |
-//! | `storage` | everything else: queries, DML, DDL, transactions |
+//! | `storage` | `ALTER TABLE … {DISABLE\|ENABLE} KEYS`, and everything else: queries, DML, DDL, transactions |
 //!
 //! A new statement is a variant of [`Statement`], a file with its `parse` and `execute`, and a
 //! line in [`Statement::parse`] where its leading keywords are recognised.
@@ -56,6 +56,8 @@ pub enum Statement {
     Use(database::Use),
     /// `FLUSH …` other than `PRIVILEGES`: accepted, nothing to do ([`database`]).
     Flush,
+    /// `ALTER TABLE t {DISABLE|ENABLE} KEYS` (`storage`).
+    Keys(crate::storage::TableName),
     /// A statement sqlparser parsed, for storage.
     Storage(Box<ast::Statement>),
 }
@@ -89,6 +91,8 @@ impl Statement {
             })
         } else if p.at_keywords(&["ALTER", "INSTANCE"]) {
             Some(Statement::AlterInstance(instance::AlterInstance::parse(p)?))
+        } else if p.at_keywords(&["ALTER", "TABLE"]) {
+            storage::parse_keys(p)?.map(Statement::Keys)
         } else if p.at_keyword("USE") {
             Some(Statement::Use(database::Use::parse(p)?))
         } else if p.at_keyword("FLUSH") {
@@ -120,6 +124,7 @@ impl Statement {
             Statement::AlterInstance(s) => s.execute(ex),
             Statement::Use(s) => s.execute(ex),
             Statement::Flush => Ok(super::exchange::Reply::Ok),
+            Statement::Keys(table) => return storage::keys(table, ex),
             Statement::Storage(s) => return storage::execute(*s, ex),
         };
         ex.reply(reply)
@@ -151,6 +156,7 @@ mod tests {
             Ok(Statement::AlterInstance(_)) => "alter instance".into(),
             Ok(Statement::Use(_)) => "use".into(),
             Ok(Statement::Flush) => "flush".into(),
+            Ok(Statement::Keys(t)) => format!("keys {}", t.table),
             Ok(Statement::Storage(_)) => "storage".into(),
             Err(e) if e.message.contains("sql parser error") => "storage".into(),
             Err(e) => panic!("{sql}: {e}"),
@@ -177,6 +183,8 @@ mod tests {
             ("FLUSH TABLES", "flush"),
             ("ALTER INSTANCE RELOAD TLS", "alter instance"),
             ("USE db", "use"),
+            ("/*!40000 ALTER TABLE `t` DISABLE KEYS */", "keys t"),
+            ("ALTER TABLE t ADD c INT", "storage"),
             ("`SET` x", "storage"),
             ("SELECT 'SET'", "storage"),
             ("SHOW PROCESSLIST", "storage"),
