@@ -41,8 +41,12 @@ const BYTE_CHARS: u32 = 0x10_FF00;
 /// a valid UTF-8 character becomes the private-use character U+10FF00 + byte, and so does each
 /// byte of a character that is itself in that range, so [`original_bytes`] gives back exactly
 /// the bytes the client sent. Valid UTF-8 without such characters (nearly every query) is
-/// borrowed as it is.
+/// borrowed as it is. NUL bytes at the end are not part of the query: MySQL's lexer ends the
+/// query there, and clients that pass a C string's length with its terminator (mysqlslap)
+/// count on it.
 pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let bytes = &bytes[..end];
     fn reserved(c: char) -> bool {
         (BYTE_CHARS..=BYTE_CHARS + 0xFF).contains(&u32::from(c))
     }
@@ -308,6 +312,7 @@ mod tests {
         let literal = text.split('\'').nth(1).unwrap();
         assert_eq!(&*original_bytes(literal), b"a\xffb");
         assert_eq!(&*original_bytes("plain é"), "plain é".as_bytes());
+        assert_eq!(decode(b"SELECT 1\0"), "SELECT 1");
     }
 
     #[test]
