@@ -79,6 +79,10 @@ error_kinds! {
     Syntax = (1064, "42000"),
     /// `ER_EMPTY_QUERY`: nothing but whitespace and comments.
     EmptyQuery = (1065, "42000"),
+    /// `ER_MULTIPLE_PRI_KEY`: two primary keys.
+    MultiplePrimaryKey = (1068, "42000"),
+    /// `ER_KEY_COLUMN_DOES_NOT_EXITS`: a key over a column the table lacks.
+    KeyColumnDoesNotExist = (1072, "42000"),
     /// `ER_WRONG_AUTO_KEY`: an AUTO_INCREMENT column that is not the key.
     WrongAutoKey = (1075, "42000"),
     /// `ER_CANT_REMOVE_ALL_FIELDS`: dropping a table's last column.
@@ -108,6 +112,12 @@ error_kinds! {
     PasswordAnonymousUser = (1131, "42000"),
     /// `ER_PASSWORD_NO_MATCH`: `SET PASSWORD FOR` an account that does not exist.
     PasswordNoMatch = (1133, "42000"),
+    /// `ER_ROW_IS_REFERENCED_2`: a parent row that child rows refer to.
+    RowIsReferenced = (1451, "23000"),
+    /// `ER_NO_REFERENCED_ROW_2`: a child row without its parent.
+    NoReferencedRow = (1452, "23000"),
+    /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
+    WrongObject = (1347, "HY000"),
     /// `ER_NONEXISTING_GRANT`.
     NoSuchGrant = (1141, "42000"),
     /// `ER_TABLEACCESS_DENIED_ERROR`: no privilege on a table.
@@ -179,6 +189,8 @@ error_kinds! {
     PluginNotLoaded = (1524, "HY000"),
     /// `ER_WRONG_VALUE`.
     WrongValue = (1525, "HY000"),
+    /// `ER_FK_NO_INDEX_PARENT`: a foreign key to columns no key of the parent covers.
+    ForeignKeyNoIndex = (1822, "HY000"),
     /// `ER_PASSWORD_FORMAT`: a stored password hash of the wrong form.
     PasswordFormat = (1827, "HY000"),
     /// `ER_ACCESS_DENIED_CHANGE_USER_ERROR`: a refused COM_CHANGE_USER, after which the

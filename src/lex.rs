@@ -5,6 +5,8 @@
 //! prepared-statement parameters) works on the tokens made here: nothing tokenizes a statement
 //! a second time.
 
+use std::borrow::Cow;
+
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Whitespace};
 
@@ -26,6 +28,67 @@ pub fn like(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     go(&p, &t)
+}
+
+/// The characters that stand for single bytes in [`decode`]'s output: U+10FF00 + the byte, in
+/// the last private-use plane. Encoded in UTF-8 they all start `F4 8F BC..BF`.
+const BYTE_CHARS: u32 = 0x10_FF00;
+
+/// A query as text for the tokenizer, without losing a byte of it.
+///
+/// MySQL reads a statement as bytes: a string literal may hold any byte (`_binary '\xff'`, a
+/// BLOB in a dump written without `--hex-blob`), which is not UTF-8. Each byte that is not part of
+/// a valid UTF-8 character becomes the private-use character U+10FF00 + byte, and so does each
+/// byte of a character that is itself in that range, so [`original_bytes`] gives back exactly
+/// the bytes the client sent. Valid UTF-8 without such characters (nearly every query) is
+/// borrowed as it is. NUL bytes at the end are not part of the query: MySQL's lexer ends the
+/// query there, and clients that pass a C string's length with its terminator (mysqlslap)
+/// count on it.
+pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let bytes = &bytes[..end];
+    fn reserved(c: char) -> bool {
+        (BYTE_CHARS..=BYTE_CHARS + 0xFF).contains(&u32::from(c))
+    }
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && !text.chars().any(reserved)
+    {
+        return Cow::Borrowed(text);
+    }
+    let byte_char = |b: u8| char::from_u32(BYTE_CHARS + u32::from(b)).unwrap_or('\u{FFFD}');
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if reserved(c) {
+                let mut buf = [0; 4];
+                out.extend(c.encode_utf8(&mut buf).bytes().map(byte_char));
+            } else {
+                out.push(c);
+            }
+        }
+        out.extend(chunk.invalid().iter().copied().map(byte_char));
+    }
+    Cow::Owned(out)
+}
+
+/// The bytes the client sent for `text`, a part of [`decode`]'s output (a string literal).
+pub fn original_bytes(text: &str) -> Cow<'_, [u8]> {
+    let byte = |c: char| {
+        u32::from(c)
+            .checked_sub(BYTE_CHARS)
+            .and_then(|b| u8::try_from(b).ok())
+    };
+    if !text.chars().any(|c| byte(c).is_some()) {
+        return Cow::Borrowed(text.as_bytes());
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match byte(c) {
+            Some(b) => out.push(b),
+            None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// One statement: its text and its tokens. Whitespace and comments are kept as tokens (the
@@ -309,6 +372,28 @@ mod tests {
         assert_eq!(source.placeholders(), 2);
         assert!(tokenize(" /* nothing */ ").unwrap().is_empty());
         assert!(!source.is_empty());
+    }
+
+    #[test]
+    fn decoding_keeps_every_byte_of_a_query() {
+        assert!(matches!(
+            decode(b"SELECT '\xc3\xa9'"),
+            Cow::Borrowed("SELECT 'é'")
+        ));
+        for bytes in [
+            &b"INSERT INTO t VALUES (_binary'a\\0\xff\x00\xc3')"[..],
+            "SELECT '\u{10FF80}é'".as_bytes(),
+            &[0xf4, 0x8f, 0xbf, 0xbf, 0xf4, 0x8f],
+        ] {
+            let text = decode(bytes);
+            assert!(matches!(text, Cow::Owned(_)));
+            assert_eq!(original_bytes(&text), bytes);
+        }
+        let text = decode(b"SELECT 'a\xffb'");
+        let literal = text.split('\'').nth(1).unwrap();
+        assert_eq!(&*original_bytes(literal), b"a\xffb");
+        assert_eq!(&*original_bytes("plain é"), "plain é".as_bytes());
+        assert_eq!(decode(b"SELECT 1\0"), "SELECT 1");
     }
 
     #[test]

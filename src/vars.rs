@@ -49,7 +49,7 @@ pub enum Kind {
     Collation,
     /// `sql_mode`: a comma-separated list of MySQL 8's modes.
     SqlMode,
-    /// `time_zone`: `SYSTEM` or an offset `[+-]HH:MM`.
+    /// `time_zone`: `SYSTEM`, an offset `[+-]HH:MM`, or a named zone.
     TimeZone,
     /// `optimizer_switch`: `flag=on|off|default` pairs merged into the current value.
     OptimizerSwitch,
@@ -472,12 +472,15 @@ fn sql_mode(modes: &str) -> Option<String> {
     )
 }
 
-/// `time_zone` as stored: `SYSTEM`, or an offset from UTC written `+HH:MM` within MySQL's
-/// range (-13:59 to +14:00). Named zones need time zone tables, which tlsql does not have
-/// (MySQL without them refuses names alike).
+/// `time_zone` as stored: `SYSTEM`, an offset from UTC written `+HH:MM` within MySQL's range
+/// (-13:59 to +14:00), or the name of a zone of the system's time zone database
+/// (`Europe/Paris`, `UTC`), as written: the zones `CONVERT_TZ` knows.
 fn time_zone(zone: &str) -> Option<String> {
     if zone.eq_ignore_ascii_case("SYSTEM") {
         return Some("SYSTEM".into());
+    }
+    if !zone.starts_with(['+', '-']) {
+        return jiff::tz::TimeZone::get(zone).ok().map(|_| zone.to_string());
     }
     let minutes = time_zone_offset_minutes(zone)?;
     let sign = if minutes < 0 { '-' } else { '+' };
@@ -763,15 +766,9 @@ mod tests {
         assert_eq!(time_zone("+0:00").as_deref(), Some("+00:00"));
         assert_eq!(time_zone("-05:30").as_deref(), Some("-05:30"));
         assert_eq!(time_zone("+14:00").as_deref(), Some("+14:00"));
-        for bad in [
-            "+14:01",
-            "-14:00",
-            "+1:60",
-            "Europe/Paris",
-            "UTC",
-            "+01",
-            "01:00",
-        ] {
+        assert_eq!(time_zone("Europe/Paris").as_deref(), Some("Europe/Paris"));
+        assert_eq!(time_zone("UTC").as_deref(), Some("UTC"));
+        for bad in ["+14:01", "-14:00", "+1:60", "Mars/Base", "+01", "01:00", ""] {
             assert_eq!(time_zone(bad), None, "{bad}");
         }
         assert_eq!(time_zone_offset_minutes("-01:30"), Some(-90));

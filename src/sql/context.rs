@@ -331,8 +331,7 @@ impl SessionContext for Context<'_> {
 }
 
 /// The `information_schema` tables the server computes from its own state: `PROCESSLIST`,
-/// `CHARACTER_SETS`, `COLLATIONS`, and InnoDB's compression statistics (empty: SQLite does not
-/// compress pages; monitoring tools read them).
+/// `CHARACTER_SETS`, `COLLATIONS` (storage computes those about tables).
 fn server_table(state: &SessionState, table: &str) -> Option<VirtualTable> {
     let (columns, rows): (&[&str], Vec<Vec<Value>>) = match table {
         "processlist" => (
@@ -386,28 +385,6 @@ fn server_table(state: &SessionState, table: &str) -> Option<VirtualTable> {
                     ]
                 })
                 .collect(),
-        ),
-        "innodb_cmp" | "innodb_cmp_reset" => (
-            &[
-                "page_size",
-                "compress_ops",
-                "compress_ops_ok",
-                "compress_time",
-                "uncompress_ops",
-                "uncompress_time",
-            ],
-            Vec::new(),
-        ),
-        "innodb_cmpmem" | "innodb_cmpmem_reset" => (
-            &[
-                "page_size",
-                "buffer_pool_instance",
-                "pages_used",
-                "pages_free",
-                "relocation_ops",
-                "relocation_time",
-            ],
-            Vec::new(),
         ),
         _ => return None,
     };

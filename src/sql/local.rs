@@ -229,10 +229,8 @@ impl LocalSession {
             }
             Command::Query(sql) => {
                 Counters::bump(&ex.state.shared.counters.questions);
-                // A NUL ends the query text for MySQL's lexer: libmariadb's mariadb-slap sends
-                // its statements with the C string's terminator.
-                let sql = &sql[..sql.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)];
-                let sql = String::from_utf8_lossy(sql);
+                // Literals may hold any byte: decoded so that none is lost.
+                let sql = lex::decode(sql);
                 if *multi_statements {
                     query_statements(&mut ex, &sql)
                 } else {
@@ -266,7 +264,7 @@ impl LocalSession {
                 *multi_statements = on;
                 ex.response().eof(status)
             }
-            Command::StmtPrepare(sql) => prepared.prepare(&mut ex, &String::from_utf8_lossy(sql)),
+            Command::StmtPrepare(sql) => prepared.prepare(&mut ex, &lex::decode(sql)),
             Command::StmtExecute { id, body } => {
                 Counters::bump(&ex.state.shared.counters.questions);
                 prepared.execute(&mut ex, id, body)

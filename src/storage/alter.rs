@@ -1,30 +1,39 @@
-//! `ALTER TABLE` with the operations SQLite performs in place:
+//! `ALTER TABLE`. What SQLite performs in place is done in place:
 //!
 //! | MySQL | SQLite |
 //! |---|---|
-//! | `ADD [COLUMN] [IF NOT EXISTS] c type …` | `ALTER TABLE … ADD COLUMN` (appended last) |
+//! | `ADD [COLUMN] [IF NOT EXISTS] c type …` (last, no key) | `ALTER TABLE … ADD COLUMN` |
 //! | `DROP [COLUMN] [IF EXISTS] c` | `ALTER TABLE … DROP COLUMN` (not a key column) |
 //! | `RENAME COLUMN a TO b` | `ALTER TABLE … RENAME COLUMN` |
 //! | `RENAME [TO\|AS] t2` (same database, no secondary indexes) | `ALTER TABLE … RENAME TO` |
 //! | `ADD INDEX\|KEY\|UNIQUE [name] (cols)` | `CREATE [UNIQUE] INDEX` |
 //! | `DROP INDEX\|KEY name` | `DROP INDEX` |
+//! | `AUTO_INCREMENT = n`, `ENGINE = InnoDB` | the sequence SQLite keeps; nothing |
 //!
-//! Everything else (`MODIFY`, `CHANGE`, `ALTER COLUMN`, `FIRST`/`AFTER`, new keys or
-//! AUTO_INCREMENT columns) would need the table rebuilt and is refused with
-//! ER_NOT_SUPPORTED_YET naming the operation, before anything changes. The MySQL definition in
-//! the catalog is edited through the same AST and written in the same transaction as the
-//! SQLite statements, so `SHOW CREATE TABLE` and `SHOW COLUMNS` follow.
+//! Everything else that changes the table's shape — `MODIFY`, `CHANGE`, `ALTER COLUMN …
+//! DEFAULT / NOT NULL`, `FIRST`/`AFTER`, `ADD`/`DROP PRIMARY KEY`, `ADD`/`DROP FOREIGN KEY`,
+//! `ADD CHECK`, a new key or AUTO_INCREMENT column — rebuilds the table as SQLite documents
+//! it (a new table made from the new definition, the rows copied, the old table dropped, the
+//! new one renamed, its indexes made), in one transaction with SQLite's foreign key checks
+//! off; the foreign keys of the rebuilt table are then checked, and rows they reject fail the
+//! statement as MySQL does (1452). The MySQL definition in the catalog is edited through the
+//! same AST and written in the same transaction, so `SHOW CREATE TABLE` and `SHOW COLUMNS`
+//! follow.
 //!
 //! tlsql has no separate `ALTER` privilege: altering a table needs `CREATE` and `DROP` on it.
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTable, AlterTableOperation, ColumnOption, CreateTable, Expr, Ident, IndexColumn,
-    RenameTableNameKind, Statement, TableConstraint, UniqueConstraint, visit_expressions_mut,
+    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption,
+    ColumnOptionDef, CreateTable, Expr, Ident, IndexColumn, MySQLColumnPosition,
+    RenameTableNameKind, Statement, TableConstraint, UniqueConstraint, Value as SqlValue,
+    visit_expressions_mut,
 };
 
 use super::conn::{CATALOG, EngineSession, no_such_table};
+use super::ddl;
+use super::definition::TableDef;
 use super::translate::{self, TableRef, quote};
 use super::{Outcome, SessionContext};
 use crate::auth::privileges::Privilege;
@@ -54,27 +63,91 @@ pub(super) fn alter_table(
             target.table
         )));
     };
+    let origins = table
+        .columns
+        .iter()
+        .map(|c| Some(c.name.value.clone()))
+        .collect();
     let mut plan = Plan {
         target: target.clone(),
         table,
         sqlite: Vec::new(),
+        rebuild: false,
+        origins,
+        auto_increment: None,
     };
     for operation in &alter.operations {
         plan_operation(s, &mut plan, operation)?;
     }
-    let mysql = translate::create_table(&plan.table, &plan.target)?.mysql;
+    let new = translate::create_table(&plan.table, &plan.target)?;
     let schema = quote(&target.db);
-    plan.sqlite.push(format!(
+    let next = s.next_auto_increment(&target)?;
+    let mut statements = if plan.rebuild {
+        rebuild(&target, &plan, &new.sqlite, &new.def)?
+    } else {
+        std::mem::take(&mut plan.sqlite)
+    };
+    statements.push(format!(
         "DELETE FROM {schema}.{CATALOG} WHERE name = '{}'",
         target.table.replace('\'', "''")
     ));
-    plan.sqlite.push(format!(
-        "INSERT INTO {schema}.{CATALOG} VALUES ('{}', '{}')",
-        plan.target.table.replace('\'', "''"),
-        mysql.replace('\'', "''")
-    ));
-    s.ddl(&[target.db.as_str()], &plan.sqlite)
+    statements.push(EngineSession::catalog_statement(&plan.target, &new.def));
+    let has_auto = new.def.columns.iter().any(|c| c.auto_increment);
+    // A rebuilt table keeps its next AUTO_INCREMENT value; `AUTO_INCREMENT = n` sets it.
+    if let (Some(n), true) = (
+        plan.auto_increment.or(next.filter(|_| plan.rebuild)),
+        has_auto,
+    ) {
+        statements.extend(ddl::set_auto_increment(&plan.target, n.max(1)));
+    }
+    if plan.rebuild {
+        s.rebuild_ddl(&target.db, &plan.target.table, &statements)
+    } else {
+        s.ddl(&[target.db.as_str()], &statements)
+    }
 }
+
+/// The statements that rebuild `target` as `sqlite` (the new definition's table and indexes)
+/// with the rows of the old table, columns copied from where `plan.origins` says.
+fn rebuild(
+    target: &TableRef,
+    plan: &Plan,
+    sqlite: &[String],
+    def: &TableDef,
+) -> Result<Vec<String>, SqlError> {
+    let temporary = TableRef {
+        db: target.db.clone(),
+        table: REBUILD_TABLE.to_string(),
+    };
+    let mut made = translate::table_sql(def, &temporary)?;
+    made.truncate(1);
+    let (into, from): (Vec<String>, Vec<String>) = plan
+        .table
+        .columns
+        .iter()
+        .zip(&plan.origins)
+        .filter_map(|(c, origin)| origin.as_ref().map(|o| (quote(&c.name.value), quote(o))))
+        .unzip();
+    let schema = quote(&target.db);
+    made.push(format!(
+        "INSERT INTO {schema}.{} ({}) SELECT {} FROM {schema}.{}",
+        quote(REBUILD_TABLE),
+        into.join(", "),
+        from.join(", "),
+        quote(&target.table)
+    ));
+    made.push(format!("DROP TABLE {schema}.{}", quote(&target.table)));
+    made.push(format!(
+        "ALTER TABLE {schema}.{} RENAME TO {}",
+        quote(REBUILD_TABLE),
+        quote(&plan.target.table)
+    ));
+    made.extend(sqlite.iter().skip(1).cloned());
+    Ok(made)
+}
+
+/// The name a table is built under while `ALTER TABLE` rebuilds it.
+const REBUILD_TABLE: &str = "_tlsql_rebuild";
 
 /// Adds one operation's SQLite statements to the plan and applies it to the MySQL
 /// definition.
@@ -100,11 +173,6 @@ fn plan_operation(
                     format!("Duplicate column name '{}'", column_def.name.value),
                 ));
             }
-            if column_position.is_some() {
-                return Err(SqlError::not_supported(
-                    "ALTER TABLE … ADD COLUMN … FIRST/AFTER (new columns go last)",
-                ));
-            }
             let keyed = translate::is_auto_increment(&column_def.options)
                 || column_def.options.iter().any(|o| {
                     matches!(
@@ -112,26 +180,31 @@ fn plan_operation(
                         ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_)
                     )
                 });
-            if keyed {
-                return Err(SqlError::not_supported(
-                    "ALTER TABLE … ADD COLUMN with PRIMARY KEY, UNIQUE or AUTO_INCREMENT",
-                ));
-            }
             let has = |wanted: fn(&ColumnOption) -> bool| {
                 column_def.options.iter().any(|o| wanted(&o.option))
             };
-            if has(|o| matches!(o, ColumnOption::NotNull))
-                && !has(|o| matches!(o, ColumnOption::Default(_)))
-            {
-                return Err(SqlError::not_supported(
-                    "ALTER TABLE … ADD COLUMN … NOT NULL without DEFAULT (existing rows need a value: give a DEFAULT)",
-                ));
+            let not_null_without_default = has(|o| matches!(o, ColumnOption::NotNull))
+                && !has(|o| matches!(o, ColumnOption::Default(_)));
+            if column_position.is_some() || keyed || not_null_without_default {
+                // MySQL gives existing rows the type's implicit default: the rebuild copies
+                // them, and a NOT NULL column without one gets it from its type.
+                let mut column = column_def.clone();
+                if not_null_without_default && !keyed {
+                    column.options.push(ColumnOptionDef {
+                        name: None,
+                        option: ColumnOption::Default(implicit_default(&column.data_type)),
+                    });
+                }
+                plan.place(column, None, column_position.as_ref())?;
+                plan.rebuild = true;
+                return Ok(());
             }
             plan.sqlite.push(format!(
                 "ALTER TABLE {table_sql} ADD COLUMN {}",
-                translate::column_sql(column_def)
+                translate::column_sql(column_def, has(|o| matches!(o, ColumnOption::NotNull)))
             ));
             plan.table.columns.push(column_def.clone());
+            plan.origins.push(None);
         }
         AlterTableOperation::DropColumn {
             column_names,
@@ -162,6 +235,7 @@ fn plan_operation(
                     quote(&plan.table.columns[position].name.value)
                 ));
                 plan.table.columns.remove(position);
+                plan.origins.remove(position);
             }
         }
         AlterTableOperation::RenameColumn {
@@ -220,6 +294,13 @@ fn plan_operation(
             let (unique, name, columns) = match constraint {
                 TableConstraint::Index(ix) => (false, ix.name.as_ref(), &ix.columns),
                 TableConstraint::Unique(u) => (true, unique_name(u), &u.columns),
+                TableConstraint::ForeignKey(_)
+                | TableConstraint::PrimaryKey(_)
+                | TableConstraint::Check(_) => {
+                    plan.table.constraints.push(constraint.clone());
+                    plan.rebuild = true;
+                    return Ok(());
+                }
                 other => {
                     return Err(SqlError::not_supported(format!(
                         "ALTER TABLE … ADD {other}"
@@ -262,11 +343,155 @@ fn plan_operation(
                 .constraints
                 .retain(|c| !is_index_named(c, &name.value));
         }
+        AlterTableOperation::ModifyColumn {
+            col_name,
+            data_type,
+            options,
+            column_position,
+        } => {
+            let Some(position) = plan.column(&col_name.value) else {
+                return Err(unknown_column(&col_name.value, &plan.target.table));
+            };
+            let column = ColumnDef {
+                name: plan.table.columns[position].name.clone(),
+                data_type: data_type.clone(),
+                options: column_options(options),
+            };
+            plan.replace(position, column, column_position.as_ref())?;
+        }
+        AlterTableOperation::ChangeColumn {
+            old_name,
+            new_name,
+            data_type,
+            options,
+            column_position,
+        } => {
+            let Some(position) = plan.column(&old_name.value) else {
+                return Err(unknown_column(&old_name.value, &plan.target.table));
+            };
+            if !old_name.value.eq_ignore_ascii_case(&new_name.value)
+                && plan.column(&new_name.value).is_some()
+            {
+                return Err(SqlError::new(
+                    ErrorKind::DuplicateColumn,
+                    format!("Duplicate column name '{}'", new_name.value),
+                ));
+            }
+            let old = plan.table.columns[position].name.value.clone();
+            plan.rename_column(&old, new_name);
+            let column = ColumnDef {
+                name: new_name.clone(),
+                data_type: data_type.clone(),
+                options: column_options(options),
+            };
+            plan.replace(position, column, column_position.as_ref())?;
+        }
+        AlterTableOperation::AlterColumn { column_name, op } => {
+            let Some(position) = plan.column(&column_name.value) else {
+                return Err(unknown_column(&column_name.value, &plan.target.table));
+            };
+            let options = &mut plan.table.columns[position].options;
+            match op {
+                AlterColumnOperation::SetDefault { value } => {
+                    options.retain(|o| !matches!(o.option, ColumnOption::Default(_)));
+                    options.push(ColumnOptionDef {
+                        name: None,
+                        option: ColumnOption::Default(value.clone()),
+                    });
+                }
+                AlterColumnOperation::DropDefault => {
+                    options.retain(|o| !matches!(o.option, ColumnOption::Default(_)))
+                }
+                AlterColumnOperation::SetNotNull => {
+                    options.retain(|o| !matches!(o.option, ColumnOption::Null));
+                    options.push(ColumnOptionDef {
+                        name: None,
+                        option: ColumnOption::NotNull,
+                    });
+                }
+                AlterColumnOperation::DropNotNull => {
+                    options.retain(|o| !matches!(o.option, ColumnOption::NotNull))
+                }
+                other => {
+                    return Err(SqlError::not_supported(format!(
+                        "ALTER TABLE … ALTER COLUMN … {other}"
+                    )));
+                }
+            }
+            plan.rebuild = true;
+        }
+        AlterTableOperation::DropPrimaryKey { .. } => {
+            let before = plan.table.constraints.len();
+            plan.table
+                .constraints
+                .retain(|c| !matches!(c, TableConstraint::PrimaryKey(_)));
+            let mut dropped = before != plan.table.constraints.len();
+            for column in &mut plan.table.columns {
+                let before = column.options.len();
+                column
+                    .options
+                    .retain(|o| !matches!(o.option, ColumnOption::PrimaryKey(_)));
+                dropped |= before != column.options.len();
+            }
+            if !dropped {
+                return Err(cannot_drop("PRIMARY"));
+            }
+            plan.rebuild = true;
+        }
+        AlterTableOperation::DropForeignKey { name, .. } => {
+            let before = plan.table.constraints.len();
+            plan.table.constraints.retain(|c| {
+                !matches!(c, TableConstraint::ForeignKey(fk)
+                    if fk.name.as_ref().is_some_and(|n| n.value.eq_ignore_ascii_case(&name.value)))
+            });
+            if before == plan.table.constraints.len() {
+                return Err(cannot_drop(&name.value));
+            }
+            plan.rebuild = true;
+        }
+        AlterTableOperation::AutoIncrement { value, .. } => {
+            plan.auto_increment = value.value.to_string().parse().ok();
+        }
+        // Table options that describe InnoDB: there is one engine, and the rest are hints.
+        AlterTableOperation::Algorithm { .. } | AlterTableOperation::Lock { .. } => {}
         other => {
             return Err(SqlError::not_supported(format!("ALTER TABLE … {other}")));
         }
     }
     Ok(())
+}
+
+/// The value MySQL gives existing rows for a new NOT NULL column without a default: zero,
+/// the empty string, or the zero date.
+fn implicit_default(data_type: &sqlparser::ast::DataType) -> Expr {
+    let (_, name) = super::definition::canonical_type(data_type);
+    let value = match name.as_str() {
+        "date" => SqlValue::SingleQuotedString("0000-00-00".into()),
+        "datetime" | "timestamp" => SqlValue::SingleQuotedString("0000-00-00 00:00:00".into()),
+        "time" => SqlValue::SingleQuotedString("00:00:00".into()),
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "decimal" | "float"
+        | "double" | "bit" | "year" => SqlValue::Number("0".into(), false),
+        _ => SqlValue::SingleQuotedString(String::new()),
+    };
+    Expr::value(value)
+}
+
+fn column_options(options: &[ColumnOption]) -> Vec<ColumnOptionDef> {
+    options
+        .iter()
+        .map(|o| ColumnOptionDef {
+            name: None,
+            option: o.clone(),
+        })
+        .collect()
+}
+
+/// 1054 `Unknown column 'c' in 't'`.
+fn unknown_column(column: &str, table: &str) -> SqlError {
+    SqlError::new(
+        ErrorKind::UnknownColumn,
+        format!("Unknown column '{column}' in '{table}'"),
+    )
 }
 
 /// The SQLite names of the secondary indexes tlsql created on `t`.
@@ -285,14 +510,60 @@ fn indexes_of(s: &EngineSession, t: &TableRef) -> Result<Vec<String>, SqlError> 
 }
 
 /// An `ALTER TABLE` being prepared: the table's (possibly new) name, its MySQL definition as
-/// the operations so far left it, and the SQLite statements that do the same.
+/// the operations so far left it, and the SQLite statements that do the same in place — or,
+/// once an operation needs it, that the table is rebuilt, and where each column's values come
+/// from.
 struct Plan {
     target: TableRef,
     table: CreateTable,
     sqlite: Vec<String>,
+    rebuild: bool,
+    /// For each column of `table`, the column of the table as it is now that its values come
+    /// from (`None`: a new column, which takes its default).
+    origins: Vec<Option<String>>,
+    /// `AUTO_INCREMENT = n`.
+    auto_increment: Option<u64>,
 }
 
 impl Plan {
+    /// Puts a new column where `position` says (last without one).
+    fn place(
+        &mut self,
+        column: ColumnDef,
+        origin: Option<String>,
+        position: Option<&MySQLColumnPosition>,
+    ) -> Result<(), SqlError> {
+        let at = match position {
+            None => self.table.columns.len(),
+            Some(MySQLColumnPosition::First) => 0,
+            Some(MySQLColumnPosition::After(name)) => {
+                self.column(&name.value)
+                    .ok_or_else(|| unknown_column(&name.value, &self.target.table))?
+                    + 1
+            }
+        };
+        self.table.columns.insert(at, column);
+        self.origins.insert(at, origin);
+        Ok(())
+    }
+
+    /// Replaces the column at `position` (moving it when asked); the table is rebuilt.
+    fn replace(
+        &mut self,
+        position: usize,
+        column: ColumnDef,
+        moved: Option<&MySQLColumnPosition>,
+    ) -> Result<(), SqlError> {
+        self.rebuild = true;
+        if moved.is_none() {
+            self.table.columns[position] = column;
+            return Ok(());
+        }
+        self.table.columns.remove(position);
+        let origin = self.origins.remove(position);
+        self.place(column, origin, moved)
+    }
+
     fn column(&self, name: &str) -> Option<usize> {
         self.table
             .columns

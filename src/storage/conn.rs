@@ -3,17 +3,27 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::definition::TableDef;
 use super::translate::{TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, StorageError};
 use crate::error::{ErrorKind, SqlError};
 
-/// SQLite's default limit on attached databases per connection.
-const MAX_ATTACHED: usize = 10;
+/// The limit on attached databases per connection the bundled SQLite is built with
+/// (`SQLITE_MAX_ATTACHED` in `.cargo/config.toml`): a statement may name one fewer (the
+/// connection's own in-memory `main` is not counted, but the limit is checked before each
+/// ATTACH).
+const MAX_ATTACHED: usize = 125;
+
+/// How many databases a session keeps attached between statements; beyond that the least
+/// recently used are detached (each holds file descriptors and a page cache).
+const KEEP_ATTACHED: usize = 16;
 
 /// How long a statement waits for another session's write lock before failing with 1205.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -25,6 +35,9 @@ pub(super) const CATALOG: &str = "_tlsql_tables";
 #[derive(Debug)]
 pub struct Engine {
     dir: PathBuf,
+    /// Bumped by every `CREATE`/`DROP DATABASE`, so that the other sessions look again at the
+    /// files they have attached before their next statement.
+    databases_changed: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -44,7 +57,10 @@ impl Engine {
                     .map_err(failed)?;
             }
         }
-        Ok(Engine { dir })
+        Ok(Engine {
+            dir,
+            databases_changed: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// A session's connection.
@@ -52,14 +68,18 @@ impl Engine {
         let conn = Connection::open_in_memory().map_err(|e| sql_error(&e, None))?;
         conn.busy_timeout(LOCK_WAIT)
             .map_err(|e| sql_error(&e, None))?;
-        add_sleep(&conn).map_err(|e| sql_error(&e, None))?;
+        super::functions::register(&conn).map_err(|e| sql_error(&e, None))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(EngineSession {
             conn,
             dir: self.dir.clone(),
             current: None,
             autocommit: true,
+            foreign_key_checks: true,
             attached: Vec::new(),
+            files: Vec::new(),
+            databases_changed: Arc::clone(&self.databases_changed),
+            databases_seen: self.databases_changed.load(Ordering::Acquire),
         })
     }
 
@@ -90,19 +110,6 @@ impl Engine {
     }
 }
 
-/// MySQL's `SLEEP(seconds)`: waits, then returns 0. NULL, negative or non-numeric arguments
-/// wait for nothing (MySQL's non-strict behaviour).
-fn add_sleep(conn: &Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function("sleep", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
-        let seconds = ctx.get::<Option<f64>>(0).ok().flatten().unwrap_or(0.0);
-        if let Ok(wait) = Duration::try_from_secs_f64(seconds) {
-            std::thread::sleep(wait);
-        }
-        Ok(0i64)
-    })
-}
-
 /// Stops the statement a session's connection runs, from another thread (`KILL`): it fails
 /// with SQLite's interrupt, which the session reports as MySQL's 1317.
 pub struct Interrupter(rusqlite::InterruptHandle);
@@ -120,8 +127,22 @@ pub struct EngineSession {
     pub(super) dir: PathBuf,
     pub(super) current: Option<String>,
     autocommit: bool,
+    /// `foreign_key_checks`.
+    foreign_key_checks: bool,
     /// Attached databases, least recently used first.
     attached: Vec<String>,
+    /// The file (device, inode) each attached database was opened from.
+    files: Vec<(String, (u64, u64))>,
+    databases_changed: Arc<AtomicU64>,
+    /// The value of `databases_changed` when this session last looked at its files.
+    databases_seen: u64,
+}
+
+/// The device and inode of a file, which tell a database file from one made later under the
+/// same name.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// 1049 `Unknown database 'x'`.
@@ -229,6 +250,35 @@ impl EngineSession {
         Ok(names)
     }
 
+    /// Called by every statement first: when a session has created or dropped a database
+    /// since this one last looked, the databases attached here whose file is gone or was
+    /// replaced are detached, so that a database dropped elsewhere is unknown here at once
+    /// (1049, its tables 1146) rather than read from a file no longer in the data directory.
+    /// Inside a transaction nothing is detached (SQLite cannot); the look is left for the
+    /// first statement after it.
+    pub(super) fn notice_dropped_databases(&mut self) -> Result<(), SqlError> {
+        let now = self.databases_changed.load(Ordering::Acquire);
+        if now == self.databases_seen || self.in_transaction() {
+            return Ok(());
+        }
+        self.databases_seen = now;
+        let stale: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(db, id)| file_id(&self.database_path(db)) != Some(*id))
+            .map(|(db, _)| db.clone())
+            .collect();
+        for db in stale {
+            self.detach(&db)?;
+        }
+        Ok(())
+    }
+
+    /// Tells every session that a database was created or dropped.
+    pub(super) fn databases_changed(&self) {
+        self.databases_changed.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Attaches `db` and returns true, or returns false when there is no such database. A
     /// database already attached is not looked up on disk again (this runs per statement).
     pub(super) fn attach_if_exists(&mut self, db: &str, keep: &[&str]) -> Result<bool, SqlError> {
@@ -254,20 +304,29 @@ impl EngineSession {
                 "database '{db}' is first used inside this transaction; use it before START TRANSACTION"
             )));
         }
-        while self.attached.len() >= MAX_ATTACHED - 1 {
+        while self.attached.len() >= KEEP_ATTACHED {
             let Some(pos) = self.attached.iter().position(|a| {
                 Some(a.as_str()) != self.current.as_deref() && !keep.contains(&a.as_str())
             }) else {
-                return Err(SqlError::unknown(format!(
-                    "a statement may use at most {} databases",
-                    MAX_ATTACHED - 1
-                )));
+                break;
             };
             let old = self.attached.remove(pos);
+            self.files.retain(|(d, _)| *d != old);
             self.batch(&format!("DETACH DATABASE {}", quote(&old)))?;
         }
+        if self.attached.len() >= MAX_ATTACHED - 1 {
+            return Err(SqlError::not_supported(format!(
+                "more than {} databases in one statement",
+                MAX_ATTACHED - 1
+            )));
+        }
+        let id = file_id(&self.database_path(db));
         self.open_file(db)?;
         self.attached.push(db.to_string());
+        if let Some(id) = id {
+            self.files.retain(|(d, _)| d != db);
+            self.files.push((db.to_string(), id));
+        }
         Ok(())
     }
 
@@ -285,6 +344,7 @@ impl EngineSession {
     }
 
     pub(super) fn detach(&mut self, db: &str) -> Result<(), SqlError> {
+        self.files.retain(|(d, _)| d != db);
         if let Some(pos) = self.attached.iter().position(|a| a == db) {
             self.attached.remove(pos);
             self.batch(&format!("DETACH DATABASE {}", quote(db)))?;
@@ -320,6 +380,74 @@ impl EngineSession {
             )
             .optional()
             .map_err(|e| sql_error(&e, Some(&t.db)))
+    }
+
+    /// The MySQL definition of `table` as MySQL describes it, if the catalog has one.
+    pub(super) fn table_def(&self, t: &TableRef) -> Result<Option<TableDef>, SqlError> {
+        let Some(text) = self.definition(t)? else {
+            return Ok(None);
+        };
+        match super::translate::parse_one(&text)? {
+            sqlparser::ast::Statement::CreateTable(ct) => {
+                TableDef::from_create(&ct, &t.table).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the definition of `t` into the catalog (inside the caller's transaction).
+    pub(super) fn catalog_statement(t: &TableRef, def: &TableDef) -> String {
+        format!(
+            "INSERT OR REPLACE INTO {}.{CATALOG} VALUES ('{}', '{}')",
+            quote(&t.db),
+            t.table.replace('\'', "''"),
+            def.show_create(false, None).replace('\'', "''")
+        )
+    }
+
+    /// The value AUTO_INCREMENT gives the next row of `t` (SQLite's sequence plus one), or
+    /// `None` when the table has no AUTO_INCREMENT column.
+    pub(super) fn next_auto_increment(&self, t: &TableRef) -> Result<Option<u64>, SqlError> {
+        let schema = quote(&t.db);
+        let has_sequence = self
+            .conn
+            .query_row(
+                &format!("SELECT 1 FROM {schema}.sqlite_master WHERE name = 'sqlite_sequence'"),
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?
+            .is_some();
+        let autoincrement = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?1 \
+                     AND sql LIKE '%AUTOINCREMENT%'"
+                ),
+                [&t.table],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?
+            .is_some();
+        if !autoincrement {
+            return Ok(None);
+        }
+        if !has_sequence {
+            return Ok(Some(1));
+        }
+        let seq: Option<i64> = self
+            .conn
+            .query_row(
+                &format!("SELECT seq FROM {schema}.sqlite_sequence WHERE name = ?1"),
+                [&t.table],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| sql_error(&e, None))?;
+        Ok(Some(seq.map_or(1, |s| u64::try_from(s).unwrap_or(0) + 1)))
     }
 
     pub(super) fn table_exists(&self, t: &TableRef) -> Result<bool, SqlError> {
@@ -367,6 +495,74 @@ impl EngineSession {
         }
         self.batch("COMMIT")?;
         Ok(Outcome::done(0, 0))
+    }
+
+    /// Runs the statements that rebuild table `table` of `db` as DDL, with SQLite's foreign
+    /// key enforcement off while the old table is dropped and the new one renamed (SQLite's
+    /// documented procedure), then checks the rebuilt table's own foreign keys: rows they
+    /// reject undo the whole statement (1452, as MySQL refuses such an `ALTER TABLE`).
+    pub(super) fn rebuild_ddl(
+        &mut self,
+        db: &str,
+        table: &str,
+        statements: &[String],
+    ) -> Result<Outcome, SqlError> {
+        self.attach(db, &[db])?;
+        if self.in_transaction() {
+            self.batch("COMMIT")?;
+        }
+        self.batch("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; BEGIN")?;
+        let run = || -> Result<(), SqlError> {
+            for s in statements {
+                self.batch(s)?;
+            }
+            let violation = self
+                .conn
+                .query_row(
+                    &format!("SELECT 1 FROM {}.pragma_foreign_key_check(?1)", quote(db)),
+                    [table],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| sql_error(&e, Some(db)))?;
+            if violation.is_some() {
+                return Err(SqlError::new(
+                    ErrorKind::NoReferencedRow,
+                    format!(
+                        "Cannot add or update a child row: a foreign key constraint fails (`{db}`.`{table}`)"
+                    ),
+                ));
+            }
+            self.batch("COMMIT")
+        };
+        let done = run();
+        if done.is_err() {
+            let _ = self.batch("ROLLBACK");
+        }
+        let restored = self.batch(&format!(
+            "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = {}",
+            if self.foreign_key_checks { "ON" } else { "OFF" }
+        ));
+        done.and(restored).map(|()| Outcome::done(0, 0))
+    }
+
+    /// `SET foreign_key_checks`: whether SQLite enforces foreign keys. SQLite changes this
+    /// only outside a transaction, so inside one it takes effect when the transaction ends.
+    pub fn set_foreign_key_checks(&mut self, on: bool) -> Result<(), SqlError> {
+        self.foreign_key_checks = on;
+        self.apply_foreign_key_checks()
+    }
+
+    /// Applies `foreign_key_checks` if no transaction is open (a no-op in one).
+    pub(super) fn apply_foreign_key_checks(&self) -> Result<(), SqlError> {
+        if self.in_transaction() {
+            return Ok(());
+        }
+        self.batch(if self.foreign_key_checks {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        })
     }
 }
 

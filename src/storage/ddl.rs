@@ -10,6 +10,7 @@ use rusqlite::OptionalExtension;
 use sqlparser::ast::{CreateIndex, CreateTable, ObjectName, ObjectType, TruncateTableTarget};
 
 use super::conn::{CATALOG, EngineSession, check_database_name, no_such_table, unknown_database};
+use super::definition::KeyKind;
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, SessionContext};
@@ -48,13 +49,25 @@ pub(super) fn create_table(
         };
     }
     let mut statements = definition.sqlite;
-    statements.push(format!(
-        "INSERT OR REPLACE INTO {}.{CATALOG} VALUES ('{}', '{}')",
-        quote(&target.db),
-        target.table.replace('\'', "''"),
-        definition.mysql.replace('\'', "''")
-    ));
+    statements.push(EngineSession::catalog_statement(&target, &definition.def));
+    if let Some(next) = definition.def.auto_increment.filter(|n| *n > 1) {
+        statements.extend(set_auto_increment(&target, next));
+    }
     s.ddl(&[target.db.as_str()], &statements)
+}
+
+/// SQLite's statements that make `next` the AUTO_INCREMENT value of the next row of `t` (the
+/// sequence SQLite keeps for an AUTOINCREMENT key, which exists once such a table does).
+pub(super) fn set_auto_increment(t: &TableRef, next: u64) -> Vec<String> {
+    let schema = quote(&t.db);
+    let name = t.table.replace('\'', "''");
+    vec![
+        format!("DELETE FROM {schema}.sqlite_sequence WHERE name = '{name}'"),
+        format!(
+            "INSERT INTO {schema}.sqlite_sequence (name, seq) VALUES ('{name}', {})",
+            next.saturating_sub(1).min(i64::MAX as u64)
+        ),
+    ]
 }
 
 /// `CREATE [UNIQUE] INDEX name ON t (columns)`.
@@ -69,13 +82,40 @@ pub(super) fn create_index(
         return Err(SqlError::syntax("CREATE INDEX needs a name"));
     };
     let index = translate::name_parts(name)?.pop().unwrap_or_default();
-    let columns: Vec<String> = ci
-        .columns
+    if !s.with_attached(&target)? {
+        return Err(no_such_table(&target));
+    }
+    let mut columns = Vec::new();
+    for c in &ci.columns {
+        match &c.column.expr {
+            sqlparser::ast::Expr::Identifier(i) => columns.push(i.value.clone()),
+            other => {
+                return Err(SqlError::not_supported(format!(
+                    "an index on the expression {other}"
+                )));
+            }
+        }
+    }
+    let mut statements = Vec::new();
+    let listed = columns
         .iter()
-        .map(|c| c.column.expr.to_string())
-        .collect();
-    let sql = translate::create_index_sql(&target, &index, ci.unique, &columns.join(", "));
-    s.ddl(&[target.db.as_str()], &[sql])
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(mut def) = s.table_def(&target)? {
+        let kind = if ci.unique {
+            KeyKind::Unique
+        } else {
+            KeyKind::Index
+        };
+        def.add_key(kind, Some(index.clone()), columns)?;
+        statements.push(EngineSession::catalog_statement(&target, &def));
+    }
+    statements.insert(
+        0,
+        translate::create_index_sql(&target, &index, ci.unique, &listed),
+    );
+    s.ddl(&[target.db.as_str()], &statements)
 }
 
 /// `DROP TABLE`, `DROP DATABASE|SCHEMA`, `DROP INDEX … ON t`.
@@ -135,12 +175,25 @@ pub(super) fn drop(
             let target = translate::resolve(table, s.current.as_deref())?;
             ctx.authorize(Privilege::Drop, &target.db, Some(&target.table))?;
             let index = translate::name_parts(name)?.pop().unwrap_or_default();
-            let sql = format!(
+            if !s.with_attached(&target)? {
+                return Err(no_such_table(&target));
+            }
+            let mut statements = vec![format!(
                 "DROP INDEX {}.{}",
                 quote(&target.db),
                 quote(&translate::index_name(&target.table, &index))
-            );
-            s.ddl(&[target.db.as_str()], &[sql])
+            )];
+            if let Some(mut def) = s.table_def(&target)? {
+                if def.key(&index).is_none_or(|k| k.kind == KeyKind::Primary) {
+                    return Err(SqlError::new(
+                        ErrorKind::CantDropColumnOrKey,
+                        format!("Can't DROP '{index}'; check that column/key exists"),
+                    ));
+                }
+                def.keys.retain(|k| !k.name.eq_ignore_ascii_case(&index));
+                statements.push(EngineSession::catalog_statement(&target, &def));
+            }
+            s.ddl(&[target.db.as_str()], &statements)
         }
         other => Err(SqlError::not_supported(format!("DROP {other}"))),
     }
@@ -172,6 +225,7 @@ pub(super) fn create_database(
     }
     // ATTACH creates the file; the catalog table makes it a database.
     attach_new(s, &db)?;
+    s.databases_changed();
     Ok(Outcome::done(1, 0))
 }
 
@@ -228,6 +282,7 @@ fn drop_database(s: &mut EngineSession, db: &str, if_exists: bool) -> Result<Out
     if s.current.as_deref() == Some(db) {
         s.current = None;
     }
+    s.databases_changed();
     Ok(Outcome::done(tables.len() as u64, 0))
 }
 

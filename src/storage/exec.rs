@@ -3,12 +3,16 @@
 //! queries and DML with their parameters.
 
 use rusqlite::params_from_iter;
-use sqlparser::ast::{Statement, TransactionAccessMode, TransactionMode, TransactionModifier};
+use sqlparser::ast::{
+    SchemaName, Statement, TransactionAccessMode, TransactionMode, TransactionModifier,
+};
 
 use super::conn::{EngineSession, no_such_table};
 use super::translate::{self, quote};
 use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
-use super::{ExecError, Outcome, RowSink, SessionContext, alter, ddl, information_schema};
+use super::{
+    ExecError, Outcome, RowSink, SessionContext, alter, ddl, duplicate, information_schema,
+};
 use crate::auth::privileges::Privilege;
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::{Column, Value};
@@ -35,6 +39,8 @@ pub fn takes_parameters(statement: &Statement) -> bool {
 struct DataStatement {
     /// The SQLite text.
     sql: String,
+    /// The statement it was rendered from (to explain a duplicate key).
+    statement: Statement,
     /// Whether it produces a result set (a query) rather than a change count.
     rows: bool,
     /// Whether it inserts (and so reports LAST_INSERT_ID).
@@ -51,6 +57,7 @@ impl EngineSession {
         ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
+        self.notice_dropped_databases()?;
         let outcome = match statement {
             Statement::Query(_)
             | Statement::Insert(_)
@@ -72,6 +79,11 @@ impl EngineSession {
                 db_name,
                 if_not_exists,
                 ..
+            }
+            | Statement::CreateSchema {
+                schema_name: SchemaName::Simple(db_name),
+                if_not_exists,
+                ..
             } => ddl::create_database(self, &db_name, if_not_exists, ctx),
             Statement::Truncate(t) => ddl::truncate(self, &t.table_names, ctx),
             Statement::AlterTable(a) => alter::alter_table(self, &a, ctx),
@@ -91,6 +103,28 @@ impl EngineSession {
             other => Err(SqlError::not_supported(first_words(&other.to_string()))),
         };
         outcome.map_err(ExecError::from)
+    }
+
+    /// `ALTER TABLE t {DISABLE|ENABLE} KEYS`: nothing to do once the table is found (SQLite
+    /// keeps every index up to date as rows change).
+    pub fn keys(
+        &mut self,
+        table: crate::storage::TableName,
+        ctx: &dyn SessionContext,
+    ) -> Result<Outcome, ExecError> {
+        let db = match table.db {
+            Some(db) => db,
+            None => self.current.clone().ok_or_else(translate::no_database)?,
+        };
+        let target = translate::TableRef {
+            db,
+            table: table.table,
+        };
+        ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
+        if !self.with_attached(&target)? {
+            return Err(no_such_table(&target).into());
+        }
+        Ok(Outcome::done(0, 0))
     }
 
     /// `START TRANSACTION` / `BEGIN`: commits an open transaction first, as MySQL does.
@@ -201,6 +235,7 @@ impl EngineSession {
         dbs.dedup();
         Ok(DataStatement {
             sql: statement.to_string(),
+            statement,
             rows,
             insert,
             dbs,
@@ -223,8 +258,7 @@ impl EngineSession {
         if data.rows {
             self.run_rows(&data.sql, params, sink)
         } else {
-            self.run_change(&data.sql, params, data.insert)
-                .map_err(ExecError::from)
+            self.run_change(data, params).map_err(ExecError::from)
         }
     }
 
@@ -247,7 +281,13 @@ impl EngineSession {
             ));
         };
         let name = quote(&translate::virtual_table_name(schema, table));
-        let columns: Vec<String> = vt.columns.iter().map(|c| quote(c)).collect();
+        // information_schema compares names without case (its utf8mb3_tolower_ci / _general_ci
+        // collations): clients write `IS_NULLABLE = 'yes'`.
+        let columns: Vec<String> = vt
+            .columns
+            .iter()
+            .map(|c| format!("{} COLLATE NOCASE", quote(c)))
+            .collect();
         self.batch(&format!(
             "DROP TABLE IF EXISTS temp.{name}; CREATE TEMP TABLE {name} ({});",
             columns.join(", ")
@@ -327,15 +367,33 @@ impl EngineSession {
         Ok(Outcome::Rows)
     }
 
-    fn run_change(&self, sql: &str, params: &[Value], insert: bool) -> Result<Outcome, SqlError> {
+    fn run_change(&self, data: &DataStatement, params: &[Value]) -> Result<Outcome, SqlError> {
         let db = self.current.as_deref();
+        let insert = data.insert;
         let mut stmt = self
             .conn
-            .prepare_cached(sql)
+            .prepare_cached(&data.sql)
             .map_err(|e| sql_error(&e, db))?;
         let affected = stmt
             .execute(params_from_iter(params.iter().map(to_sqlite)))
-            .map_err(|e| sql_error(&e, db))?;
+            .map_err(|e| match &e {
+                rusqlite::Error::SqliteFailure(_, Some(m))
+                    if m.starts_with("UNIQUE constraint failed: ") =>
+                {
+                    let failed = &m["UNIQUE constraint failed: ".len()..];
+                    duplicate::entry_error(self, &data.statement, params, failed)
+                }
+                rusqlite::Error::SqliteFailure(_, Some(m))
+                    if m == "FOREIGN KEY constraint failed"
+                        && matches!(data.statement, Statement::Delete(_)) =>
+                {
+                    SqlError::new(
+                        ErrorKind::RowIsReferenced,
+                        "Cannot delete or update a parent row: a foreign key constraint fails",
+                    )
+                }
+                _ => sql_error(&e, db),
+            })?;
         // MySQL reports the first id of a multi-row insert; generated ids are consecutive.
         let last_insert_id = if insert && affected > 0 {
             u64::try_from(self.conn.last_insert_rowid())
@@ -352,6 +410,7 @@ impl EngineSession {
         statement: Statement,
         ctx: &dyn SessionContext,
     ) -> Result<Prepared, SqlError> {
+        self.notice_dropped_databases()?;
         if !takes_parameters(&statement) {
             return Err(SqlError::not_supported(
                 "parameters outside SELECT, INSERT, UPDATE and DELETE",
@@ -382,6 +441,7 @@ impl EngineSession {
         params: &[Value],
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
+        self.notice_dropped_databases()?;
         self.run_data(&prepared.data, params, sink)
     }
 }

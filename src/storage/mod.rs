@@ -17,6 +17,10 @@
 //! Each uses only the interface here and those listed before it.
 //!
 //! * `types`: SQLite values and types to MySQL's and back, SQLite errors to MySQL errors.
+//! * `functions`: MySQL functions and casts in SQLite, and the functions registered on each
+//!   connection for what SQLite lacks.
+//! * `definition`: a table's MySQL definition as MySQL describes it (canonical types, named
+//!   keys), read by every `SHOW` and `information_schema` table.
 //! * `translate`: MySQL statements rewritten for SQLite.
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
 //!   attached to it, the catalog of MySQL definitions, how DDL runs.
@@ -24,12 +28,16 @@
 //! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
 //! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
 //! * `alter`: `ALTER TABLE`.
+//! * `duplicate`: the duplicate-key error with the key's name and value.
 //! * `exec`: [`EngineSession::execute`], prepared statements.
 
 mod alter;
 mod conn;
 mod ddl;
+mod definition;
+mod duplicate;
 mod exec;
+mod functions;
 mod information_schema;
 mod show;
 mod translate;
@@ -74,9 +82,22 @@ pub enum Show {
     Columns {
         /// The table.
         table: TableName,
+        /// `FULL`: `Collation`, `Privileges` and `Comment` too.
+        full: bool,
         /// The `LIKE` pattern.
         pattern: Option<String>,
     },
+    /// `SHOW {INDEX|INDEXES|KEYS} {FROM|IN} t [{FROM|IN} db]`.
+    Index(TableName),
+    /// `SHOW TABLE STATUS [{FROM|IN} db] [LIKE 'p']`.
+    TableStatus {
+        /// The database (the default database when not given).
+        db: Option<String>,
+        /// The `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// `SHOW CREATE VIEW v`.
+    CreateView(TableName),
     /// `SHOW CREATE TABLE t`.
     CreateTable(TableName),
     /// `SHOW CREATE DATABASE|SCHEMA db`.

@@ -1,9 +1,8 @@
 //! `SHOW DATABASES`, `SHOW TABLES`, `SHOW COLUMNS`/`DESCRIBE`, `SHOW CREATE TABLE|DATABASE`,
 //! answered from the database files and the catalog of MySQL definitions.
 
-use sqlparser::ast::Statement;
-
 use super::conn::{EngineSession, no_such_table, tables_of, unknown_database};
+use super::definition::{KeyKind, TABLE_COLLATION, TableDef};
 use super::translate::{self, TableRef, quote};
 use super::types::{column_for, sql_error};
 use super::{ExecError, Outcome, RowSink, SessionContext, Show, TableName};
@@ -19,6 +18,7 @@ impl EngineSession {
         ctx: &dyn SessionContext,
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
+        self.notice_dropped_databases()?;
         let listing = match show {
             Show::Databases { pattern } => databases(self, pattern.as_deref(), ctx)?,
             Show::Tables { db, full, pattern } => {
@@ -27,13 +27,31 @@ impl EngineSession {
                     .ok_or_else(translate::no_database)?;
                 tables(self, &db, full, pattern.as_deref(), ctx)?
             }
-            Show::Columns { table, pattern } => {
+            Show::Columns {
+                table,
+                full,
+                pattern,
+            } => {
                 let target = self.table_ref(table)?;
-                columns(self, &target, pattern.as_deref(), ctx)?
+                columns(self, &target, full, pattern.as_deref(), ctx)?
             }
             Show::CreateTable(table) => {
                 let target = self.table_ref(table)?;
                 create_table(self, &target, ctx)?
+            }
+            Show::CreateView(view) => {
+                let target = self.table_ref(view)?;
+                create_view(self, &target, ctx)?
+            }
+            Show::Index(table) => {
+                let target = self.table_ref(table)?;
+                index(self, &target, ctx)?
+            }
+            Show::TableStatus { db, pattern } => {
+                let db = db
+                    .or_else(|| self.current.clone())
+                    .ok_or_else(translate::no_database)?;
+                table_status(self, &db, pattern.as_deref(), ctx)?
             }
             Show::CreateDatabase(db) => {
                 ctx.authorize_database(&db)?;
@@ -172,30 +190,6 @@ fn tables(
     Ok(listing)
 }
 
-/// The MySQL type and AUTO_INCREMENT flag of each column, from the stored definition.
-fn mysql_columns(
-    session: &EngineSession,
-    target: &TableRef,
-) -> Result<Vec<(String, String, bool)>, SqlError> {
-    let Some(definition) = session.definition(target)? else {
-        return Ok(Vec::new());
-    };
-    let Ok(Statement::CreateTable(ct)) = translate::parse_one(&definition) else {
-        return Ok(Vec::new());
-    };
-    Ok(ct
-        .columns
-        .iter()
-        .map(|c| {
-            (
-                c.name.value.clone(),
-                c.data_type.to_string().to_ascii_lowercase(),
-                translate::is_auto_increment(&c.options),
-            )
-        })
-        .collect())
-}
-
 /// What describing a table needs: a privilege on it (MySQL asks for any; SELECT here), its
 /// database attached, and the table itself.
 fn open_table(
@@ -218,38 +212,66 @@ fn open_table(
 fn columns(
     session: &mut EngineSession,
     target: &TableRef,
+    full: bool,
     pattern: Option<&str>,
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
     open_table(session, target, ctx)?;
-    let mut listing = Listing::new(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
+    let mut listing = if full {
+        Listing::new(&[
+            "Field",
+            "Type",
+            "Collation",
+            "Null",
+            "Key",
+            "Default",
+            "Extra",
+            "Privileges",
+            "Comment",
+        ])
+    } else {
+        Listing::new(&["Field", "Type", "Null", "Key", "Default", "Extra"])
+    };
     for column in describe(session, target)? {
         if pattern.is_some_and(|p| !crate::lex::like(p, &column.name)) {
             continue;
         }
-        listing.push(vec![
-            Value::Text(column.name),
-            Value::Text(column.column_type),
+        let mut row = vec![Value::Text(column.name), Value::Text(column.column_type)];
+        if full {
+            row.push(column.collation.map_or(Value::Null, Value::Text));
+        }
+        row.extend([
             Value::from(if column.nullable { "YES" } else { "NO" }),
             Value::from(column.key),
             column.default,
-            Value::from(column.extra),
+            Value::Text(column.extra),
         ]);
+        if full {
+            row.push(Value::from(PRIVILEGES));
+            row.push(Value::Text(column.comment));
+        }
+        listing.push(row);
     }
     Ok(listing)
 }
 
+/// What `SHOW FULL COLUMNS` and `information_schema.COLUMNS` list as a column's privileges.
+pub(super) const PRIVILEGES: &str = "select,insert,update,references";
+
 /// A column as `SHOW COLUMNS` and `information_schema.COLUMNS` describe it.
 pub(super) struct DescribedColumn {
     pub(super) name: String,
-    /// The MySQL type as declared, lower case (`varchar(40)`).
+    /// The MySQL type as MySQL prints it (`varchar(40)`).
     pub(super) column_type: String,
     pub(super) nullable: bool,
     /// `PRI`, `UNI`, `MUL` or empty.
     pub(super) key: &'static str,
     pub(super) default: Value,
-    /// `auto_increment` or empty.
-    pub(super) extra: &'static str,
+    /// `auto_increment`, `on update CURRENT_TIMESTAMP`, or empty.
+    pub(super) extra: String,
+    /// The collation of a character column.
+    pub(super) collation: Option<String>,
+    pub(super) comment: String,
 }
 
 /// The columns of `target`, whose database is attached, in table order.
@@ -257,7 +279,80 @@ pub(super) fn describe(
     session: &EngineSession,
     target: &TableRef,
 ) -> Result<Vec<DescribedColumn>, SqlError> {
-    let mysql = mysql_columns(session, target)?;
+    match session.table_def(target)? {
+        Some(def) => Ok(describe_def(&def)),
+        None => describe_sqlite(session, target),
+    }
+}
+
+/// The columns of a definition as `SHOW COLUMNS` describes them.
+pub(super) fn describe_def(def: &TableDef) -> Vec<DescribedColumn> {
+    def.columns
+        .iter()
+        .map(|c| {
+            let leads = |kind: KeyKind, single: bool| {
+                def.keys.iter().any(|k| {
+                    k.kind == kind
+                        && k.columns[0].eq_ignore_ascii_case(&c.name)
+                        && (!single || k.columns.len() == 1)
+                })
+            };
+            let key = if leads(KeyKind::Primary, false) {
+                "PRI"
+            } else if leads(KeyKind::Unique, true) {
+                "UNI"
+            } else if leads(KeyKind::Unique, false) || leads(KeyKind::Index, false) {
+                "MUL"
+            } else {
+                ""
+            };
+            let mut extra = Vec::new();
+            if c.auto_increment {
+                extra.push("auto_increment".to_string());
+            }
+            if c.default
+                .as_deref()
+                .is_some_and(|d| d.starts_with("CURRENT_TIMESTAMP"))
+            {
+                extra.push("DEFAULT_GENERATED".to_string());
+            }
+            if let Some(u) = &c.on_update {
+                extra.push(format!("on update {u}"));
+            }
+            DescribedColumn {
+                name: c.name.clone(),
+                column_type: c.column_type.clone(),
+                nullable: c.nullable,
+                key,
+                default: match c.default.as_deref() {
+                    None | Some("NULL") => Value::Null,
+                    Some(d) => Value::Text(plain_default(d)),
+                },
+                extra: extra.join(" "),
+                collation: is_character(&c.data_type).then(|| {
+                    c.collation
+                        .clone()
+                        .unwrap_or_else(|| TABLE_COLLATION.to_string())
+                }),
+                comment: c.comment.clone().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Whether a type (by its name alone) holds characters.
+pub(super) fn is_character(data_type: &str) -> bool {
+    matches!(
+        data_type,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set"
+    )
+}
+
+/// The columns of a table the catalog has no definition of, as SQLite declares them.
+fn describe_sqlite(
+    session: &EngineSession,
+    target: &TableRef,
+) -> Result<Vec<DescribedColumn>, SqlError> {
     let mut stmt = session
         .conn
         .prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1, ?2)")
@@ -273,70 +368,21 @@ pub(super) fn describe(
             ))
         })
         .map_err(|e| sql_error(&e, None))?;
-    let keys = index_keys(session, target)?;
     let mut described = Vec::new();
     for row in rows {
         let (name, sqlite_type, not_null, default, pk) = row.map_err(|e| sql_error(&e, None))?;
-        let (column_type, auto) = mysql
-            .iter()
-            .find(|(n, _, _)| n.eq_ignore_ascii_case(&name))
-            .map_or((sqlite_type.to_ascii_lowercase(), false), |(_, t, a)| {
-                (t.clone(), *a)
-            });
-        let key = if pk > 0 {
-            "PRI"
-        } else {
-            keys.iter()
-                .find(|(column, _)| column.eq_ignore_ascii_case(&name))
-                .map_or("", |(_, key)| *key)
-        };
         described.push(DescribedColumn {
             name,
-            column_type,
+            column_type: sqlite_type.to_ascii_lowercase(),
             nullable: !(not_null || pk > 0),
-            key,
+            key: if pk > 0 { "PRI" } else { "" },
             default: default.map_or(Value::Null, |d| Value::Text(plain_default(&d))),
-            extra: if auto { "auto_increment" } else { "" },
+            extra: String::new(),
+            collation: None,
+            comment: String::new(),
         });
     }
     Ok(described)
-}
-
-/// The `Key` of columns that lead an index, as MySQL rates them: `UNI` for the column of a
-/// one-column unique index, `MUL` for the first column of any other index (UNI wins).
-fn index_keys(
-    session: &EngineSession,
-    target: &TableRef,
-) -> Result<Vec<(String, &'static str)>, SqlError> {
-    let mut stmt = session
-        .conn
-        .prepare(
-            "SELECT l.\"unique\", (SELECT count(*) FROM pragma_index_info(l.name, ?2)), \
-             (SELECT name FROM pragma_index_info(l.name, ?2) WHERE seqno = 0) \
-             FROM pragma_index_list(?1, ?2) AS l WHERE l.origin <> 'pk'",
-        )
-        .map_err(|e| sql_error(&e, None))?;
-    let indexes = stmt
-        .query_map((&target.table, &target.db), |r| {
-            Ok((
-                r.get::<_, bool>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .map_err(|e| sql_error(&e, None))?;
-    let mut keys: Vec<(String, &'static str)> = Vec::new();
-    for index in indexes {
-        let (unique, width, first) = index.map_err(|e| sql_error(&e, None))?;
-        let Some(first) = first else { continue };
-        let key = if unique && width == 1 { "UNI" } else { "MUL" };
-        match keys.iter_mut().find(|(c, _)| *c == first) {
-            Some(entry) if key == "UNI" => entry.1 = key,
-            Some(_) => {}
-            None => keys.push((first, key)),
-        }
-    }
-    Ok(keys)
 }
 
 /// `('abc')` as SQLite keeps a default → `abc` as MySQL shows it.
@@ -357,8 +403,8 @@ fn create_table(
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
     open_table(session, target, ctx)?;
-    let definition = match session.definition(target)? {
-        Some(d) => d,
+    let definition = match session.table_def(target)? {
+        Some(def) => def.show_create(false, session.next_auto_increment(target)?),
         None => session
             .conn
             .query_row(
@@ -372,6 +418,184 @@ fn create_table(
             .map_err(|_| no_such_table(target))?,
     };
     Ok(Listing::new(&["Table", "Create Table"]).row(vec![target.table.clone(), definition]))
+}
+
+fn create_view(
+    session: &mut EngineSession,
+    target: &TableRef,
+    ctx: &dyn SessionContext,
+) -> Result<Listing, SqlError> {
+    ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
+    Err(
+        match session.attach_if_exists(&target.db, &[])? && session.table_exists(target)? {
+            true => SqlError::new(
+                crate::error::ErrorKind::WrongObject,
+                format!("'{}.{}' is not VIEW", target.db, target.table),
+            ),
+            false => no_such_table(target),
+        },
+    )
+}
+
+/// `SHOW INDEX`: one row per column of each key, in the definition's order.
+fn index(
+    session: &mut EngineSession,
+    target: &TableRef,
+    ctx: &dyn SessionContext,
+) -> Result<Listing, SqlError> {
+    open_table(session, target, ctx)?;
+    let mut listing = Listing::new(&[
+        "Table",
+        "Non_unique",
+        "Key_name",
+        "Seq_in_index",
+        "Column_name",
+        "Collation",
+        "Cardinality",
+        "Sub_part",
+        "Packed",
+        "Null",
+        "Index_type",
+        "Comment",
+        "Index_comment",
+        "Visible",
+        "Expression",
+    ]);
+    for row in index_rows(session, target)? {
+        listing.push(vec![
+            Value::Text(target.table.clone()),
+            Value::Int(i64::from(row.non_unique)),
+            Value::Text(row.key),
+            Value::Int(row.seq),
+            Value::Text(row.column),
+            Value::from("A"),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::from(if row.nullable { "YES" } else { "" }),
+            Value::from("BTREE"),
+            Value::from(""),
+            Value::from(""),
+            Value::from("YES"),
+            Value::Null,
+        ]);
+    }
+    Ok(listing)
+}
+
+/// One column of one key, as `SHOW INDEX` and `information_schema.STATISTICS` list it.
+pub(super) struct IndexRow {
+    pub(super) non_unique: bool,
+    pub(super) key: String,
+    pub(super) seq: i64,
+    pub(super) column: String,
+    pub(super) nullable: bool,
+}
+
+/// The keys of `target` (attached), column by column.
+pub(super) fn index_rows(
+    session: &EngineSession,
+    target: &TableRef,
+) -> Result<Vec<IndexRow>, SqlError> {
+    Ok(session
+        .table_def(target)?
+        .map_or_else(Vec::new, |def| index_rows_def(&def)))
+}
+
+/// The keys of a definition, column by column.
+pub(super) fn index_rows_def(def: &TableDef) -> Vec<IndexRow> {
+    let mut rows = Vec::new();
+    for key in &def.keys {
+        for (i, column) in key.columns.iter().enumerate() {
+            rows.push(IndexRow {
+                non_unique: key.kind == KeyKind::Index,
+                key: key.name.clone(),
+                seq: i64::try_from(i + 1).unwrap_or(i64::MAX),
+                column: column.clone(),
+                nullable: def.column(column).is_some_and(|c| c.nullable),
+            });
+        }
+    }
+    rows
+}
+
+/// `SHOW TABLE STATUS`: MySQL's 18 columns; the row count is counted, the sizes SQLite does
+/// not track per table are 0.
+fn table_status(
+    session: &mut EngineSession,
+    db: &str,
+    pattern: Option<&str>,
+    ctx: &dyn SessionContext,
+) -> Result<Listing, SqlError> {
+    ctx.authorize_database(db)?;
+    if !session.attach_if_exists(db, &[])? {
+        return Err(unknown_database(db));
+    }
+    let mut listing = Listing::new(&[
+        "Name",
+        "Engine",
+        "Version",
+        "Row_format",
+        "Rows",
+        "Avg_row_length",
+        "Data_length",
+        "Max_data_length",
+        "Index_length",
+        "Data_free",
+        "Auto_increment",
+        "Create_time",
+        "Update_time",
+        "Check_time",
+        "Collation",
+        "Checksum",
+        "Create_options",
+        "Comment",
+    ]);
+    for table in tables_of(session, db)? {
+        if pattern.is_some_and(|p| !crate::lex::like(p, &table)) {
+            continue;
+        }
+        let target = TableRef {
+            db: db.to_string(),
+            table: table.clone(),
+        };
+        let rows: i64 = session
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}.{}", quote(db), quote(&table)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| sql_error(&e, Some(db)))?;
+        let comment = session
+            .table_def(&target)?
+            .and_then(|d| d.comment)
+            .unwrap_or_default();
+        let next = session.next_auto_increment(&target)?;
+        listing.push(vec![
+            Value::Text(table),
+            Value::from("InnoDB"),
+            Value::Int(10),
+            Value::from("Dynamic"),
+            Value::Int(rows),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            next.map_or(Value::Null, |n| {
+                Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+            }),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::from(TABLE_COLLATION),
+            Value::Null,
+            Value::from(""),
+            Value::Text(comment),
+        ]);
+    }
+    Ok(listing)
 }
 
 #[cfg(test)]

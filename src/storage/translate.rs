@@ -11,15 +11,20 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, CreateTable, Expr, Function, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, Query, SelectItem, SetExpr, SqliteOnConflict, Statement, TableConstraint,
-    Value as SqlValue, Visit, Visitor, visit_expressions_mut, visit_relations_mut,
+    AssignmentTarget, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments, OnConflict,
+    OnConflictAction, OnInsert, visit_expressions_mut,
+};
+use sqlparser::ast::{
+    ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
+    SelectItem, SetExpr, SqliteOnConflict, Statement, Value as SqlValue, Visit, VisitMut, Visitor,
+    VisitorMut, visit_relations_mut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use super::{SessionContext, VarScope};
+use super::definition::{KeyKind, TableDef};
+use super::{SessionContext, VarScope, functions};
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
 
@@ -134,13 +139,16 @@ pub(crate) fn rewrite(
     ctx: &dyn SessionContext,
 ) -> Result<Rewritten, SqlError> {
     let mut ctes = CteNames(HashSet::new());
-    let _ = statement.visit(&mut ctes);
+    let _ = Visit::visit(statement, &mut ctes);
     let mut found = Rewritten::default();
 
     if let Statement::Query(query) = statement {
         name_projected_expressions(query);
-        query.locks.clear();
     }
+    // Row locks (`FOR UPDATE`, `LOCK IN SHARE MODE`): a transaction that writes holds SQLite's
+    // database lock from its start, which is at least as strong. Select modifiers
+    // (`SQL_NO_CACHE`, `HIGH_PRIORITY`…) are hints SQLite has no use for.
+    let _ = VisitMut::visit(statement, &mut QueryHints);
     if let Statement::Insert(insert) = statement {
         if insert.ignore {
             insert.ignore = false;
@@ -150,6 +158,7 @@ pub(crate) fn rewrite(
             insert.replace_into = false;
             insert.or = Some(SqliteOnConflict::Replace);
         }
+        upsert(insert);
     }
 
     let relations = visit_relations_mut(statement, |name| {
@@ -182,19 +191,125 @@ pub(crate) fn rewrite(
         return Err(e);
     }
 
-    let substitutions =
-        visit_expressions_mut(statement, |expr| match substitute(expr, current, ctx) {
-            Ok(Some(replacement)) => {
-                *expr = replacement;
-                ControlFlow::Continue(())
-            }
-            Ok(None) => ControlFlow::Continue(()),
-            Err(e) => ControlFlow::Break(e),
-        });
-    if let ControlFlow::Break(e) = substitutions {
+    if let ControlFlow::Break(e) = VisitMut::visit(statement, &mut Substitutions { current, ctx }) {
         return Err(e);
     }
     Ok(found)
+}
+
+/// `INSERT … ON DUPLICATE KEY UPDATE c = VALUES(c) | alias.c | expr` → SQLite's
+/// `INSERT … ON CONFLICT DO UPDATE SET c = excluded.c …`: the row that would have been inserted
+/// is `excluded` there, as `VALUES()` or the row alias is in MySQL.
+fn upsert(insert: &mut sqlparser::ast::Insert) {
+    let Some(OnInsert::DuplicateKeyUpdate(mut assignments)) = insert.on.take() else {
+        return;
+    };
+    let alias = insert.insert_alias.take().map(|a| {
+        a.row_alias
+            .to_string()
+            .trim_matches('`')
+            .to_ascii_lowercase()
+    });
+    let excluded = |column: Ident| {
+        Expr::CompoundIdentifier(vec![Ident::new("excluded"), Ident::new(column.value)])
+    };
+    for assignment in &mut assignments {
+        if let AssignmentTarget::ColumnName(name) = &mut assignment.target
+            && let Some(last) = name.0.pop()
+        {
+            name.0 = vec![last];
+        }
+        let _ = visit_expressions_mut(&mut assignment.value, |e| {
+            let replacement = match e {
+                Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("VALUES") => {
+                    match &f.args {
+                        FunctionArguments::List(list) => match list.args.as_slice() {
+                            [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(c)))] => {
+                                Some(excluded(c.clone()))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                }
+                Expr::CompoundIdentifier(parts)
+                    if parts.len() == 2
+                        && alias
+                            .as_deref()
+                            .is_some_and(|a| parts[0].value.eq_ignore_ascii_case(a)) =>
+                {
+                    Some(excluded(parts[1].clone()))
+                }
+                _ => None,
+            };
+            if let Some(r) = replacement {
+                *e = r;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    insert.on = Some(OnInsert::OnConflict(OnConflict {
+        conflict_target: None,
+        action: OnConflictAction::DoUpdate(DoUpdate {
+            assignments,
+            selection: None,
+        }),
+    }));
+    // SQLite would read `ON CONFLICT` after `INSERT … SELECT … FROM t` as the join's `ON`
+    // unless the SELECT has a WHERE.
+    if let Some(source) = &mut insert.source
+        && let SetExpr::Select(select) = source.body.as_mut()
+        && select.selection.is_none()
+        && !select.from.is_empty()
+    {
+        select.selection = Some(Expr::value(SqlValue::Boolean(true)));
+    }
+}
+
+/// Drops what SQLite does not read from every query of a statement: row locks and select
+/// modifiers.
+struct QueryHints;
+
+impl VisitorMut for QueryHints {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        query.locks.clear();
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            select.select_modifiers = None;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Rewrites the expressions of a statement for SQLite (see [`substitute`]).
+pub(crate) struct Substitutions<'a> {
+    pub(crate) current: Option<&'a str>,
+    pub(crate) ctx: &'a dyn SessionContext,
+}
+
+impl VisitorMut for Substitutions<'_> {
+    type Break = SqlError;
+
+    /// An introducer applies to its literal as the client wrote it, before the literal itself
+    /// is rewritten.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlError> {
+        if let Expr::Prefixed { prefix, value } = expr
+            && prefix.value.starts_with('_')
+        {
+            *expr = introduced(prefix, value);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlError> {
+        match substitute(expr, self.current, self.ctx) {
+            Ok(Some(replacement)) => *expr = replacement,
+            Ok(None) => {}
+            Err(e) => return ControlFlow::Break(e),
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// MySQL names an unaliased expression column by its text (`@@version_comment`); the
@@ -207,7 +322,12 @@ fn name_projected_expressions(query: &mut Query) {
         if let SelectItem::UnnamedExpr(expr) = item
             && !is_column_reference(expr)
         {
-            let alias = Ident::with_quote('`', expr.to_string());
+            // The name is text: bytes of the query that are not UTF-8 show as U+FFFD, and a
+            // NUL byte, which SQLite's tokenizer would stop at, is left out.
+            let text = expr.to_string();
+            let name =
+                String::from_utf8_lossy(&crate::lex::original_bytes(&text)).replace('\0', "");
+            let alias = Ident::with_quote('`', name);
             *item = SelectItem::ExprWithAlias {
                 expr: expr.clone(),
                 alias,
@@ -256,82 +376,82 @@ fn substitute(
             ctx.system_variable(scope, &parts[1].value)
                 .map(|v| Some(literal(&v)))
         }
-        Expr::Value(v) => match &v.value {
-            SqlValue::DoubleQuotedString(s) => {
-                Ok(Some(Expr::value(SqlValue::SingleQuotedString(s.clone()))))
+        Expr::Value(v) => Ok(match &v.value {
+            SqlValue::SingleQuotedString(s) => {
+                string_literal(s, false).filter(|e| {
+                    !matches!(e, Expr::Value(v) if v.value == SqlValue::SingleQuotedString(s.clone()))
+                })
             }
-            _ => Ok(None),
-        },
-        Expr::Function(f) => function(f, current, ctx),
+            SqlValue::DoubleQuotedString(s) | SqlValue::NationalStringLiteral(s) => {
+                string_literal(s, false)
+            }
+            _ => None,
+        }),
+        Expr::Function(f) => functions::function(f, current, ctx),
+        Expr::Convert {
+            expr,
+            data_type: Some(data_type),
+            charset: None,
+            ..
+        }
+        | Expr::Cast {
+            expr, data_type, ..
+        } => Ok(Some(functions::cast(expr, data_type))),
+        Expr::Convert {
+            expr,
+            data_type: None,
+            charset: Some(charset),
+            ..
+        } => Ok(Some(if charset.to_string().eq_ignore_ascii_case("binary") {
+            functions::cast(expr, &DataType::Blob(None))
+        } else {
+            // Text is kept as UTF-8 whatever the character set named.
+            functions::cast(expr, &DataType::Text)
+        })),
         _ => Ok(None),
     }
 }
 
-/// MySQL functions SQLite lacks or names differently.
-fn function(
-    f: &Function,
-    current: Option<&str>,
-    ctx: &dyn SessionContext,
-) -> Result<Option<Expr>, SqlError> {
-    let name = f.name.to_string().to_ascii_uppercase();
-    let no_args = match &f.args {
-        FunctionArguments::None => true,
-        FunctionArguments::List(list) => list.args.is_empty(),
-        FunctionArguments::Subquery(_) => false,
-    };
-    if no_args {
-        match name.as_str() {
-            "DATABASE" | "SCHEMA" => {
-                return Ok(Some(literal(&current.map_or(Value::Null, Value::from))));
-            }
-            "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION"
-            | "CONNECTION_ID" => {
-                return Ok(ctx.function(&name).map(|v| literal(&v)));
-            }
-            _ => {}
+/// A string literal as SQLite must be given it: its value is what the client sent (the
+/// tokenizer has read MySQL's backslash escapes), and SQLite's own tokenizer would stop at a
+/// NUL byte, so a value holding one, or bytes that are not UTF-8, is given as hex: a BLOB for
+/// bytes (`binary`, or not UTF-8), else the text cast from it. `None`: the literal is fine
+/// as it is.
+fn string_literal(s: &str, binary: bool) -> Option<Expr> {
+    let bytes = crate::lex::original_bytes(s);
+    let text = std::str::from_utf8(&bytes).ok().filter(|_| !binary);
+    let hex = || Expr::value(SqlValue::HexStringLiteral(hex_digits(&bytes)));
+    match text {
+        Some(t) if !t.contains('\0') => {
+            Some(Expr::value(SqlValue::SingleQuotedString(t.to_string())))
         }
-        let equivalent = match name.as_str() {
-            "NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP" => {
-                "datetime('now', 'localtime')"
-            }
-            "CURDATE" | "CURRENT_DATE" => "date('now', 'localtime')",
-            "CURTIME" | "CURRENT_TIME" => "time('now', 'localtime')",
-            "UTC_TIMESTAMP" => "datetime('now')",
-            "UNIX_TIMESTAMP" => "unixepoch()",
-            "LAST_INSERT_ID" => "last_insert_rowid()",
-            "ROW_COUNT" => "changes()",
-            "RAND" => "((random() & 9007199254740991) / 9007199254740992.0)",
-            _ => return Ok(None),
-        };
-        return parse_expr(equivalent).map(|e| Some(Expr::Nested(Box::new(e))));
+        Some(_) => Some(Expr::Cast {
+            kind: sqlparser::ast::CastKind::Cast,
+            expr: Box::new(hex()),
+            data_type: DataType::Custom(ObjectName::from(vec![Ident::new("TEXT")]), vec![]),
+            format: None,
+        }),
+        None => Some(hex()),
     }
-    if name == "REPEAT"
-        && let FunctionArguments::List(list) = &f.args
-        && let [text, count] = list.args.as_slice()
-    {
-        // SQLite has no REPEAT: n zero bytes in hex are n copies of "00", each replaced by
-        // the text.
-        return parse_expr(&format!(
-            "replace(hex(zeroblob(max({count}, 0))), '00', {text})"
-        ))
-        .map(|e| Some(Expr::Nested(Box::new(e))));
-    }
-    let renamed = match name.as_str() {
-        "IF" => "iif",
-        "CHAR_LENGTH" | "CHARACTER_LENGTH" => "length",
-        "SUBSTRING" => "substr",
-        _ => return Ok(None),
-    };
-    let mut f = f.clone();
-    f.name = ObjectName::from(vec![Ident::new(renamed)]);
-    Ok(Some(Expr::Function(f)))
 }
 
-fn parse_expr(sql: &str) -> Result<Expr, SqlError> {
-    Parser::new(&MySqlDialect {})
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| SqlError::unknown(format!("internal rewrite of '{sql}': {e}")))
+fn hex_digits(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A literal with a character set introducer (`_binary 'x'`, `_utf8mb4 'x'`): bytes for
+/// `_binary`, text for the others (text is UTF-8 here whatever the set named).
+fn introduced(prefix: &Ident, value: &Expr) -> Expr {
+    let binary = prefix.value.eq_ignore_ascii_case("_binary");
+    match value {
+        Expr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => {
+                string_literal(s, binary).unwrap_or_else(|| value.clone())
+            }
+            _ => value.clone(),
+        },
+        other => other.clone(),
+    }
 }
 
 /// A value as an SQL literal.
@@ -349,12 +469,12 @@ pub(crate) fn literal(v: &Value) -> Expr {
     }
 }
 
-/// `CREATE TABLE` split into what SQLite runs and what `SHOW CREATE TABLE` shows.
+/// `CREATE TABLE` split into what SQLite runs and the MySQL definition the catalog keeps.
 pub(crate) struct TableDefinition {
     /// SQLite statements: the table, then its secondary indexes.
     pub(crate) sqlite: Vec<String>,
-    /// The MySQL form, for `SHOW CREATE TABLE` and `SHOW COLUMNS`.
-    pub(crate) mysql: String,
+    /// The definition itself.
+    pub(crate) def: TableDef,
 }
 
 /// Whether a column option list carries `AUTO_INCREMENT`.
@@ -388,7 +508,9 @@ pub(crate) fn index_name(table: &str, index: &str) -> String {
     format!("{table}__{index}")
 }
 
-/// Renders `CREATE TABLE` for SQLite (see the module documentation).
+/// Renders `CREATE TABLE` for SQLite (see the module documentation): the table with its
+/// primary key, checks and foreign keys, then one index per other key, named after the MySQL
+/// key.
 pub(crate) fn create_table(
     ct: &CreateTable,
     target: &TableRef,
@@ -396,129 +518,113 @@ pub(crate) fn create_table(
     if ct.query.is_some() || ct.like.is_some() || ct.clone.is_some() {
         return Err(SqlError::not_supported("CREATE TABLE … AS / LIKE"));
     }
-    if ct.temporary {
-        return Err(SqlError::not_supported("CREATE TEMPORARY TABLE"));
-    }
     if ct.columns.is_empty() {
         return Err(SqlError::new(
             ErrorKind::TableMustHaveColumns,
             "A table must have at least 1 column",
         ));
     }
-    let mut table_pk: Option<Vec<String>> = None;
-    for constraint in &ct.constraints {
-        if let TableConstraint::PrimaryKey(pk) = constraint {
-            table_pk = Some(
-                pk.columns
-                    .iter()
-                    .map(|c| c.column.expr.to_string().trim_matches('`').to_string())
-                    .collect(),
-            );
+    let def = TableDef::from_create(ct, &target.table)?;
+    let sqlite = table_sql(&def, target)?;
+    Ok(TableDefinition { sqlite, def })
+}
+
+/// SQLite's statements for a table definition: `CREATE TABLE`, then its indexes.
+pub(crate) fn table_sql(def: &TableDef, target: &TableRef) -> Result<Vec<String>, SqlError> {
+    let primary = def.keys.iter().find(|k| k.kind == KeyKind::Primary);
+    let mut auto_columns = def.columns.iter().filter(|c| c.auto_increment);
+    let auto = auto_columns.next();
+    let rowid_key = match (auto, primary) {
+        (Some(a), Some(pk)) if pk.columns.len() == 1 && pk.columns[0] == a.name => {
+            Some(a.name.clone())
         }
-    }
-    let mut rowid_key = None;
-    let mut lines = Vec::new();
-    let mut mysql_lines = Vec::new();
-    for col in &ct.columns {
-        let name = col.name.value.clone();
-        let auto = is_auto_increment(&col.options);
-        let inline_pk = col
-            .options
-            .iter()
-            .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)));
-        let sole_table_pk = table_pk
-            .as_ref()
-            .is_some_and(|pk| pk.len() == 1 && pk[0].eq_ignore_ascii_case(&name));
-        let mysql_type = col.data_type.to_string();
-        let options: Vec<String> = col.options.iter().map(|o| o.to_string()).collect();
-        mysql_lines.push(format!(
-            "  `{}` {}{}{}",
-            name,
-            mysql_type,
-            if options.is_empty() { "" } else { " " },
-            options.join(" ")
-        ));
-        if auto && (inline_pk || sole_table_pk) {
-            rowid_key = Some(name.clone());
-            lines.push(format!(
-                "{} INTEGER PRIMARY KEY AUTOINCREMENT",
-                quote(&name)
-            ));
-            continue;
-        }
-        if auto {
+        (None, _) => None,
+        _ => {
             return Err(SqlError::new(
                 ErrorKind::WrongAutoKey,
                 "Incorrect table definition; there can be only one auto column and it must be defined as a key",
             ));
         }
-        lines.push(column_sql(col));
+    };
+    if auto_columns.next().is_some() {
+        return Err(SqlError::new(
+            ErrorKind::WrongAutoKey,
+            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+        ));
     }
-    let mut indexes = Vec::new();
-    for constraint in &ct.constraints {
-        mysql_lines.push(format!("  {constraint}"));
-        match constraint {
-            TableConstraint::PrimaryKey(pk) => {
-                let single = pk.columns.len() == 1;
-                if !(single && rowid_key.is_some()) {
-                    lines.push(format!("PRIMARY KEY ({})", index_columns(&pk.columns)));
-                }
-            }
-            TableConstraint::Unique(u) => {
-                lines.push(format!("UNIQUE ({})", index_columns(&u.columns)))
-            }
-            TableConstraint::Check(c) => lines.push(format!("CHECK ({})", c.expr)),
-            TableConstraint::ForeignKey(fk) => lines.push(fk.to_string()),
-            TableConstraint::Index(ix) => {
-                let index = ix
-                    .name
-                    .as_ref()
-                    .map_or_else(|| format!("idx{}", indexes.len() + 1), |n| n.value.clone());
-                indexes.push(create_index_sql(
-                    target,
-                    &index,
-                    false,
-                    &index_columns(&ix.columns),
-                ));
-            }
-            other => return Err(SqlError::not_supported(other)),
+    let mut lines = Vec::new();
+    for col in &def.columns {
+        if rowid_key.as_deref() == Some(col.name.as_str()) {
+            lines.push(format!(
+                "{} INTEGER PRIMARY KEY AUTOINCREMENT",
+                quote(&col.name)
+            ));
+        } else {
+            lines.push(column_sql(&col.def, !col.nullable));
         }
     }
-    let create = format!(
+    let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+    if let Some(pk) = primary
+        && rowid_key.is_none()
+    {
+        lines.push(format!("PRIMARY KEY ({})", list(&pk.columns)));
+    }
+    for (_, check) in &def.checks {
+        lines.push(format!("CHECK ({check})"));
+    }
+    for fk in &def.foreign_keys {
+        if fk.ref_db.as_ref().is_some_and(|db| db != &target.db) {
+            return Err(SqlError::not_supported(
+                "a FOREIGN KEY to a table of another database",
+            ));
+        }
+        let mut line = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            quote(&fk.name),
+            list(&fk.columns),
+            quote(&fk.ref_table),
+            list(&fk.ref_columns)
+        );
+        if let Some(a) = &fk.on_delete {
+            line.push_str(&format!(" ON DELETE {a}"));
+        }
+        if let Some(a) = &fk.on_update {
+            line.push_str(&format!(" ON UPDATE {a}"));
+        }
+        lines.push(line);
+    }
+    let mut statements = vec![format!(
         "CREATE TABLE {}.{} (\n  {}\n)",
         quote(&target.db),
         quote(&target.table),
         lines.join(",\n  ")
-    );
-    let mut sqlite = vec![create];
-    sqlite.extend(indexes);
-    let mysql = format!(
-        "CREATE TABLE `{}` (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-        target.table,
-        mysql_lines.join(",\n")
-    );
-    Ok(TableDefinition { sqlite, mysql })
+    )];
+    for key in def.keys.iter().filter(|k| k.kind != KeyKind::Primary) {
+        statements.push(create_index_sql(
+            target,
+            &key.name,
+            key.kind == KeyKind::Unique,
+            &list(&key.columns),
+        ));
+    }
+    Ok(statements)
 }
 
-/// The SQLite definition of a column that is not an AUTO_INCREMENT key.
-pub(crate) fn column_sql(col: &ColumnDef) -> String {
+/// The SQLite definition of a column that is not an AUTO_INCREMENT key; keys are the table's.
+pub(crate) fn column_sql(col: &ColumnDef, not_null: bool) -> String {
     let mysql_type = col.data_type.to_string();
     let mut line = format!("{} {}", quote(&col.name.value), sqlite_type(&mysql_type));
     if compares_without_case(&mysql_type, &col.options) {
         line.push_str(" COLLATE NOCASE");
     }
+    if not_null {
+        line.push_str(" NOT NULL");
+    }
     for option in &col.options {
-        match &option.option {
-            ColumnOption::NotNull => line.push_str(" NOT NULL"),
-            ColumnOption::Default(expr) => {
-                line.push_str(&format!(" DEFAULT {}", default_clause(expr)))
-            }
-            ColumnOption::PrimaryKey(_) => line.push_str(" PRIMARY KEY"),
-            ColumnOption::Unique(_) => line.push_str(" UNIQUE"),
-            ColumnOption::Check(c) => line.push_str(&format!(" CHECK ({})", c.expr)),
-            // NULL is the default; comments, character sets, collations and ON UPDATE
-            // have no SQLite counterpart and do not change what is stored.
-            _ => {}
+        // Comments, character sets, collations and ON UPDATE have no SQLite counterpart and
+        // do not change what is stored; keys and checks are the table's.
+        if let ColumnOption::Default(expr) = &option.option {
+            line.push_str(&format!(" DEFAULT {}", default_clause(expr)));
         }
     }
     line
@@ -740,11 +846,11 @@ mod tests {
         for s in &def.sqlite {
             conn.execute_batch(s).unwrap();
         }
+        let mysql = def.def.show_create(false, None);
         assert!(
-            def.mysql
-                .contains("`id` INT UNSIGNED NOT NULL AUTO_INCREMENT"),
-            "{}",
-            def.mysql
+            mysql.contains("`id` int unsigned NOT NULL AUTO_INCREMENT"),
+            "{mysql}"
         );
+        assert_eq!(def.def.auto_increment, Some(5));
     }
 }

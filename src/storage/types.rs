@@ -129,7 +129,11 @@ pub(crate) fn from_sqlite(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Double(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        // Text that is not UTF-8 came from a literal of other bytes: given back as they are.
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(text) => Value::Text(text.to_string()),
+            Err(_) => Value::Bytes(t.to_vec()),
+        },
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
     }
 }
@@ -151,8 +155,10 @@ pub(crate) fn to_sqlite(v: &Value) -> ToSqlOutput<'_> {
 
 /// The MySQL error for a SQLite failure, worded as MySQL words the same condition.
 pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
+    // The message alone: SQLite's statement is tlsql's rewrite, not what the client sent.
     let message = match e {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
     };
     let code = e.sqlite_error_code();
@@ -202,6 +208,25 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
         return SqlError::new(
             ErrorKind::BadNull,
             format!("Column '{column}' cannot be null"),
+        );
+    }
+    if message == "FOREIGN KEY constraint failed" {
+        return SqlError::new(
+            ErrorKind::NoReferencedRow,
+            "Cannot add or update a child row: a foreign key constraint fails",
+        );
+    }
+    if let Some(rest) = message.strip_prefix("foreign key mismatch - ") {
+        let parent = rest
+            .rsplit(" referencing ")
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('"');
+        return SqlError::new(
+            ErrorKind::ForeignKeyNoIndex,
+            format!(
+                "Failed to add the foreign key constraint. Missing index for constraint in the referenced table '{parent}'"
+            ),
         );
     }
     if message.contains("syntax error") {

@@ -350,9 +350,22 @@ impl RawClient {
 
     /// Runs a text query and returns the rows as optional strings.
     pub fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
+        let rows = self.query_bytes(sql.as_bytes())?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Runs a text query of any bytes and returns the rows as the bytes the server sent.
+    pub fn query_bytes(&mut self, sql: &[u8]) -> Result<Vec<Vec<Option<Vec<u8>>>>, ServerError> {
         self.seq = 0;
         let mut p = vec![0x03];
-        p.extend_from_slice(sql.as_bytes());
+        p.extend_from_slice(sql);
         self.write_packet(&p).map_err(io_err)?;
         let first = self.read_packet().map_err(io_err)?;
         match first[0] {
@@ -385,9 +398,7 @@ impl RawClient {
                 }
                 let (len, n) = lenenc(&r[pos..]);
                 pos += n;
-                row.push(Some(
-                    String::from_utf8_lossy(&r[pos..pos + len]).into_owned(),
-                ));
+                row.push(Some(r[pos..pos + len].to_vec()));
                 pos += len;
             }
             rows.push(row);

@@ -18,7 +18,7 @@
 //! | [`transaction`] | `START TRANSACTION`, `BEGIN` |
 //! | [`instance`] | `ALTER INSTANCE RELOAD TLS` |
 //! | [`database`] | `USE`, `FLUSH` (other than `PRIVILEGES`) |
-//! | `storage` | everything else: queries, DML, DDL, `COMMIT`, `ROLLBACK`, savepoints |
+//! | `storage` | `ALTER TABLE … {DISABLE\|ENABLE} KEYS`, and everything else: queries, DML, DDL, `COMMIT`, `ROLLBACK`, savepoints |
 //!
 //! `CREATE SCHEMA` is MySQL's other name for `CREATE DATABASE`; sqlparser reads it as the SQL
 //! standard's schema, so its `SCHEMA` keyword is handed over as `DATABASE`.
@@ -77,6 +77,8 @@ pub enum Statement {
     Use(database::Use),
     /// `FLUSH …` other than `PRIVILEGES`: accepted, nothing to do ([`database`]).
     Flush,
+    /// `ALTER TABLE t {DISABLE|ENABLE} KEYS` (`storage`).
+    Keys(crate::storage::TableName),
     /// A statement sqlparser parsed, for storage.
     Storage(Box<ast::Statement>),
 }
@@ -111,6 +113,8 @@ impl Statement {
             })
         } else if p.at_keywords(&["ALTER", "INSTANCE"]) {
             Some(Statement::AlterInstance(instance::AlterInstance::parse(p)?))
+        } else if p.at_keywords(&["ALTER", "TABLE"]) {
+            storage::parse_keys(p)?.map(Statement::Keys)
         } else if p.at_keyword("USE") {
             Some(Statement::Use(database::Use::parse(p)?))
         } else if p.at_keyword("FLUSH") {
@@ -181,6 +185,7 @@ impl Statement {
             Statement::Kill(s) => s.execute(ex),
             Statement::Lock(s) => s.execute(ex),
             Statement::Begin(s) => s.execute(ex),
+            Statement::Keys(table) => return storage::keys(table, ex),
             Statement::Storage(s) => {
                 // Held while storage runs it: table locks see what it uses.
                 let shared = Arc::clone(&ex.state.shared);
@@ -224,6 +229,7 @@ mod tests {
             Ok(Statement::Kill(_)) => "kill".into(),
             Ok(Statement::Lock(_)) => "lock".into(),
             Ok(Statement::Begin(_)) => "begin".into(),
+            Ok(Statement::Keys(t)) => format!("keys {}", t.table),
             Ok(Statement::Storage(s)) if matches!(*s, ast::Statement::CreateDatabase { .. }) => {
                 "create database".into()
             }
@@ -253,6 +259,8 @@ mod tests {
             ("FLUSH TABLES", "flush"),
             ("ALTER INSTANCE RELOAD TLS", "alter instance"),
             ("USE db", "use"),
+            ("/*!40000 ALTER TABLE `t` DISABLE KEYS */", "keys t"),
+            ("ALTER TABLE t ADD c INT", "storage"),
             ("`SET` x", "storage"),
             ("SELECT 'SET'", "storage"),
             (

@@ -217,7 +217,7 @@ impl<'a> Parser<'a> {
 /// queries, DML, DDL, transactions).
 pub(crate) fn sqlparser_statement(source: &Source<'_>) -> Result<ast::Statement, SqlError> {
     let mut statements = sqlparser::parser::Parser::new(&MySqlDialect {})
-        .with_tokens_with_locations(source.tokens.clone())
+        .with_tokens_with_locations(share_lock_as_for_share(source.tokens.clone()))
         .parse_statements()
         .map_err(|e| SqlError::syntax(e.to_string()))?;
     match statements.len() {
@@ -244,6 +244,45 @@ pub(crate) fn sqlparser_statement_as(
         text: source.text,
         tokens,
     })
+}
+
+/// A query's final `LOCK IN SHARE MODE`, which sqlparser does not read, as `FOR SHARE`: the
+/// same lock in MySQL 8's own words, which it does.
+fn share_lock_as_for_share(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !is_trivia(&t.token) && t.token != Token::SemiColon)
+        .map(|(i, _)| i)
+        .collect();
+    let [.., lock, _, _, mode] = significant.as_slice() else {
+        return tokens;
+    };
+    let words = ["LOCK", "IN", "SHARE", "MODE"];
+    let at_end = significant[significant.len() - 4..]
+        .iter()
+        .zip(words)
+        .all(|(&i, kw)| matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw)));
+    if !at_end {
+        return tokens;
+    }
+    let span = tokens[*lock].span;
+    let word = |w: &str| TokenWithSpan {
+        token: Token::make_keyword(w),
+        span,
+    };
+    tokens.splice(
+        *lock..=*mode,
+        [
+            word("FOR"),
+            TokenWithSpan {
+                token: Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                span,
+            },
+            word("SHARE"),
+        ],
+    );
+    tokens
 }
 
 /// Byte offset of a tokenizer location (1-based line and character column).

@@ -8,7 +8,9 @@
 //! SHOW {DATABASES|SCHEMAS} [LIKE 'pattern']
 //! SHOW [FULL] TABLES [{FROM|IN} db] [LIKE 'pattern']
 //! SHOW [FULL] {COLUMNS|FIELDS} {FROM|IN} table [{FROM|IN} db] [LIKE 'pattern']
-//! SHOW CREATE TABLE table
+//! SHOW {INDEX|INDEXES|KEYS} {FROM|IN} table [{FROM|IN} db]
+//! SHOW TABLE STATUS [{FROM|IN} db] [LIKE 'pattern']
+//! SHOW CREATE {TABLE|VIEW} table
 //! SHOW CREATE {DATABASE|SCHEMA} db
 //! {DESCRIBE|DESC} table [column | 'pattern']
 //! EXPLAIN table
@@ -188,6 +190,8 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
         if p.keyword("CREATE") {
             let show = if p.keyword("TABLE") {
                 Show::CreateTable(table_name(p)?)
+            } else if p.keyword("VIEW") {
+                Show::CreateView(table_name(p)?)
             } else if p.keyword("DATABASE") || p.keyword("SCHEMA") {
                 Show::CreateDatabase(p.name("a database name")?)
             } else {
@@ -221,6 +225,30 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
         let pattern = like_pattern(p)?;
         return Ok(Some(ShowStatement::Storage(Show::Columns {
             table,
+            full,
+            pattern,
+        })));
+    }
+    if !full && (p.keyword("INDEX") || p.keyword("INDEXES") || p.keyword("KEYS")) {
+        if !(p.keyword("FROM") || p.keyword("IN")) {
+            return Err(p.error("expected FROM and a table"));
+        }
+        let mut table = table_name(p)?;
+        if p.keyword("FROM") || p.keyword("IN") {
+            table.db = Some(p.name("a database name")?);
+        }
+        p.end()?;
+        return Ok(Some(ShowStatement::Storage(Show::Index(table))));
+    }
+    if !full && p.keywords(&["TABLE", "STATUS"]) {
+        let db = if p.keyword("FROM") || p.keyword("IN") {
+            Some(p.name("a database name")?)
+        } else {
+            None
+        };
+        let pattern = like_pattern(p)?;
+        return Ok(Some(ShowStatement::Storage(Show::TableStatus {
+            db,
             pattern,
         })));
     }
@@ -237,15 +265,10 @@ fn server_show(p: &mut Parser<'_>) -> Result<Option<ServerShow>, SqlError> {
     } else if p.keyword("COLLATION") {
         ServerShow::Collations(filter(p)?)
     } else if p.keywords(&["SLAVE", "STATUS"]) || p.keywords(&["ALL", "SLAVES", "STATUS"]) {
-        // Only the default channel exists; MySQL names it with an empty name.
-        if p.keywords(&["FOR", "CHANNEL"]) {
-            p.name("a channel name")?;
-        }
+        channel(p)?;
         ServerShow::ReplicaStatus { replica: false }
     } else if p.keywords(&["REPLICA", "STATUS"]) {
-        if p.keywords(&["FOR", "CHANNEL"]) {
-            p.name("a channel name")?;
-        }
+        channel(p)?;
         ServerShow::ReplicaStatus { replica: true }
     } else if p.keywords(&["MASTER", "STATUS"]) || p.keywords(&["BINARY", "LOG", "STATUS"]) {
         ServerShow::MasterStatus
@@ -254,6 +277,21 @@ fn server_show(p: &mut Parser<'_>) -> Result<Option<ServerShow>, SqlError> {
     };
     p.end()?;
     Ok(Some(show))
+}
+
+/// An optional `FOR CHANNEL name`: there is no channel to show, whichever is named.
+fn channel(p: &mut Parser<'_>) -> Result<(), SqlError> {
+    if p.keywords(&["FOR", "CHANNEL"]) {
+        match p.peek() {
+            Some(Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)) => {
+                p.advance();
+            }
+            _ => {
+                p.name("a channel name")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An optional `LIKE 'pattern'` or `WHERE condition`.
@@ -280,7 +318,11 @@ fn describe(p: &mut Parser<'_>) -> Result<ShowStatement, SqlError> {
         _ => None,
     };
     p.end()?;
-    Ok(ShowStatement::Storage(Show::Columns { table, pattern }))
+    Ok(ShowStatement::Storage(Show::Columns {
+        table,
+        full: false,
+        pattern,
+    }))
 }
 
 /// Words after `EXPLAIN` that start a statement (whose plan is asked for), not a table.
@@ -459,6 +501,7 @@ mod tests {
             storage_show("SHOW FIELDS FROM t FROM `my db` LIKE 'p'"),
             Show::Columns {
                 table: name(Some("my db"), "t"),
+                full: false,
                 pattern: Some("p".into())
             }
         );
@@ -466,6 +509,7 @@ mod tests {
             storage_show("DESC shop.items"),
             Show::Columns {
                 table: name(Some("shop"), "items"),
+                full: false,
                 pattern: None
             }
         );
@@ -473,6 +517,7 @@ mod tests {
             storage_show("EXPLAIN items name"),
             Show::Columns {
                 table: name(None, "items"),
+                full: false,
                 pattern: Some("name".into())
             }
         );
@@ -483,6 +528,29 @@ mod tests {
         assert_eq!(
             storage_show("SHOW CREATE TABLE shop.items"),
             Show::CreateTable(name(Some("shop"), "items"))
+        );
+        assert_eq!(
+            storage_show("SHOW FULL COLUMNS FROM t"),
+            Show::Columns {
+                table: name(None, "t"),
+                full: true,
+                pattern: None
+            }
+        );
+        assert_eq!(
+            storage_show("SHOW KEYS IN t FROM shop"),
+            Show::Index(name(Some("shop"), "t"))
+        );
+        assert_eq!(
+            storage_show("SHOW TABLE STATUS LIKE 'i%'"),
+            Show::TableStatus {
+                db: None,
+                pattern: Some("i%".into())
+            }
+        );
+        assert_eq!(
+            storage_show("SHOW CREATE VIEW v"),
+            Show::CreateView(name(None, "v"))
         );
     }
 
@@ -565,12 +633,7 @@ mod tests {
 
     #[test]
     fn other_shows_are_left_to_sqlparser() {
-        for sql in [
-            "SHOW GLOBAL PRIVILEGES",
-            "SHOW CREATE VIEW v",
-            "EXPLAIN SELECT 1",
-            "EXPLAIN `t`",
-        ] {
+        for sql in ["SHOW GLOBAL PRIVILEGES", "EXPLAIN SELECT 1", "EXPLAIN `t`"] {
             assert!(parsed(sql).is_none(), "{sql}");
         }
     }

@@ -1,13 +1,48 @@
 //! The statements storage runs: queries, DML, DDL and transactions as sqlparser parsed them,
-//! and the `SHOW`s storage answers from its files. Storage streams their result sets into the
+//! the `SHOW`s storage answers from its files, and `ALTER TABLE t {DISABLE|ENABLE} KEYS`
+//! (tlsql's grammar: sqlparser does not read it). Storage streams their result sets into the
 //! response.
 
 use std::io;
 
 use sqlparser::ast;
 
+use super::parser::Parser;
+use crate::error::SqlError;
 use crate::sql::exchange::Exchange;
-use crate::storage::Show;
+use crate::storage::{Show, TableName};
+
+/// Parses `ALTER TABLE t {DISABLE|ENABLE} KEYS`, which dumps wrap their inserts in (MyISAM's
+/// deferred index maintenance); `None` (nothing consumed) for any other `ALTER TABLE`.
+pub(super) fn parse_keys(p: &mut Parser<'_>) -> Result<Option<TableName>, SqlError> {
+    let start = p.pos;
+    p.expect_keyword("ALTER")?;
+    p.expect_keyword("TABLE")?;
+    let first = p.name("a table name")?;
+    let table = if p.token(&sqlparser::tokenizer::Token::Period) {
+        TableName {
+            db: Some(first),
+            table: p.name("a table name")?,
+        }
+    } else {
+        TableName {
+            db: None,
+            table: first,
+        }
+    };
+    if (p.keyword("DISABLE") || p.keyword("ENABLE")) && p.keyword("KEYS") && p.at_end() {
+        p.end()?;
+        return Ok(Some(table));
+    }
+    p.pos = start;
+    Ok(None)
+}
+
+/// `ALTER TABLE t {DISABLE|ENABLE} KEYS`: SQLite maintains every index as rows change, so
+/// there is nothing to defer; the table must exist.
+pub(super) fn keys(table: TableName, ex: &mut Exchange<'_>) -> io::Result<()> {
+    ex.in_storage(|engine, ctx, _| engine.keys(table, ctx))
+}
 
 /// Runs a statement sqlparser parsed.
 pub(super) fn execute(statement: ast::Statement, ex: &mut Exchange<'_>) -> io::Result<()> {
