@@ -89,6 +89,15 @@ error_kinds! {
     CantRemoveAllColumns = (1090, "42000"),
     /// `ER_CANT_DROP_FIELD_OR_KEY`: dropping a column or index that does not exist.
     CantDropColumnOrKey = (1091, "42000"),
+    /// `ER_NO_SUCH_THREAD`: `KILL` of a connection id that is not running.
+    NoSuchThread = (1094, "HY000"),
+    /// `ER_KILL_DENIED_ERROR`: `KILL` of another account's connection without
+    /// `CONNECTION_ADMIN` or `SUPER`.
+    KillDenied = (1095, "HY000"),
+    /// `ER_TABLE_NOT_LOCKED_FOR_WRITE`: a write to a table locked `READ`.
+    TableNotLockedForWrite = (1099, "HY000"),
+    /// `ER_TABLE_NOT_LOCKED`: a table not named in the session's `LOCK TABLES`.
+    TableNotLocked = (1100, "HY000"),
     /// `ER_WRONG_DB_NAME`.
     WrongDatabaseName = (1102, "42000"),
     /// `ER_WRONG_TABLE_NAME`.
@@ -119,8 +128,13 @@ error_kinds! {
     PacketTooLarge = (1153, "08S01"),
     /// `ER_NET_PACKETS_OUT_OF_ORDER`.
     PacketsOutOfOrder = (1156, "08S01"),
+    /// `ER_LOCK_OR_ACTIVE_TRANSACTION`: a statement a held table lock or open transaction
+    /// forbids.
+    LockOrActiveTransaction = (1192, "HY000"),
     /// `ER_UNKNOWN_SYSTEM_VARIABLE`.
     UnknownSystemVariable = (1193, "HY000"),
+    /// `ER_TOO_MANY_USER_CONNECTIONS`: the global `max_user_connections` reached.
+    TooManyUserConnections = (1203, "42000"),
     /// `ER_LOCK_WAIT_TIMEOUT`: another session held the lock too long.
     LockWaitTimeout = (1205, "HY000"),
     /// `ER_WRONG_ARGUMENTS`.
@@ -129,6 +143,8 @@ error_kinds! {
     WrongUsage = (1221, "HY000"),
     /// `ER_DUP_ARGUMENT`: an option given twice.
     DuplicateArgument = (1225, "HY000"),
+    /// `ER_USER_LIMIT_REACHED`: an account's resource limit (`WITH MAX_…`) reached.
+    UserLimitReached = (1226, "42000"),
     /// `ER_SPECIFIC_ACCESS_DENIED_ERROR`: a global privilege is missing.
     SpecificAccessDenied = (1227, "42000"),
     /// `ER_LOCAL_VARIABLE`: `SET GLOBAL` of a session-only variable.
@@ -147,8 +163,20 @@ error_kinds! {
     UnknownStatementHandler = (1243, "HY000"),
     /// `ER_NOT_SUPPORTED_AUTH_MODE`: the client cannot switch plugins.
     AuthModeNotSupported = (1251, "08004"),
+    /// `ER_COLLATION_CHARSET_MISMATCH`: `SET NAMES x COLLATE y` with `y` not of `x`.
+    CollationCharsetMismatch = (1253, "42000"),
     /// `ER_REVOKE_GRANTS`.
     RevokeGrants = (1269, "HY000"),
+    /// `ER_UNKNOWN_COLLATION`.
+    UnknownCollation = (1273, "HY000"),
+    /// `ER_UNKNOWN_STORAGE_ENGINE`.
+    UnknownStorageEngine = (1286, "42000"),
+    /// `ER_UNKNOWN_TIME_ZONE`.
+    UnknownTimeZone = (1298, "HY000"),
+    /// `ER_SP_DOES_NOT_EXIST`: a savepoint (or routine) that does not exist.
+    DoesNotExist = (1305, "42000"),
+    /// `ER_QUERY_INTERRUPTED`: `KILL QUERY`, or the session's own `KILL`.
+    QueryInterrupted = (1317, "70100"),
     /// `ER_CANNOT_USER`: an account statement failed for some accounts.
     CannotUser = (1396, "HY000"),
     /// `ER_CANT_CREATE_USER_WITH_GRANT`: `GRANT` to an account that does not exist.
@@ -165,6 +193,9 @@ error_kinds! {
     ForeignKeyNoIndex = (1822, "HY000"),
     /// `ER_PASSWORD_FORMAT`: a stored password hash of the wrong form.
     PasswordFormat = (1827, "HY000"),
+    /// `ER_ACCESS_DENIED_CHANGE_USER_ERROR`: a refused COM_CHANGE_USER, after which the
+    /// connection closes.
+    AccessDeniedChangeUser = (1873, "28000"),
     /// `ER_MALFORMED_PACKET`: a command packet that does not follow the protocol.
     MalformedPacket = (1835, "08S01"),
     /// `ER_ACCOUNT_HAS_BEEN_LOCKED`.

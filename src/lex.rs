@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use crate::error::SqlError;
 
@@ -124,9 +124,61 @@ pub fn is_trivia(token: &Token) -> bool {
 }
 
 fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, SqlError> {
-    Tokenizer::new(&MySqlDialect {}, sql)
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
         .tokenize_with_location()
-        .map_err(|e| SqlError::syntax(e.to_string()))
+        .map_err(|e| SqlError::syntax(e.to_string()))?;
+    expand_mariadb_comments(tokens)
+}
+
+/// The highest version of a MariaDB executable comment (`/*M!NNNNNN … */`) that tlsql runs.
+///
+/// MariaDB runs such a comment when its own version is at least `NNNNNN`; MySQL ignores it.
+/// MariaDB's tools send them unconditionally (mariadb-dump opens every session with
+/// `/*M!100100 SET @@MAX_STATEMENT_TIME=0 */` and `/*M!100100 SET WAIT_TIMEOUT=DEFAULT */`),
+/// and a MySQL server answers a statement that is only a comment with 1065, which stops the
+/// tool. tlsql runs them as a MariaDB 10.1.0 would: the 10.1 settings tlsql has are run, while
+/// comments for later MariaDB features (`/*M!101100 SET @@system_versioning_insert_history …`,
+/// `/*M!999999\- enable the sandbox mode */`) stay comments, as on an older MariaDB.
+const MARIADB_COMMENT_VERSION: u32 = 100_100;
+
+/// Replaces each MariaDB executable comment that tlsql runs with the tokens of its text. The
+/// tokens carry the comment's location: a semicolon inside does not end the statement the
+/// comment is part of ([`split_statements`] splits only at semicolons found where they are
+/// located), as with MySQL's own `/*!…*/` comments.
+fn expand_mariadb_comments(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, SqlError> {
+    let runs = |t: &TokenWithSpan| -> Option<String> {
+        let Token::Whitespace(Whitespace::MultiLineComment(text)) = &t.token else {
+            return None;
+        };
+        let rest = text.strip_prefix("M!")?;
+        let digits = rest.bytes().take(6).take_while(u8::is_ascii_digit).count();
+        let version: u32 = if digits == 0 {
+            0
+        } else {
+            rest[..digits].parse().ok()?
+        };
+        (version <= MARIADB_COMMENT_VERSION).then(|| rest[digits..].to_string())
+    };
+    if !tokens.iter().any(|t| runs(t).is_some()) {
+        return Ok(tokens);
+    }
+    let mut expanded = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        let Some(code) = runs(&t) else {
+            expanded.push(t);
+            continue;
+        };
+        let space = TokenWithSpan::new(Token::Whitespace(Whitespace::Space), t.span);
+        expanded.push(space.clone());
+        for inner in Tokenizer::new(&MySqlDialect {}, &code)
+            .tokenize_with_location()
+            .map_err(|e| SqlError::syntax(e.to_string()))?
+        {
+            expanded.push(TokenWithSpan::new(inner.token, t.span));
+        }
+        expanded.push(space);
+    }
+    Ok(expanded)
 }
 
 /// Tokenizes one statement (a query sent without `CLIENT_MULTI_STATEMENTS`, or a prepared
@@ -264,6 +316,35 @@ mod tests {
         assert_eq!(
             statements.concat().len() + statements.len() - 1,
             found.len()
+        );
+    }
+
+    #[test]
+    fn mariadb_comments_run_up_to_mariadb_10_1() {
+        let words = |sql: &str| -> Vec<String> {
+            tokenize(sql)
+                .unwrap()
+                .tokens
+                .iter()
+                .filter(|t| !is_trivia(&t.token))
+                .map(|t| t.token.to_string())
+                .collect()
+        };
+        assert_eq!(
+            words("/*M!100100 SET @@MAX_STATEMENT_TIME=0.000000 */"),
+            ["SET", "@@MAX_STATEMENT_TIME", "=", "0.000000"]
+        );
+        assert_eq!(words("/*M! SET a=1 */"), ["SET", "a", "=", "1"]);
+        assert!(
+            tokenize("/*M!999999 enable the sandbox mode */")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(tokenize("/*M!101100 SET @@x=1 */").unwrap().is_empty());
+        assert!(tokenize("/* M!100100 SET a=1 */").unwrap().is_empty());
+        assert_eq!(
+            texts("/*M!100100 SET a=1; SET b=2 */; SELECT 2"),
+            vec!["/*M!100100 SET a=1; SET b=2 */", " SELECT 2"]
         );
     }
 

@@ -15,8 +15,9 @@
 //!   certificate files made by the auto-tls code.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
 //! * [`metrics`]: Prometheus series and the `/metrics` endpoint.
-//! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens, made
-//!   once per query, statement splitting, `LIKE`.
+//! * [`charset`]: the character sets and collations tlsql knows; [`vars`]: system variable
+//!   definitions and their global values; [`lex`]: SQL tokens, made once per query, statement
+//!   splitting, `LIKE`.
 //! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
 //! * [`instance`]: what every session shares (configuration, TLS, storage, accounts, counters,
 //!   connection slots).
@@ -33,6 +34,7 @@
 
 pub mod auth;
 pub mod certs;
+pub mod charset;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -276,6 +276,14 @@ impl SocketControl {
             .set_write_timeout(Some(write.max(Duration::from_millis(1))))
     }
 
+    /// Another handle on the same socket (for another thread: `KILL` shuts it down).
+    pub fn handle(&self) -> SocketControl {
+        SocketControl {
+            raw: Arc::clone(&self.raw),
+            limits: Arc::clone(&self.limits),
+        }
+    }
+
     /// Closes both directions (unblocks a read in another thread, e.g. for KILL).
     pub fn shutdown(&self) {
         let _ = match &*self.raw {

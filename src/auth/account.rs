@@ -43,6 +43,26 @@ impl fmt::Display for AccountKey {
     }
 }
 
+/// An account's resource limits (`WITH MAX_…`); 0 means no limit, as in MySQL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// `MAX_QUERIES_PER_HOUR`: statements per hour.
+    pub queries_per_hour: u32,
+    /// `MAX_UPDATES_PER_HOUR`: statements that change data or definitions per hour.
+    pub updates_per_hour: u32,
+    /// `MAX_CONNECTIONS_PER_HOUR`: logins per hour.
+    pub connections_per_hour: u32,
+    /// `MAX_USER_CONNECTIONS`: sessions at once.
+    pub user_connections: u32,
+}
+
+impl ResourceLimits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
 /// One account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Account {
@@ -60,6 +80,8 @@ pub struct Account {
     pub locked: bool,
     /// Privileges.
     pub grants: Grants,
+    /// `WITH MAX_…` resource limits.
+    pub limits: ResourceLimits,
 }
 
 impl Account {
@@ -73,6 +95,7 @@ impl Account {
             require: TlsRequirement::None,
             locked: false,
             grants: Grants::default(),
+            limits: ResourceLimits::default(),
         }
     }
 
@@ -105,6 +128,7 @@ impl fmt::Debug for Account {
             .field("require", &self.require)
             .field("locked", &self.locked)
             .field("grants", &self.grants)
+            .field("limits", &self.limits)
             .finish()
     }
 }

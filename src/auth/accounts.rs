@@ -28,10 +28,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::account::{Account, AccountKey};
+use super::account::{Account, AccountKey, ResourceLimits};
 use super::fast_auth::FastAuthCache;
 use super::plugin::Plugin;
-use super::privileges::{Grants, PrivilegeSet};
+use super::privileges::{Grants, Privilege, PrivilegeSet};
 use super::require::{RequireColumns, TlsRequirement};
 use crate::error::SqlError;
 
@@ -76,8 +76,9 @@ impl From<AccountStoreError> for SqlError {
 /// The accounts being changed by [`AccountStore::update`], by name.
 pub type AccountMap = BTreeMap<AccountKey, Account>;
 
-/// Schema version kept in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Schema version kept in SQLite's `user_version`: 2 added the resource limits (and the
+/// privileges `ALL` came to include, see [`MIGRATE_1_TO_2`]).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE accounts (
@@ -92,6 +93,10 @@ CREATE TABLE accounts (
     san          TEXT,
     locked       INTEGER NOT NULL,
     privileges   TEXT NOT NULL,
+    max_questions        INTEGER NOT NULL DEFAULT 0,
+    max_updates          INTEGER NOT NULL DEFAULT 0,
+    max_connections      INTEGER NOT NULL DEFAULT 0,
+    max_user_connections INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user, host)
 );
 CREATE TABLE db_grants (
@@ -106,6 +111,67 @@ CREATE TABLE persisted_variables (
     value TEXT NOT NULL
 );
 ";
+
+/// Version 1 to 2: the resource-limit columns (MySQL's `mysql.user` names). [`migrate_1_to_2`]
+/// then updates the grants.
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE accounts ADD COLUMN max_questions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN max_updates INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN max_connections INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN max_user_connections INTEGER NOT NULL DEFAULT 0;
+";
+
+/// What `ALL` meant in schema version 1, globally and on a database.
+const ALL_GLOBAL_1: &[Privilege] = &[
+    Privilege::Select,
+    Privilege::Insert,
+    Privilege::Update,
+    Privilege::Delete,
+    Privilege::Create,
+    Privilege::Drop,
+    Privilege::Reload,
+    Privilege::Process,
+    Privilege::Super,
+    Privilege::CreateUser,
+    Privilege::ConnectionAdmin,
+    Privilege::SystemVariablesAdmin,
+];
+const ALL_DATABASE_1: &[Privilege] = &[
+    Privilege::Select,
+    Privilege::Insert,
+    Privilege::Update,
+    Privilege::Delete,
+    Privilege::Create,
+    Privilege::Drop,
+];
+
+/// Schema version 1 to 2: the new columns, and the privileges `ALL` came to include given to
+/// every grant that held all of `ALL` before, as `mysql_upgrade` does for new privileges (an
+/// account granted `ALL` keeps having all).
+fn migrate_1_to_2(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute_batch(MIGRATE_1_TO_2)?;
+    for (table, old_all, new_all) in [
+        ("accounts", ALL_GLOBAL_1, PrivilegeSet::ALL_GLOBAL),
+        ("db_grants", ALL_DATABASE_1, PrivilegeSet::ALL_DATABASE),
+    ] {
+        let rows: Vec<(i64, String)> = tx
+            .prepare(&format!("SELECT rowid, privileges FROM {table}"))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (rowid, privileges) in rows {
+            // An unreadable set is left for loading to report, with the account it belongs to.
+            if let Some(set) = PrivilegeSet::from_storage(&privileges)
+                && set.contains_all(PrivilegeSet::of(old_all))
+            {
+                tx.execute(
+                    &format!("UPDATE {table} SET privileges = ?1 WHERE rowid = ?2"),
+                    params![set.union(new_all).to_storage(), rowid],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Hosts of the initial passwordless root accounts.
 const INITIAL_ROOT_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -181,6 +247,14 @@ impl AccountStore {
                     .map_err(sqlite)?;
                 tx.commit().map_err(sqlite)?;
                 true
+            }
+            1 => {
+                let tx = conn.transaction().map_err(sqlite)?;
+                migrate_1_to_2(&tx).map_err(sqlite)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(sqlite)?;
+                tx.commit().map_err(sqlite)?;
+                false
             }
             SCHEMA_VERSION => false,
             other => {
@@ -369,8 +443,9 @@ fn write_account(conn: &Connection, a: &Account) -> rusqlite::Result<()> {
     let req = a.require.to_columns();
     conn.execute(
         "INSERT INTO accounts (user, host, plugin, auth_string, ssl_type, ssl_cipher,
-             x509_issuer, x509_subject, san, locked, privileges)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             x509_issuer, x509_subject, san, locked, privileges, max_questions, max_updates,
+             max_connections, max_user_connections)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             a.user,
             a.host,
@@ -383,6 +458,10 @@ fn write_account(conn: &Connection, a: &Account) -> rusqlite::Result<()> {
             req.san,
             a.locked,
             a.grants.global.to_storage(),
+            a.limits.queries_per_hour,
+            a.limits.updates_per_hour,
+            a.limits.connections_per_hour,
+            a.limits.user_connections,
         ],
     )?;
     for (db, set) in &a.grants.databases {
@@ -401,6 +480,7 @@ struct AccountRow {
     require: RequireColumns,
     locked: bool,
     privileges: String,
+    limits: ResourceLimits,
 }
 
 fn load_accounts(conn: &Connection, path: &Path) -> Result<Vec<Account>, AccountStoreError> {
@@ -416,7 +496,8 @@ fn load_accounts(conn: &Connection, path: &Path) -> Result<Vec<Account>, Account
     let mut stmt = conn
         .prepare(
             "SELECT user, host, plugin, auth_string, ssl_type, ssl_cipher, x509_issuer,
-                    x509_subject, san, locked, privileges FROM accounts",
+                    x509_subject, san, locked, privileges, max_questions, max_updates,
+                    max_connections, max_user_connections FROM accounts",
         )
         .map_err(sqlite)?;
     let rows = stmt
@@ -434,6 +515,12 @@ fn load_accounts(conn: &Connection, path: &Path) -> Result<Vec<Account>, Account
                 },
                 locked: r.get(9)?,
                 privileges: r.get(10)?,
+                limits: ResourceLimits {
+                    queries_per_hour: r.get(11)?,
+                    updates_per_hour: r.get(12)?,
+                    connections_per_hour: r.get(13)?,
+                    user_connections: r.get(14)?,
+                },
             })
         })
         .map_err(sqlite)?
@@ -459,6 +546,7 @@ fn load_accounts(conn: &Connection, path: &Path) -> Result<Vec<Account>, Account
         account.require = require;
         account.locked = row.locked;
         account.grants.global = global;
+        account.limits = row.limits;
         accounts.insert(key, account);
     }
 
@@ -718,6 +806,12 @@ mod tests {
         ])
         .unwrap();
         alice.locked = true;
+        alice.limits = ResourceLimits {
+            queries_per_hour: 1,
+            updates_per_hour: 2,
+            connections_per_hour: 3,
+            user_connections: 4,
+        };
         alice.grants.grant(
             &PrivilegeLevel::Global,
             PrivilegeSet::of(&[Privilege::Process]),
@@ -745,6 +839,58 @@ mod tests {
             Some("OFF")
         );
         assert_eq!(s.get_persisted("nothing").unwrap(), None);
+    }
+
+    #[test]
+    fn version_1_stores_gain_limits_and_keep_all_privileges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AccountStore::FILE_NAME);
+        {
+            // The version 1 schema, as a server before resource limits left it.
+            let conn = Connection::open(&path).unwrap();
+            let v1 = SCHEMA.replace(
+                "    max_questions        INTEGER NOT NULL DEFAULT 0,
+    max_updates          INTEGER NOT NULL DEFAULT 0,
+    max_connections      INTEGER NOT NULL DEFAULT 0,
+    max_user_connections INTEGER NOT NULL DEFAULT 0,
+",
+                "",
+            );
+            assert_ne!(v1, SCHEMA);
+            conn.execute_batch(&v1).unwrap();
+            let old_all = PrivilegeSet::of(ALL_GLOBAL_1).to_storage();
+            for (user, privileges) in [
+                ("root", format!("{old_all},GRANT OPTION")),
+                ("reader", "SELECT,PROCESS".to_string()),
+            ] {
+                conn.execute(
+                    "INSERT INTO accounts VALUES (?1, '%', 'caching_sha2_password', '', '', NULL, NULL, NULL, NULL, 0, ?2)",
+                    params![user, privileges],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO db_grants VALUES ('reader', '%', 'app', 'SELECT,INSERT,UPDATE,DELETE,CREATE,DROP')",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let s = AccountStore::open(dir.path()).unwrap();
+        let root = s.get(&AccountKey::new("root", "%")).unwrap();
+        assert_eq!(root.grants, Grants::superuser());
+        assert_eq!(root.limits, ResourceLimits::default());
+        let reader = s.get(&AccountKey::new("reader", "%")).unwrap();
+        assert_eq!(
+            reader.grants.global,
+            PrivilegeSet::of(&[Privilege::Select, Privilege::Process])
+        );
+        assert_eq!(reader.grants.databases["app"], PrivilegeSet::ALL_DATABASE);
+        drop(s);
+        assert!(
+            AccountStore::open(dir.path()).is_ok(),
+            "reopened at version 2"
+        );
     }
 
     #[test]

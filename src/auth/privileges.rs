@@ -5,12 +5,21 @@
 //! database. Database names match exactly (no `_`/`%` wildcards in database grants, unlike
 //! MySQL, where `GRANT … ON my_db.*` silently also matches `myXdb`).
 //!
-//! | privilege | global | database |
-//! |---|---|---|
-//! | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `DROP` | ✓ | ✓ |
-//! | `RELOAD`, `PROCESS`, `SUPER`, `CREATE USER` | ✓ | |
-//! | `CONNECTION_ADMIN`, `SYSTEM_VARIABLES_ADMIN` (MySQL 8 dynamic privileges) | ✓ | |
-//! | `GRANT OPTION` | ✓ | ✓ |
+//! | privilege | global | database | what it allows in tlsql |
+//! |---|---|---|---|
+//! | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `DROP` | ✓ | ✓ | the statements of their names |
+//! | `LOCK TABLES` | ✓ | ✓ | `LOCK TABLES` (with `SELECT` on each table) |
+//! | `SHOW VIEW`, `EVENT`, `TRIGGER` | ✓ | ✓ | nothing more (granted by dump tools' documented grants) |
+//! | `RELOAD` | ✓ | | `FLUSH PRIVILEGES` |
+//! | `PROCESS` | ✓ | | every session in `SHOW PROCESSLIST` |
+//! | `SUPER` | ✓ | | what `CONNECTION_ADMIN` and `SYSTEM_VARIABLES_ADMIN` allow |
+//! | `REPLICATION CLIENT` (MariaDB's `BINLOG MONITOR`) | ✓ | | `SHOW SLAVE`/`REPLICA`/`MASTER STATUS` |
+//! | `REPLICATION SLAVE` | ✓ | | nothing (tlsql has no binary log) |
+//! | `SLAVE MONITOR` (MariaDB's; `REPLICA MONITOR`) | ✓ | | `SHOW SLAVE`/`REPLICA STATUS` |
+//! | `CREATE USER` | ✓ | | every account statement on other accounts |
+//! | `CONNECTION_ADMIN` (MySQL 8 dynamic) | ✓ | | the reserved connection, `KILL` of others' sessions, `ALTER INSTANCE` |
+//! | `SYSTEM_VARIABLES_ADMIN` (MySQL 8 dynamic) | ✓ | | `SET GLOBAL` |
+//! | `GRANT OPTION` | ✓ | ✓ | `GRANT` |
 //!
 //! `ALL [PRIVILEGES]` means every privilege of the level except `GRANT OPTION`; `USAGE` means
 //! none.
@@ -37,12 +46,26 @@ pub enum Privilege {
     Drop,
     /// `RELOAD` (`FLUSH PRIVILEGES`)
     Reload,
-    /// `PROCESS`
+    /// `PROCESS` (every session in `SHOW PROCESSLIST`)
     Process,
     /// `SUPER`
     Super,
+    /// `LOCK TABLES`
+    LockTables,
+    /// `REPLICATION SLAVE` (nothing to do without a binary log; accepted for tools' grants)
+    ReplicationSlave,
+    /// `REPLICATION CLIENT` (`SHOW SLAVE|REPLICA|MASTER STATUS`)
+    ReplicationClient,
+    /// `SHOW VIEW`
+    ShowView,
     /// `CREATE USER` (every account statement on other accounts)
     CreateUser,
+    /// `EVENT`
+    Event,
+    /// `TRIGGER`
+    Trigger,
+    /// MariaDB's `SLAVE MONITOR` (`SHOW SLAVE STATUS` there)
+    SlaveMonitor,
     /// `CONNECTION_ADMIN` (`ALTER INSTANCE RELOAD TLS`)
     ConnectionAdmin,
     /// `SYSTEM_VARIABLES_ADMIN` (`SET GLOBAL`)
@@ -54,7 +77,7 @@ pub enum Privilege {
 impl Privilege {
     /// Every privilege, in the order MySQL 8 prints static privileges, then dynamic ones
     /// (alphabetically), then `GRANT OPTION`.
-    pub const ALL: [Privilege; 13] = [
+    pub const ALL: [Privilege; 20] = [
         Privilege::Select,
         Privilege::Insert,
         Privilege::Update,
@@ -64,7 +87,14 @@ impl Privilege {
         Privilege::Reload,
         Privilege::Process,
         Privilege::Super,
+        Privilege::LockTables,
+        Privilege::ReplicationSlave,
+        Privilege::ReplicationClient,
+        Privilege::ShowView,
         Privilege::CreateUser,
+        Privilege::Event,
+        Privilege::Trigger,
+        Privilege::SlaveMonitor,
         Privilege::ConnectionAdmin,
         Privilege::SystemVariablesAdmin,
         Privilege::GrantOption,
@@ -82,7 +112,14 @@ impl Privilege {
             Privilege::Reload => "RELOAD",
             Privilege::Process => "PROCESS",
             Privilege::Super => "SUPER",
+            Privilege::LockTables => "LOCK TABLES",
+            Privilege::ReplicationSlave => "REPLICATION SLAVE",
+            Privilege::ReplicationClient => "REPLICATION CLIENT",
+            Privilege::ShowView => "SHOW VIEW",
             Privilege::CreateUser => "CREATE USER",
+            Privilege::Event => "EVENT",
+            Privilege::Trigger => "TRIGGER",
+            Privilege::SlaveMonitor => "SLAVE MONITOR",
             Privilege::ConnectionAdmin => "CONNECTION_ADMIN",
             Privilege::SystemVariablesAdmin => "SYSTEM_VARIABLES_ADMIN",
             Privilege::GrantOption => "GRANT OPTION",
@@ -91,11 +128,20 @@ impl Privilege {
 
     /// Finds a privilege by name, ignoring ASCII case and runs of spaces (`create  user`).
     /// `ALL`, `ALL PRIVILEGES` and `USAGE` are not single privileges; see [`PrivilegeSet::all`].
+    /// MariaDB's names for two of them are accepted too (`BINLOG MONITOR` is its name for
+    /// `REPLICATION CLIENT`, `REPLICA MONITOR` for `SLAVE MONITOR`).
     pub fn from_name(name: &str) -> Option<Privilege> {
-        let normalized = name.split_whitespace().collect::<Vec<_>>().join(" ");
-        Privilege::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(&normalized))
+        let normalized = name
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
+        match normalized.as_str() {
+            "BINLOG MONITOR" => return Some(Privilege::ReplicationClient),
+            "REPLICA MONITOR" => return Some(Privilege::SlaveMonitor),
+            _ => {}
+        }
+        Privilege::ALL.into_iter().find(|p| p.name() == normalized)
     }
 
     /// MySQL 8 dynamic privileges, printed on a separate `GRANT` line.
@@ -130,11 +176,23 @@ impl PrivilegeSet {
     /// No privileges (`USAGE`).
     pub const EMPTY: PrivilegeSet = PrivilegeSet(0);
 
-    /// `ALL PRIVILEGES ON *.*`: every privilege except `GRANT OPTION`.
-    pub const ALL_GLOBAL: PrivilegeSet = PrivilegeSet((1 << 12) - 1);
+    /// `ALL PRIVILEGES ON *.*`: every privilege except `GRANT OPTION` (the last one).
+    pub const ALL_GLOBAL: PrivilegeSet = PrivilegeSet((1 << Privilege::GrantOption as u32) - 1);
 
-    /// `ALL PRIVILEGES ON db.*`: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `DROP`.
-    pub const ALL_DATABASE: PrivilegeSet = PrivilegeSet((1 << 6) - 1);
+    /// `ALL PRIVILEGES ON db.*`: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `DROP`,
+    /// `LOCK TABLES`, `SHOW VIEW`, `EVENT`, `TRIGGER`.
+    pub const ALL_DATABASE: PrivilegeSet = PrivilegeSet(
+        (1 << Privilege::Select as u32)
+            | (1 << Privilege::Insert as u32)
+            | (1 << Privilege::Update as u32)
+            | (1 << Privilege::Delete as u32)
+            | (1 << Privilege::Create as u32)
+            | (1 << Privilege::Drop as u32)
+            | (1 << Privilege::LockTables as u32)
+            | (1 << Privilege::ShowView as u32)
+            | (1 << Privilege::Event as u32)
+            | (1 << Privilege::Trigger as u32),
+    );
 
     /// `ALL [PRIVILEGES]` at `level`.
     pub fn all(level: &PrivilegeLevel) -> PrivilegeSet {
@@ -449,6 +507,14 @@ mod tests {
             Privilege::from_name("system_variables_admin"),
             Some(Privilege::SystemVariablesAdmin)
         );
+        assert_eq!(
+            Privilege::from_name("binlog monitor"),
+            Some(Privilege::ReplicationClient)
+        );
+        assert_eq!(
+            Privilege::from_name("REPLICA  MONITOR"),
+            Some(Privilege::SlaveMonitor)
+        );
         assert_eq!(Privilege::from_name("ALL"), None);
         assert_eq!(Privilege::from_name("ALTER"), None);
         for p in Privilege::ALL {
@@ -459,7 +525,8 @@ mod tests {
     #[test]
     fn all_sets_cover_the_right_privileges() {
         let global: Vec<Privilege> = PrivilegeSet::ALL_GLOBAL.iter().collect();
-        assert_eq!(global.len(), 12);
+        assert_eq!(global.len(), Privilege::ALL.len() - 1);
+        assert_eq!(Privilege::ALL.last(), Some(&Privilege::GrantOption));
         assert!(!PrivilegeSet::ALL_GLOBAL.contains(Privilege::GrantOption));
         let db: Vec<&str> = PrivilegeSet::ALL_DATABASE
             .iter()
@@ -467,7 +534,18 @@ mod tests {
             .collect();
         assert_eq!(
             db,
-            ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP"]
+            [
+                "SELECT",
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+                "CREATE",
+                "DROP",
+                "LOCK TABLES",
+                "SHOW VIEW",
+                "EVENT",
+                "TRIGGER"
+            ]
         );
         assert!(Privilege::GrantOption.is_database_level());
         assert!(!Privilege::Super.is_database_level());

@@ -1,7 +1,10 @@
 //! The running server instance: what every session shares (configuration, TLS, storage,
-//! accounts, global variables, counters, connection slots, the shutdown signal).
+//! accounts, global variables, counters, connection slots, the registry of local sessions and
+//! their table locks, the shutdown signal).
 
 pub mod admission;
+pub mod locks;
+pub mod sessions;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +49,10 @@ pub struct Instance {
     pub(crate) certificate_check: Mutex<()>,
     /// Who holds which connection slot (`max-connections`, the reserved slot, per host).
     pub(crate) admission: Arc<admission::Admission>,
+    /// The local engine's sessions (`SHOW PROCESSLIST`, `KILL`, resource limits).
+    pub sessions: Arc<sessions::Sessions>,
+    /// `LOCK TABLES` locks.
+    pub table_locks: locks::TableLocks,
     /// Graceful shutdown: the signal sessions watch and the count of open sessions.
     pub shutdown: Arc<Shutdown>,
     next_connection_id: AtomicU32,
@@ -78,6 +85,8 @@ impl Instance {
             globals,
             certificate_check: Mutex::new(()),
             admission,
+            sessions: Arc::default(),
+            table_locks: locks::TableLocks::default(),
             shutdown,
             next_connection_id: AtomicU32::new(1),
         }

@@ -482,6 +482,7 @@ impl Login for LocalLogin {
                 account_host: account.host.clone(),
             },
             database: response.database.clone(),
+            scramble: self.scramble,
         };
         let executor = match (self.open)(shared, established) {
             Ok(executor) => executor,

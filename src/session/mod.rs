@@ -65,6 +65,8 @@ pub struct Established {
     pub identity: Identity,
     /// The database the login asked for, if any.
     pub database: Option<String>,
+    /// The greeting's nonce (a COM_CHANGE_USER's first answer is computed with it).
+    pub scramble: crate::auth::Nonce,
 }
 
 /// The client side of one command: the packet stream to answer on and the socket's controls
@@ -88,6 +90,12 @@ pub trait Executor {
 
     /// How long to wait for the client's next command, and for a write to finish.
     fn timeouts(&self) -> (Duration, Duration);
+
+    /// Whether the session ends now that its last command was answered (`KILL`, a refused
+    /// COM_CHANGE_USER).
+    fn closing(&self) -> bool {
+        false
+    }
 }
 
 /// What a refused client is told.
@@ -265,6 +273,12 @@ impl Session {
             if let Err(e) = outcome.and_then(|()| self.stream.flush()) {
                 Counters::bump(&self.instance.counters.aborted_clients);
                 log::debug!("session {} ({label}) ended while writing: {e}", self.id);
+                return;
+            }
+            if self.executor.closing() {
+                Counters::bump(&self.instance.counters.aborted_clients);
+                log::debug!("session {} ({label}) closed by the server", self.id);
+                self.close();
                 return;
             }
         }

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{status_vars, variables};
-use crate::auth::account::{Account, AccountKey};
+use crate::auth::Nonce;
+use crate::auth::account::{Account, AccountKey, ResourceLimits};
 use crate::auth::privileges::{Grants, Privilege, db_access_denied, table_access_denied};
 use crate::auth::require::TlsRequirement;
+use crate::charset;
 use crate::error::{ErrorKind, SqlError};
+use crate::instance::sessions::Registration;
 use crate::instance::{Instance, SERVER_VERSION};
+use crate::net::Peer;
 use crate::protocol::handshake::caps;
 use crate::protocol::value::Value;
 use crate::session::{Identity, SessionTls};
@@ -23,7 +27,15 @@ pub(crate) struct SessionState {
     pub(crate) id: u32,
     pub(crate) client_caps: u32,
     pub(crate) tls: Option<SessionTls>,
+    /// Where the client is.
+    pub(crate) peer: Peer,
+    /// The greeting's nonce, which a COM_CHANGE_USER's first answer is computed with.
+    pub(crate) scramble: Nonce,
     pub(crate) identity: Identity,
+    /// The logged-in account's resource limits, as they were at login.
+    pub(crate) limits: ResourceLimits,
+    /// The session's place in the server's registry (`SHOW PROCESSLIST`, `KILL`, limits).
+    pub(crate) registration: Registration,
     /// Session overrides of system variables.
     pub(crate) vars: HashMap<&'static str, VarValue>,
     pub(crate) user_vars: HashMap<String, Value>,
@@ -86,6 +98,11 @@ impl SessionState {
         self.seconds_variable("net_write_timeout")
     }
 
+    /// The session's `lock_wait_timeout`: how long a statement waits for table locks.
+    pub(crate) fn lock_wait_timeout(&self) -> Duration {
+        self.seconds_variable("lock_wait_timeout")
+    }
+
     fn seconds_variable(&self, name: &str) -> Duration {
         match vars::lookup(name).map(|d| self.session_value(d)) {
             Some(VarValue::Int(s)) => Duration::from_secs(u64::try_from(s).unwrap_or(1)),
@@ -103,6 +120,45 @@ impl SessionState {
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
                 (n.to_string(), Value::Text(shown))
+            })
+            .collect()
+    }
+
+    /// `SHOW [FULL] PROCESSLIST` rows (`Id`, `User`, `Host`, `db`, `Command`, `Time`,
+    /// `State`, `Info`): every session with `PROCESS`, else those of the session's own user
+    /// name, as in MySQL; `Info` cut to 100 characters unless `full`.
+    pub(crate) fn process_rows(&self, full: bool) -> Vec<Vec<Value>> {
+        let all = self
+            .account()
+            .is_some_and(|a| a.grants.has_global(Privilege::Process));
+        let me = &self.identity.account_user;
+        let text_or_null = |t: Option<String>| t.map_or(Value::Null, Value::Text);
+        self.shared
+            .sessions
+            .list()
+            .into_iter()
+            .filter_map(|entry| {
+                let a = entry.activity();
+                if !all && a.account.user != *me {
+                    return None;
+                }
+                let info = a.info.map(|text| {
+                    if full {
+                        text
+                    } else {
+                        text.chars().take(100).collect()
+                    }
+                });
+                Some(vec![
+                    Value::Int(i64::from(entry.id)),
+                    Value::Text(a.user),
+                    Value::Text(entry.host.clone()),
+                    text_or_null(a.db),
+                    Value::from(a.command),
+                    Value::Int(i64::try_from(a.since.elapsed().as_secs()).unwrap_or(i64::MAX)),
+                    Value::from(a.state),
+                    text_or_null(info),
+                ])
             })
             .collect()
     }
@@ -131,7 +187,12 @@ pub(crate) fn use_database(
     db: &str,
 ) -> Result<(), SqlError> {
     Context::new(state).authorize_database(db)?;
-    engine.use_database(db)
+    engine.use_database(db)?;
+    state
+        .registration
+        .entry()
+        .update(|a| a.db = Some(db.to_string()));
+    Ok(())
 }
 
 /// The value a session sees for the variable `name` at `scope`, with MySQL's scope errors.
@@ -246,7 +307,13 @@ impl SessionContext for Context<'_> {
         {
             return None;
         }
-        let rows: Vec<(String, Value)> = match table.to_ascii_lowercase().as_str() {
+        let table = table.to_ascii_lowercase();
+        if schema.eq_ignore_ascii_case("information_schema")
+            && let Some(vt) = server_table(self.state, &table)
+        {
+            return Some(vt);
+        }
+        let rows: Vec<(String, Value)> = match table.as_str() {
             "session_status" => self.state.status_rows(false),
             "global_status" => self.state.status_rows(true),
             "session_variables" => self.state.variable_rows(false),
@@ -261,6 +328,93 @@ impl SessionContext for Context<'_> {
                 .collect(),
         })
     }
+}
+
+/// The `information_schema` tables the server computes from its own state: `PROCESSLIST`,
+/// `CHARACTER_SETS`, `COLLATIONS`, and InnoDB's compression statistics (empty: SQLite does not
+/// compress pages; monitoring tools read them).
+fn server_table(state: &SessionState, table: &str) -> Option<VirtualTable> {
+    let (columns, rows): (&[&str], Vec<Vec<Value>>) = match table {
+        "processlist" => (
+            &[
+                "ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO",
+            ],
+            state.process_rows(true),
+        ),
+        "character_sets" => (
+            &[
+                "CHARACTER_SET_NAME",
+                "DEFAULT_COLLATE_NAME",
+                "DESCRIPTION",
+                "MAXLEN",
+            ],
+            charset::CHARSETS
+                .iter()
+                .map(|c| {
+                    vec![
+                        Value::from(c.name),
+                        Value::from(c.default_collation),
+                        Value::from(c.description),
+                        Value::Int(i64::from(c.max_len)),
+                    ]
+                })
+                .collect(),
+        ),
+        "collations" => (
+            &[
+                "COLLATION_NAME",
+                "CHARACTER_SET_NAME",
+                "ID",
+                "IS_DEFAULT",
+                "IS_COMPILED",
+                "SORTLEN",
+                "PAD_ATTRIBUTE",
+            ],
+            charset::COLLATIONS
+                .iter()
+                .map(|c| {
+                    let default = charset::charset(c.charset)
+                        .is_some_and(|cs| cs.default_collation == c.name);
+                    vec![
+                        Value::from(c.name),
+                        Value::from(c.charset),
+                        Value::Int(i64::from(c.id)),
+                        Value::from(if default { "Yes" } else { "" }),
+                        Value::from("Yes"),
+                        Value::Int(if c.pad_space { 1 } else { 0 }),
+                        Value::from(if c.pad_space { "PAD SPACE" } else { "NO PAD" }),
+                    ]
+                })
+                .collect(),
+        ),
+        "innodb_cmp" | "innodb_cmp_reset" => (
+            &[
+                "page_size",
+                "compress_ops",
+                "compress_ops_ok",
+                "compress_time",
+                "uncompress_ops",
+                "uncompress_time",
+            ],
+            Vec::new(),
+        ),
+        "innodb_cmpmem" | "innodb_cmpmem_reset" => (
+            &[
+                "page_size",
+                "buffer_pool_instance",
+                "pages_used",
+                "pages_free",
+                "relocation_ops",
+                "relocation_time",
+            ],
+            Vec::new(),
+        ),
+        _ => return None,
+    };
+    Some(VirtualTable {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    })
 }
 
 /// `mysql.user` as MySQL shows the columns that describe transport policy (the password

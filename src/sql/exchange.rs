@@ -1,10 +1,13 @@
 //! One command's work: the session's SQL side (its storage session and its state) borrowed
 //! apart beside the client the command answers, and the ways a statement answers through it.
 
+use std::borrow::Cow;
 use std::io;
 
 use super::context::{Context, SessionState};
 use crate::error::SqlError;
+use crate::instance::locks::interrupted;
+use crate::instance::sessions::Kill;
 use crate::net::{Conn, SocketControl};
 use crate::protocol::handshake::status;
 use crate::protocol::packet::PacketStream;
@@ -79,7 +82,8 @@ impl Exchange<'_> {
     /// Queues an ERR packet.
     pub(crate) fn send_error(&mut self, e: &SqlError) -> io::Result<()> {
         self.failed = true;
-        self.response().error(e)
+        let e = reported(self.state, e);
+        self.response().error(&e)
     }
 
     /// Queues a complete result set of server-computed rows.
@@ -151,11 +155,11 @@ impl Exchange<'_> {
                     e.message
                 );
                 self.failed = true;
-                rows.error(&e)
+                rows.error(&reported(self.state, &e))
             }
             (Err(ExecError::Sql(e)), Answer::Pending(writer)) => {
                 self.failed = true;
-                writer.error(&e)
+                writer.error(&reported(self.state, &e))
             }
             (outcome, answer) => {
                 // Storage announces columns exactly when it reports rows; anything else is a
@@ -175,6 +179,16 @@ impl Exchange<'_> {
                 }
             }
         }
+    }
+}
+
+/// The error a failed statement reports: 1317 once the session was killed (whatever SQLite
+/// said when it was interrupted), else its own.
+fn reported<'e>(state: &SessionState, e: &'e SqlError) -> Cow<'e, SqlError> {
+    if state.registration.entry().killed() == Kill::None {
+        Cow::Borrowed(e)
+    } else {
+        Cow::Owned(interrupted())
     }
 }
 

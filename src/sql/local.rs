@@ -15,15 +15,20 @@ use super::context::{SessionState, use_database};
 use super::exchange::Exchange;
 use super::prepared::PreparedStatements;
 use super::stmt::Statement;
+use super::variables;
+use crate::auth::account::AccountKey;
 use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
+use crate::instance::sessions::{Kill, NewSession};
 use crate::lex;
+use crate::net::Peer;
 use crate::protocol::command::Command;
 use crate::protocol::handshake::caps;
 use crate::protocol::writers::RowFormat;
 use crate::session::{Client, Established, Executor, Refusal};
 use crate::status::Counters;
 use crate::storage::EngineSession;
+use crate::vars::{self, VarValue};
 
 /// A session's SQL side: its storage session, state and prepared statements.
 pub(crate) struct LocalSession {
@@ -33,9 +38,13 @@ pub(crate) struct LocalSession {
     /// Whether COM_QUERY may carry several statements (CLIENT_MULTI_STATEMENTS at login,
     /// then COM_SET_OPTION).
     multi_statements: bool,
+    /// Set when the session must end after its current command (`KILL`, a refused
+    /// COM_CHANGE_USER).
+    closing: bool,
 }
 
-/// Opens the local executor for a login: a storage session, then the login's database.
+/// Opens the local executor for a login: a storage session, its place in the server's
+/// registry (where the account's connection limits are checked), then the login's database.
 pub(crate) fn open(
     instance: &Arc<Instance>,
     login: Established,
@@ -45,6 +54,34 @@ pub(crate) fn open(
         error: e.into(),
         level: log::Level::Error,
     })?;
+    let account = AccountKey::new(
+        login.identity.account_user.clone(),
+        login.identity.account_host.clone(),
+    );
+    let limits = instance
+        .accounts
+        .get(&account)
+        .map(|a| a.limits)
+        .unwrap_or_default();
+    let registration = instance
+        .sessions
+        .register(
+            NewSession {
+                id: login.id,
+                host: process_host(&login.peer),
+                user: &login.identity.user,
+                account: account.clone(),
+                limits,
+                db: None,
+                interrupter: engine.interrupter(),
+            },
+            global_max_user_connections(instance),
+        )
+        .map_err(|e| Refusal {
+            reason: format!("account {account}: {}", e.message),
+            error: e.into(),
+            level: log::Level::Info,
+        })?;
     let mut local = LocalSession {
         engine,
         state: SessionState {
@@ -52,13 +89,18 @@ pub(crate) fn open(
             id: login.id,
             client_caps: login.client_caps,
             tls: login.tls,
+            peer: login.peer,
+            scramble: login.scramble,
             identity: login.identity,
+            limits,
+            registration,
             vars: HashMap::new(),
             user_vars: HashMap::new(),
             warnings: Vec::new(),
         },
         prepared: PreparedStatements::default(),
         multi_statements: login.client_caps & caps::MULTI_STATEMENTS != 0,
+        closing: false,
     };
     if let Some(db) = &login.database {
         use_database(&mut local.engine, &local.state, db).map_err(|e| Refusal {
@@ -70,29 +112,94 @@ pub(crate) fn open(
     Ok(Box::new(local))
 }
 
+/// How `SHOW PROCESSLIST` shows where a client is: `address:port`, or `localhost` for the unix
+/// socket.
+fn process_host(peer: &Peer) -> String {
+    match peer {
+        Peer::Tcp(addr) => format!("{}:{}", peer.host(), addr.port()),
+        Peer::Unix => "localhost".to_string(),
+    }
+}
+
+/// The global `max_user_connections` (0: no limit).
+fn global_max_user_connections(instance: &Instance) -> u32 {
+    match vars::lookup("max_user_connections").map(|d| variables::global_value(instance, d)) {
+        Some(VarValue::Int(n)) => u32::try_from(n).unwrap_or(u32::MAX),
+        _ => 0,
+    }
+}
+
 /// COM_SET_OPTION's two options (`enum_mysql_set_option`).
 const MULTI_STATEMENTS_ON: u16 = 0;
 const MULTI_STATEMENTS_OFF: u16 = 1;
 
 impl Executor for LocalSession {
     fn login_ok(&mut self, client: &mut Client<'_>) -> io::Result<()> {
+        // From now on KILL CONNECTION can shut the session's socket.
+        self.state
+            .registration
+            .entry()
+            .set_control(client.control.handle());
         exchange(&mut self.engine, &mut self.state, client).send_ok(0, 0)
     }
 
     fn command(&mut self, packet: &[u8], client: &mut Client<'_>) -> io::Result<()> {
-        match Command::parse(packet) {
-            Ok(cmd) => self.dispatch(cmd, client),
+        let entry = Arc::clone(self.state.registration.entry());
+        if entry.killed() == Kill::Connection {
+            self.closing = true;
+            return Ok(());
+        }
+        let sent = match Command::parse(packet) {
+            Ok(cmd) => {
+                entry.begin(command_name(&cmd), None);
+                self.dispatch(cmd, client)
+            }
             Err(e) => {
                 exchange(&mut self.engine, &mut self.state, client).send_error(&SqlError::new(
                     ErrorKind::MalformedPacket,
                     format!("Malformed communication packet: {}", e.0),
                 ))
             }
+        };
+        entry.end();
+        if entry.killed() == Kill::Connection {
+            self.closing = true;
         }
+        sent
     }
 
     fn timeouts(&self) -> (Duration, Duration) {
         (self.state.wait_timeout(), self.state.net_write_timeout())
+    }
+
+    fn closing(&self) -> bool {
+        self.closing
+    }
+}
+
+impl Drop for LocalSession {
+    fn drop(&mut self) {
+        self.state.shared.table_locks.unlock_tables(self.state.id);
+    }
+}
+
+/// `SHOW PROCESSLIST`'s `Command` for a command.
+fn command_name(cmd: &Command<'_>) -> &'static str {
+    match cmd {
+        Command::Quit => "Quit",
+        Command::InitDb(_) => "Init DB",
+        Command::Query(_) => "Query",
+        Command::FieldList { .. } => "Field List",
+        Command::Statistics => "Statistics",
+        Command::Ping => "Ping",
+        Command::ResetConnection => "Reset connection",
+        Command::SetOption(_) => "Set option",
+        Command::StmtPrepare(_) => "Prepare",
+        Command::StmtExecute { .. } => "Execute",
+        Command::StmtSendLongData { .. } => "Long Data",
+        Command::StmtClose(_) => "Close stmt",
+        Command::StmtReset(_) => "Reset stmt",
+        Command::Unsupported(_) => "Error",
     }
 }
 
@@ -103,6 +210,7 @@ impl LocalSession {
             state,
             prepared,
             multi_statements,
+            ..
         } = self;
         let mut ex = exchange(engine, state, client);
         match cmd {
@@ -143,6 +251,7 @@ impl LocalSession {
                     );
                 }
                 prepared.clear();
+                ex.state.shared.table_locks.unlock_tables(ex.state.id);
                 ex.state.vars.clear();
                 ex.state.user_vars.clear();
                 ex.state.warnings.clear();
@@ -230,10 +339,20 @@ fn query(ex: &mut Exchange<'_>, source: &lex::Source<'_>) -> io::Result<()> {
     if source.is_empty() {
         return ex.send_error(&super::stmt::empty_query());
     }
+    let entry = ex.state.registration.entry();
+    // A KILL QUERY that came between statements is for none of them.
+    entry.clear_kill_query();
+    entry.begin("Query", Some(source.text));
     let statement = Statement::parse(source);
     if !statement.as_ref().is_ok_and(Statement::keeps_warnings) {
         ex.state.warnings.clear();
     }
+    let statement = statement.and_then(|s| {
+        ex.state
+            .registration
+            .count_statement(&ex.state.limits, s.changes_data())
+            .map(|()| s)
+    });
     match statement {
         Ok(statement) => statement.execute(ex),
         Err(e) => ex.send_error(&e),

@@ -12,8 +12,10 @@ use std::sync::atomic::Ordering;
 use super::context::Context;
 use super::exchange::Exchange;
 use super::stmt::Statement;
+use super::stmt::lock::tables_used;
 use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
+use crate::instance::locks::{Mode, TableKey};
 use crate::lex;
 use crate::protocol::command::{ParamType, decode_execute};
 use crate::protocol::value::Column;
@@ -50,8 +52,14 @@ impl Drop for PreparedSlot {
 
 /// What a prepared statement runs.
 enum Kind {
-    /// A query or DML statement, prepared in storage with its parameters.
-    Data(storage::Prepared),
+    /// A query or DML statement, prepared in storage with its parameters; the tables it uses
+    /// (for table locks) and whether it changes data (for `MAX_UPDATES_PER_HOUR`), as they
+    /// were when it was prepared.
+    Data {
+        prepared: storage::Prepared,
+        tables: Vec<(TableKey, Mode)>,
+        changes: bool,
+    },
     /// Any other statement (it has no parameters), run as if sent with COM_QUERY.
     Other(Box<Statement>),
 }
@@ -105,7 +113,7 @@ impl PreparedStatements {
             .map(|i| Column::text(&format!("?{i}")))
             .collect();
         let columns: &[Column] = match &kind {
-            Kind::Data(prepared) => &prepared.columns,
+            Kind::Data { prepared, .. } => &prepared.columns,
             Kind::Other(_) => &[],
         };
         let status = ex.status_flags();
@@ -158,9 +166,34 @@ impl PreparedStatements {
         };
         stmt.forget_long_data();
         ex.format = RowFormat::Binary;
+        let entry = ex.state.registration.entry();
+        entry.clear_kill_query();
+        let changes = match &stmt.kind {
+            Kind::Data { changes, .. } => *changes,
+            Kind::Other(statement) => statement.changes_data(),
+        };
+        if let Err(e) = ex
+            .state
+            .registration
+            .count_statement(&ex.state.limits, changes)
+        {
+            return ex.send_error(&e);
+        }
         match &stmt.kind {
-            Kind::Data(prepared) => {
+            Kind::Data {
+                prepared, tables, ..
+            } => {
                 ex.state.warnings.clear();
+                let shared = Arc::clone(&ex.state.shared);
+                let timeout = ex.state.lock_wait_timeout();
+                let _use = match shared.table_locks.begin_statement(
+                    ex.state.registration.entry(),
+                    || tables.clone(),
+                    timeout,
+                ) {
+                    Ok(used) => used,
+                    Err(e) => return ex.send_error(&e),
+                };
                 ex.in_storage(|engine, _, sink| engine.execute_prepared(prepared, &values, sink))
             }
             Kind::Other(statement) => {
@@ -215,9 +248,18 @@ fn prepare(ex: &mut Exchange<'_>, sql: &str) -> Result<(Kind, usize), SqlError> 
     let placeholders = source.placeholders();
     match Statement::parse(&source)? {
         Statement::Storage(statement) if storage::takes_parameters(&statement) => {
+            let tables = tables_used(&statement, ex.engine.database());
+            let changes = !matches!(*statement, sqlparser::ast::Statement::Query(_));
             let prepared = ex.engine.prepare(*statement, &Context::new(ex.state))?;
             let params = usize::from(prepared.params);
-            Ok((Kind::Data(prepared), params))
+            Ok((
+                Kind::Data {
+                    prepared,
+                    tables,
+                    changes,
+                },
+                params,
+            ))
         }
         _ if placeholders > 0 => Err(SqlError::not_supported(
             "parameters outside SELECT, INSERT, UPDATE and DELETE",

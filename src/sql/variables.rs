@@ -24,10 +24,12 @@ pub(crate) fn global_value(shared: &Instance, def: &VarDef) -> VarValue {
         "character_set_system" => text("utf8mb3"),
         "datadir" => text(&format!("{}/", config.data_dir.display())),
         "default_authentication_plugin" => text("caching_sha2_password"),
+        "gtid_mode" => text("OFF"),
         "have_openssl" | "have_ssl" => text(if active.is_some() { "YES" } else { "DISABLED" }),
         "hostname" => text(&shared.hostname),
         "init_connect" => text(""),
         "license" => text("Apache-2.0"),
+        "log_bin" | "read_only" => VarValue::Bool(false),
         "lower_case_table_names" => VarValue::Int(0),
         "max_allowed_packet" => {
             VarValue::Int(i64::try_from(config.max_allowed_packet).unwrap_or(i64::MAX))
@@ -39,6 +41,7 @@ pub(crate) fn global_value(shared: &Instance, def: &VarDef) -> VarValue {
         "protocol_version" => VarValue::Int(10),
         "query_cache_size" => VarValue::Int(0),
         "query_cache_type" => text("OFF"),
+        "server_id" => VarValue::Int(1),
         "socket" => path_text(config.socket.as_deref()),
         "ssl_ca" => match &active {
             Some(a) => path_text(a.ca_path.as_deref()),

@@ -110,6 +110,17 @@ impl Engine {
     }
 }
 
+/// Stops the statement a session's connection runs, from another thread (`KILL`): it fails
+/// with SQLite's interrupt, which the session reports as MySQL's 1317.
+pub struct Interrupter(rusqlite::InterruptHandle);
+
+impl Interrupter {
+    /// Interrupts the running statement, if there is one (no effect on later ones).
+    pub fn interrupt(&self) {
+        self.0.interrupt();
+    }
+}
+
 /// One session's view of storage.
 pub struct EngineSession {
     pub(super) conn: Connection,
@@ -168,6 +179,11 @@ pub(super) fn check_database_name(db: &str) -> Result<(), SqlError> {
 }
 
 impl EngineSession {
+    /// What stops this connection's running statement from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(self.conn.get_interrupt_handle())
+    }
+
     /// Whether autocommit is on.
     pub fn autocommit(&self) -> bool {
         self.autocommit

@@ -3,7 +3,9 @@
 //! queries and DML with their parameters.
 
 use rusqlite::params_from_iter;
-use sqlparser::ast::{SchemaName, Statement, TransactionAccessMode, TransactionMode};
+use sqlparser::ast::{
+    SchemaName, Statement, TransactionAccessMode, TransactionMode, TransactionModifier,
+};
 
 use super::conn::{EngineSession, no_such_table};
 use super::translate::{self, quote};
@@ -85,11 +87,19 @@ impl EngineSession {
             } => ddl::create_database(self, &db_name, if_not_exists, ctx),
             Statement::Truncate(t) => ddl::truncate(self, &t.table_names, ctx),
             Statement::AlterTable(a) => alter::alter_table(self, &a, ctx),
-            Statement::StartTransaction { modes, .. } => self.start_transaction(&modes),
+            Statement::StartTransaction {
+                modes, modifier, ..
+            } => self.start_transaction(&modes, modifier),
             Statement::Commit { .. } => self.end_transaction("COMMIT"),
             Statement::Rollback {
                 savepoint: None, ..
             } => self.end_transaction("ROLLBACK"),
+            Statement::Savepoint { name } => self.savepoint("SAVEPOINT", &name.value),
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => self.savepoint("ROLLBACK TO", &name.value),
+            Statement::ReleaseSavepoint { name } => self.savepoint("RELEASE", &name.value),
             other => Err(SqlError::not_supported(first_words(&other.to_string()))),
         };
         outcome.map_err(ExecError::from)
@@ -118,25 +128,62 @@ impl EngineSession {
     }
 
     /// `START TRANSACTION` / `BEGIN`: commits an open transaction first, as MySQL does.
-    fn start_transaction(&mut self, modes: &[TransactionMode]) -> Result<Outcome, SqlError> {
+    fn start_transaction(
+        &mut self,
+        modes: &[TransactionMode],
+        modifier: Option<TransactionModifier>,
+    ) -> Result<Outcome, SqlError> {
         if self.in_transaction() {
             self.batch("COMMIT")?;
         }
         // A transaction that may write takes SQLite's write lock up front, waiting for it like
         // a MySQL row lock; a deferred one that reads first could only fail (SQLITE_BUSY) when
-        // it later tries to write while another writes.
-        let read_only = modes.iter().any(|m| {
-            matches!(
-                m,
-                TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)
-            )
-        });
+        // it later tries to write while another writes. `WITH CONSISTENT SNAPSHOT` (deferred)
+        // reads from snapshots without holding writers up.
+        let read_only = modifier == Some(TransactionModifier::Deferred)
+            || modes.iter().any(|m| {
+                matches!(
+                    m,
+                    TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)
+                )
+            });
         self.batch(if read_only {
             "BEGIN DEFERRED"
         } else {
             "BEGIN IMMEDIATE"
         })?;
         Ok(Outcome::done(0, 0))
+    }
+
+    /// `SAVEPOINT`, `ROLLBACK TO` and `RELEASE` (`how`) of savepoint `name`, as MySQL: outside
+    /// a transaction `SAVEPOINT` sets nothing (with autocommit off it starts the transaction
+    /// first) and the others find no savepoint (1305).
+    fn savepoint(&mut self, how: &str, name: &str) -> Result<Outcome, SqlError> {
+        if how == "SAVEPOINT" {
+            self.begin_implicitly()?;
+        }
+        let missing = || {
+            SqlError::new(
+                ErrorKind::DoesNotExist,
+                format!("SAVEPOINT {name} does not exist"),
+            )
+        };
+        if !self.in_transaction() {
+            return if how == "SAVEPOINT" {
+                Ok(Outcome::done(0, 0))
+            } else {
+                Err(missing())
+            };
+        }
+        match self.conn.execute_batch(&format!("{how} {}", quote(name))) {
+            Ok(()) => Ok(Outcome::done(0, 0)),
+            Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                if message.starts_with("no such savepoint") =>
+            {
+                Err(missing())
+            }
+            Err(e) => Err(sql_error(&e, self.current.as_deref())),
+        }
     }
 
     /// `COMMIT` / `ROLLBACK` of the open transaction, if there is one.

@@ -49,7 +49,7 @@ use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-pub use conn::{Engine, EngineSession};
+pub use conn::{Engine, EngineSession, Interrupter};
 pub use exec::{Prepared, takes_parameters};
 
 /// A table named in a statement: `t` (in the default database) or `db.t`.

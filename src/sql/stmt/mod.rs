@@ -12,25 +12,38 @@
 //! | [`account`] | `CREATE`/`ALTER`/`DROP`/`RENAME USER`, `GRANT`, `REVOKE`, `SET PASSWORD`, `SHOW GRANTS`, `SHOW CREATE USER`, `FLUSH PRIVILEGES` |
 //! | [`set`] | `SET` variables, `NAMES`, `CHARACTER SET`, `TRANSACTION` |
 //! | [`show`] | `SHOW VARIABLES`/`STATUS`/`WARNINGS`/`ERRORS`, and the `SHOW`s and `DESCRIBE` storage answers |
+//! | [`catalog`] | `SHOW ENGINES`/`CHARACTER SET`/`COLLATION`, `SHOW SLAVE`/`REPLICA`/`MASTER STATUS` |
+//! | [`process`] | `SHOW [FULL] PROCESSLIST`, `KILL` |
+//! | [`lock`] | `LOCK TABLES`, `UNLOCK TABLES` |
+//! | [`transaction`] | `START TRANSACTION`, `BEGIN` |
 //! | [`instance`] | `ALTER INSTANCE RELOAD TLS` |
 //! | [`database`] | `USE`, `FLUSH` (other than `PRIVILEGES`) |
-//! | `storage` | `ALTER TABLE … {DISABLE\|ENABLE} KEYS`, and everything else: queries, DML, DDL, transactions |
+//! | `storage` | `ALTER TABLE … {DISABLE\|ENABLE} KEYS`, and everything else: queries, DML, DDL, `COMMIT`, `ROLLBACK`, savepoints |
+//!
+//! `CREATE SCHEMA` is MySQL's other name for `CREATE DATABASE`; sqlparser reads it as the SQL
+//! standard's schema, so its `SCHEMA` keyword is handed over as `DATABASE`.
 //!
 //! A new statement is a variant of [`Statement`], a file with its `parse` and `execute`, and a
 //! line in [`Statement::parse`] where its leading keywords are recognised.
 
 pub mod account;
+pub mod catalog;
 pub mod database;
 pub mod instance;
+pub mod lock;
 pub(crate) mod parser;
+pub mod process;
 mod query;
 pub mod set;
 pub mod show;
 mod storage;
+pub mod transaction;
 
 use std::io;
+use std::sync::Arc;
 
 use sqlparser::ast;
+use sqlparser::keywords::Keyword;
 
 use self::parser::Parser;
 use super::exchange::Exchange;
@@ -50,6 +63,14 @@ pub enum Statement {
     ShowWarnings(show::ShowWarnings),
     /// A `SHOW` or `DESCRIBE` that storage answers ([`show`]).
     Show(crate::storage::Show),
+    /// A `SHOW` of the server's own state ([`catalog`], [`process`]).
+    ServerShow(show::ServerShow),
+    /// `KILL` ([`process`]).
+    Kill(process::Kill),
+    /// `LOCK TABLES`, `UNLOCK TABLES` ([`lock`]).
+    Lock(lock::LockStatement),
+    /// `START TRANSACTION`, `BEGIN` ([`transaction`]).
+    Begin(transaction::Begin),
     /// `ALTER INSTANCE …` ([`instance`]).
     AlterInstance(instance::AlterInstance),
     /// `USE db` ([`database`]).
@@ -88,6 +109,7 @@ impl Statement {
                 show::ShowStatement::Variables(s) => Statement::ShowVariables(s),
                 show::ShowStatement::Warnings(s) => Statement::ShowWarnings(s),
                 show::ShowStatement::Storage(s) => Statement::Show(s),
+                show::ShowStatement::Server(s) => Statement::ServerShow(s),
             })
         } else if p.at_keywords(&["ALTER", "INSTANCE"]) {
             Some(Statement::AlterInstance(instance::AlterInstance::parse(p)?))
@@ -98,12 +120,47 @@ impl Statement {
         } else if p.at_keyword("FLUSH") {
             database::parse_flush(p);
             Some(Statement::Flush)
+        } else if p.at_keyword("KILL") {
+            Some(Statement::Kill(process::Kill::parse(p)?))
+        } else if lock::starts(p) {
+            Some(Statement::Lock(lock::LockStatement::parse(p)?))
+        } else if transaction::starts(p) {
+            Some(Statement::Begin(transaction::Begin::parse(p)?))
+        } else if p.at_keywords(&["CREATE", "SCHEMA"]) {
+            p.keyword("CREATE");
+            let schema = p.mark();
+            return parser::sqlparser_statement_as(source, schema, Keyword::DATABASE)
+                .map(|s| Statement::Storage(Box::new(s)));
         } else {
             None
         };
         match ours {
             Some(statement) => Ok(statement),
             None => parser::sqlparser_statement(source).map(|s| Statement::Storage(Box::new(s))),
+        }
+    }
+
+    /// Whether the statement changes data, definitions or accounts (what
+    /// `MAX_UPDATES_PER_HOUR` counts, as MySQL's "updates").
+    pub fn changes_data(&self) -> bool {
+        use account::AccountStatement as A;
+        match self {
+            Statement::Account(a) => !matches!(
+                a,
+                A::ShowGrants { .. } | A::ShowCreateUser { .. } | A::FlushPrivileges
+            ),
+            Statement::Storage(s) => !matches!(
+                **s,
+                ast::Statement::Query(_)
+                    | ast::Statement::StartTransaction { .. }
+                    | ast::Statement::Commit { .. }
+                    | ast::Statement::Rollback { .. }
+                    | ast::Statement::Savepoint { .. }
+                    | ast::Statement::ReleaseSavepoint { .. }
+                    | ast::Statement::Explain { .. }
+                    | ast::Statement::ExplainTable { .. }
+            ),
+            _ => false,
         }
     }
 
@@ -125,7 +182,19 @@ impl Statement {
             Statement::Use(s) => s.execute(ex),
             Statement::Flush => Ok(super::exchange::Reply::Ok),
             Statement::Keys(table) => return storage::keys(table, ex),
-            Statement::Storage(s) => return storage::execute(*s, ex),
+            Statement::ServerShow(s) => return catalog::execute(s, ex),
+            Statement::Kill(s) => s.execute(ex),
+            Statement::Lock(s) => s.execute(ex),
+            Statement::Begin(s) => s.execute(ex),
+            Statement::Storage(s) => {
+                // Held while storage runs it: table locks see what it uses.
+                let shared = Arc::clone(&ex.state.shared);
+                let _use = match lock::begin_statement(ex, &shared.table_locks, &s) {
+                    Ok(used) => used,
+                    Err(e) => return ex.send_error(&e),
+                };
+                return storage::execute(*s, ex);
+            }
         };
         ex.reply(reply)
     }
@@ -157,6 +226,13 @@ mod tests {
             Ok(Statement::Use(_)) => "use".into(),
             Ok(Statement::Flush) => "flush".into(),
             Ok(Statement::Keys(t)) => format!("keys {}", t.table),
+            Ok(Statement::ServerShow(s)) => format!("server show {s:?}"),
+            Ok(Statement::Kill(_)) => "kill".into(),
+            Ok(Statement::Lock(_)) => "lock".into(),
+            Ok(Statement::Begin(_)) => "begin".into(),
+            Ok(Statement::Storage(s)) if matches!(*s, ast::Statement::CreateDatabase { .. }) => {
+                "create database".into()
+            }
             Ok(Statement::Storage(_)) => "storage".into(),
             Err(e) if e.message.contains("sql parser error") => "storage".into(),
             Err(e) => panic!("{sql}: {e}"),
@@ -187,7 +263,23 @@ mod tests {
             ("ALTER TABLE t ADD c INT", "storage"),
             ("`SET` x", "storage"),
             ("SELECT 'SET'", "storage"),
-            ("SHOW PROCESSLIST", "storage"),
+            (
+                "SHOW PROCESSLIST",
+                "server show ProcessList { full: false }",
+            ),
+            ("SHOW ENGINES", "server show Engines"),
+            ("KILL QUERY 3", "kill"),
+            ("LOCK TABLES t READ", "lock"),
+            ("unlock tables", "lock"),
+            ("START TRANSACTION WITH CONSISTENT SNAPSHOT", "begin"),
+            ("BEGIN", "begin"),
+            ("COMMIT", "storage"),
+            ("SAVEPOINT a", "storage"),
+            (
+                "CREATE SCHEMA IF NOT EXISTS `s` DEFAULT CHARACTER SET utf8mb4",
+                "create database",
+            ),
+            ("CREATE DATABASE d", "create database"),
             ("EXPLAIN SELECT 1", "storage"),
         ];
         for (sql, expected) in cases {

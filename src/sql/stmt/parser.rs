@@ -6,6 +6,7 @@
 
 use sqlparser::ast;
 use sqlparser::dialect::MySqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::error::{ErrorKind, SqlError};
@@ -265,6 +266,23 @@ fn share_lock_as_for_share(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan>
         ],
     );
     tokens
+}
+
+/// [`sqlparser_statement`] with the token at `at` read as the keyword `keyword` (MySQL's
+/// synonyms that sqlparser reads as something else: `CREATE SCHEMA` for `CREATE DATABASE`).
+pub(crate) fn sqlparser_statement_as(
+    source: &Source<'_>,
+    at: usize,
+    keyword: Keyword,
+) -> Result<ast::Statement, SqlError> {
+    let mut tokens = source.tokens.clone();
+    if let Some(t) = tokens.get_mut(at) {
+        t.token = Token::make_keyword(&format!("{keyword:?}"));
+    }
+    sqlparser_statement(&Source {
+        text: source.text,
+        tokens,
+    })
 }
 
 /// Byte offset of a tokenizer location (1-based line and character column).

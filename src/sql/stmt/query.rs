@@ -17,40 +17,45 @@ pub(super) fn select_value(expr: Expr) -> Statement {
     ))))
 }
 
-/// `SELECT Variable_name, Value FROM (SELECT VARIABLE_NAME AS Variable_name, VARIABLE_VALUE
-/// AS Value FROM performance_schema.<table>) AS v WHERE <condition>`: `SHOW VARIABLES|STATUS
-/// WHERE` over the server-computed table storage knows as `performance_schema.<table>`.
-pub(super) fn show_where(table: &str, condition: Expr) -> Statement {
+/// `SELECT 1 FROM <db>.<table> WHERE FALSE`: whether the table exists (storage's 1146
+/// if not), reading nothing.
+pub(super) fn select_nothing_from(db: &str, table: &str) -> Statement {
+    Statement::Query(Box::new(query(select(
+        vec![SelectItem::UnnamedExpr(Expr::value(
+            sqlparser::ast::Value::Number("1".into(), false),
+        ))],
+        Some(named_table(db, table)),
+        Some(Expr::value(sqlparser::ast::Value::Boolean(false))),
+    ))))
+}
+
+/// `SELECT <shown>… FROM (SELECT <column> AS <shown>, … FROM <schema>.<table>) AS v WHERE
+/// <condition>`: a `SHOW … WHERE` (`VARIABLES`, `STATUS`, `CHARACTER SET`, `COLLATION`) over
+/// the server-computed table storage knows as `<schema>.<table>`, whose `columns` are shown
+/// under other names.
+pub(super) fn show_where(
+    schema: &str,
+    table: &str,
+    columns: &[(&str, &str)],
+    condition: Expr,
+) -> Statement {
     let column = |name: &str| Expr::Identifier(Ident::new(name));
+    // Shown names may hold spaces (`Default collation`).
+    let shown = |name: &str| Ident::with_quote('`', name);
     let renamed = |from: &str, to: &str| SelectItem::ExprWithAlias {
         expr: column(from),
-        alias: Ident::new(to),
+        alias: shown(to),
     };
     let inner = select(
-        vec![
-            renamed("VARIABLE_NAME", "Variable_name"),
-            renamed("VARIABLE_VALUE", "Value"),
-        ],
-        Some(table_factor(TableFactor::Table {
-            name: ObjectName::from(vec![Ident::new("performance_schema"), Ident::new(table)]),
-            alias: None,
-            args: None,
-            with_hints: Vec::new(),
-            version: None,
-            with_ordinality: false,
-            partitions: Vec::new(),
-            json_path: None,
-            sample: None,
-            index_directives: Vec::new(),
-            inheritance: None,
-        })),
+        columns.iter().map(|(from, to)| renamed(from, to)).collect(),
+        Some(named_table(schema, table)),
         None,
     );
     let outer = select(
-        vec![
-            SelectItem::UnnamedExpr(column("Variable_name")),
-            SelectItem::UnnamedExpr(column("Value")),
-        ],
+        columns
+            .iter()
+            .map(|(_, name)| SelectItem::UnnamedExpr(Expr::Identifier(shown(name))))
+            .collect(),
         Some(table_factor(TableFactor::Derived {
             lateral: false,
             subquery: Box::new(query(inner)),
@@ -65,6 +70,23 @@ pub(super) fn show_where(table: &str, condition: Expr) -> Statement {
         Some(condition),
     );
     Statement::Query(Box::new(query(outer)))
+}
+
+/// `<schema>.<table>` in a `FROM`.
+fn named_table(schema: &str, table: &str) -> TableWithJoins {
+    table_factor(TableFactor::Table {
+        name: ObjectName::from(vec![Ident::new(schema), Ident::new(table)]),
+        alias: None,
+        args: None,
+        with_hints: Vec::new(),
+        version: None,
+        with_ordinality: false,
+        partitions: Vec::new(),
+        json_path: None,
+        sample: None,
+        index_directives: Vec::new(),
+        inheritance: None,
+    })
 }
 
 fn table_factor(relation: TableFactor) -> TableWithJoins {
@@ -137,8 +159,17 @@ mod tests {
     fn built_queries_read_as_the_sql_they_stand_for() {
         assert_eq!(select_value(expr("1 + @x")).to_string(), "SELECT 1 + @x");
         assert_eq!(
-            show_where("session_variables", expr("Variable_name IN ('a', 'b')")).to_string(),
-            "SELECT Variable_name, Value FROM (SELECT VARIABLE_NAME AS Variable_name, VARIABLE_VALUE AS Value \
+            show_where(
+                "performance_schema",
+                "session_variables",
+                &[
+                    ("VARIABLE_NAME", "Variable_name"),
+                    ("VARIABLE_VALUE", "Value")
+                ],
+                expr("Variable_name IN ('a', 'b')")
+            )
+            .to_string(),
+            "SELECT `Variable_name`, `Value` FROM (SELECT VARIABLE_NAME AS `Variable_name`, VARIABLE_VALUE AS `Value` \
              FROM performance_schema.session_variables) AS v WHERE Variable_name IN ('a', 'b')"
         );
     }

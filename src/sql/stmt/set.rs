@@ -1,18 +1,29 @@
 //! `SET`: system and user variables, `NAMES`, `CHARACTER SET`, `TRANSACTION`.
 //!
 //! ```text
-//! SET assignment [, assignment]…
-//!   assignment: [GLOBAL|SESSION|LOCAL] name {=|:=} value
-//!             | @@[global.|session.|local.]name {=|:=} value
-//!             | @user_var {=|:=} value
-//! SET NAMES charset [COLLATE collation]
-//! SET {CHARACTER SET | CHARSET} charset
-//! SET [GLOBAL|SESSION|LOCAL] TRANSACTION …   (accepted: tlsql has one isolation level)
+//! SET item [, item]…
+//!   item: [GLOBAL|SESSION|LOCAL] name {=|:=} value
+//!       | @@[global.|session.|local.]name {=|:=} value
+//!       | @user_var {=|:=} value
+//!       | NAMES {charset [COLLATE collation] | DEFAULT}
+//!       | {CHARACTER SET | CHARSET} {charset | DEFAULT}
+//! SET [GLOBAL|SESSION|LOCAL] TRANSACTION characteristic [, characteristic]…
+//!   characteristic: ISOLATION LEVEL {READ UNCOMMITTED | READ COMMITTED | REPEATABLE READ
+//!                                     | SERIALIZABLE}
+//!                 | READ {ONLY | WRITE}
 //! ```
 //!
 //! sqlparser's MySQL dialect rejects `:=` and `CHARACTER SET` here, so the grammar is tlsql's;
-//! a value of more than one token is an expression parsed by sqlparser from the same tokens and
-//! evaluated by storage. MySQL takes a bare word (`ON`, `OFF`, `utf8mb4`) as a string.
+//! a value of more than one token is an expression (a subquery too) parsed by sqlparser from the
+//! same tokens and evaluated by storage. MySQL takes a bare word (`ON`, `OFF`, `utf8mb4`) as a
+//! string. Items are applied in order, each seeing those before it
+//! (`SET @old = @@unique_checks, unique_checks = 0`); the first that fails stops the statement,
+//! as in MySQL.
+//!
+//! `SET TRANSACTION` with `SESSION` or `GLOBAL` sets `transaction_isolation` and
+//! `transaction_read_only` at that scope; without either it is accepted and changes nothing:
+//! SQLite transactions are serializable whatever level is named, which no MySQL isolation
+//! level is weaker than.
 
 use sqlparser::ast::Expr;
 use sqlparser::tokenizer::Token;
@@ -20,6 +31,7 @@ use sqlparser::tokenizer::Token;
 use super::parser::Parser;
 use super::query;
 use crate::auth::privileges::Privilege;
+use crate::charset;
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::{Column, Value};
 use crate::sql::context::{Context, unknown_variable};
@@ -30,21 +42,37 @@ use crate::vars::{self, Scope, VarDef, VarValue};
 /// A parsed `SET`.
 #[derive(Clone, Debug)]
 pub enum Set {
-    /// Comma-separated assignments, applied in order.
-    Assignments(Vec<Assignment>),
-    /// `SET NAMES` / `SET CHARACTER SET` / `SET CHARSET`.
+    /// Comma-separated items, applied in order.
+    Items(Vec<Item>),
+    /// `SET [scope] TRANSACTION …`.
+    Transaction {
+        /// `GLOBAL`, `SESSION`/`LOCAL`, or neither (the next transaction only).
+        scope: VarScope,
+        /// `ISOLATION LEVEL …` as `transaction_isolation` writes it (`READ-COMMITTED`).
+        isolation: Option<&'static str>,
+        /// `READ ONLY` (true) or `READ WRITE` (false).
+        read_only: Option<bool>,
+    },
+}
+
+/// One item of a `SET` list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `target = value`.
+    Assign(Assignment),
+    /// `NAMES charset [COLLATE collation]`; `None`: `NAMES DEFAULT`.
     Names {
-        /// The character set, lower-cased.
-        charset: String,
+        /// The character set, lower-cased; `None` for `DEFAULT`.
+        charset: Option<String>,
         /// `COLLATE …`, if given.
         collation: Option<String>,
     },
-    /// `SET [scope] TRANSACTION …`: accepted, nothing to do.
-    Transaction,
+    /// `CHARACTER SET charset` / `CHARSET charset`; `None` for `DEFAULT`.
+    CharacterSet(Option<String>),
 }
 
 /// One `target = value`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Assignment {
     /// What is set.
     pub target: Target,
@@ -81,70 +109,142 @@ impl Set {
     /// Parses `SET …` (the parser is at `SET`).
     pub(crate) fn parse(p: &mut Parser<'_>) -> Result<Set, SqlError> {
         p.expect_keyword("SET")?;
-        if p.keyword("NAMES") {
-            return names(p);
-        }
-        if p.keywords(&["CHARACTER", "SET"]) || p.keyword("CHARSET") {
-            return names(p);
-        }
         let start = p.pos;
-        for scope in ["SESSION", "GLOBAL", "LOCAL"] {
-            if p.keywords(&[scope, "TRANSACTION"]) {
-                p.skip_rest();
-                return Ok(Set::Transaction);
-            }
-        }
+        let scope = if p.keyword("GLOBAL") {
+            VarScope::Global
+        } else if p.keyword("SESSION") || p.keyword("LOCAL") {
+            VarScope::Session
+        } else {
+            VarScope::Default
+        };
         if p.keyword("TRANSACTION") {
-            p.skip_rest();
-            return Ok(Set::Transaction);
+            return transaction(p, scope);
         }
         p.pos = start;
-        let mut assignments = Vec::new();
+        let mut items = Vec::new();
         loop {
-            let target = target(p)?;
-            let value = value(p)?;
-            assignments.push(Assignment { target, value });
+            items.push(item(p)?);
             if !p.token(&Token::Comma) {
                 break;
             }
         }
         p.end()?;
-        Ok(Set::Assignments(assignments))
+        Ok(Set::Items(items))
     }
 
     /// Applies the `SET`.
     pub(crate) fn execute(self, ex: &mut Exchange<'_>) -> Result<Reply, SqlError> {
         match self {
-            Set::Assignments(assignments) => {
-                for Assignment { target, value } in assignments {
-                    assign(ex, target, value)?;
+            Set::Items(items) => {
+                for item in items {
+                    match item {
+                        Item::Assign(Assignment { target, value }) => assign(ex, target, value)?,
+                        Item::Names { charset, collation } => set_names(ex, charset, collation)?,
+                        Item::CharacterSet(charset) => set_character_set(ex, charset)?,
+                    }
                 }
             }
-            Set::Names { charset, collation } => set_names(ex, charset, collation)?,
-            Set::Transaction => {}
+            Set::Transaction {
+                scope,
+                isolation,
+                read_only,
+            } => {
+                if scope == VarScope::Default {
+                    return Ok(Reply::Ok);
+                }
+                if let Some(level) = isolation {
+                    let value = Value::Text(level.to_string());
+                    set_system(ex, scope, "transaction_isolation", &value, false)?;
+                }
+                if let Some(read_only) = read_only {
+                    let value = Value::Int(i64::from(read_only));
+                    set_system(ex, scope, "transaction_read_only", &value, false)?;
+                }
+            }
         }
         Ok(Reply::Ok)
     }
 }
 
-/// `NAMES`/`CHARACTER SET` after the keywords.
-fn names(p: &mut Parser<'_>) -> Result<Set, SqlError> {
-    let charset = match p.advance().and_then(literal) {
-        Some(Value::Text(s)) => s.to_ascii_lowercase(),
-        _ => return Err(SqlError::syntax("SET NAMES needs a character set name")),
-    };
-    let collation = if p.keyword("COLLATE") {
-        match p.advance().and_then(literal) {
-            Some(Value::Text(c)) => Some(c),
-            _ => return Err(SqlError::syntax("COLLATE needs a collation name")),
+/// `TRANSACTION` characteristics, after the keyword.
+fn transaction(p: &mut Parser<'_>, scope: VarScope) -> Result<Set, SqlError> {
+    let mut isolation = None;
+    let mut read_only = None;
+    loop {
+        if p.keywords(&["ISOLATION", "LEVEL"]) {
+            let level = if p.keywords(&["READ", "UNCOMMITTED"]) {
+                "READ-UNCOMMITTED"
+            } else if p.keywords(&["READ", "COMMITTED"]) {
+                "READ-COMMITTED"
+            } else if p.keywords(&["REPEATABLE", "READ"]) {
+                "REPEATABLE-READ"
+            } else if p.keyword("SERIALIZABLE") {
+                "SERIALIZABLE"
+            } else {
+                return Err(p.error("expected an isolation level"));
+            };
+            isolation = Some(level);
+        } else if p.keywords(&["READ", "ONLY"]) {
+            read_only = Some(true);
+        } else if p.keywords(&["READ", "WRITE"]) {
+            read_only = Some(false);
+        } else {
+            return Err(p.error("expected ISOLATION LEVEL, READ ONLY or READ WRITE"));
         }
-    } else {
-        None
-    };
+        if !p.token(&Token::Comma) {
+            break;
+        }
+    }
     p.end()?;
-    Ok(Set::Names { charset, collation })
+    Ok(Set::Transaction {
+        scope,
+        isolation,
+        read_only,
+    })
 }
 
+/// One item of the list.
+fn item(p: &mut Parser<'_>) -> Result<Item, SqlError> {
+    if p.keyword("NAMES") {
+        if p.keyword("DEFAULT") {
+            return Ok(Item::Names {
+                charset: None,
+                collation: None,
+            });
+        }
+        let charset = word(p, "SET NAMES needs a character set name")?.to_ascii_lowercase();
+        let collation = if p.keyword("COLLATE") {
+            Some(word(p, "COLLATE needs a collation name")?)
+        } else {
+            None
+        };
+        return Ok(Item::Names {
+            charset: Some(charset),
+            collation,
+        });
+    }
+    if p.keywords(&["CHARACTER", "SET"]) || p.keyword("CHARSET") {
+        if p.keyword("DEFAULT") {
+            return Ok(Item::CharacterSet(None));
+        }
+        let charset = word(p, "SET CHARACTER SET needs a character set name")?;
+        return Ok(Item::CharacterSet(Some(charset.to_ascii_lowercase())));
+    }
+    let target = target(p)?;
+    let value = value(p)?;
+    Ok(Item::Assign(Assignment { target, value }))
+}
+
+/// A name written as a word or a string (`utf8mb4`, `'utf8mb4'`, `` `utf8mb4` ``).
+fn word(p: &mut Parser<'_>, what: &str) -> Result<String, SqlError> {
+    match p.peek().and_then(literal) {
+        Some(Value::Text(s)) => {
+            p.advance();
+            Ok(s)
+        }
+        _ => Err(p.error(what)),
+    }
+}
 /// The left side of one assignment, through its `=` or `:=`.
 fn target(p: &mut Parser<'_>) -> Result<Target, SqlError> {
     let assign = |p: &mut Parser<'_>| p.token(&Token::Eq) || p.token(&Token::Assignment);
@@ -248,27 +348,72 @@ fn literal(token: &Token) -> Option<Value> {
 
 fn set_names(
     ex: &mut Exchange<'_>,
-    charset: String,
+    charset: Option<String>,
     collation: Option<String>,
 ) -> Result<(), SqlError> {
-    if !["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(&charset.as_str()) {
-        return Err(SqlError::new(
-            ErrorKind::UnknownCharacterSet,
-            format!("Unknown character set: '{charset}'"),
-        ));
-    }
-    let collation = collation.unwrap_or_else(|| match charset.as_str() {
-        "utf8mb4" => "utf8mb4_general_ci".into(),
-        _ => format!("{charset}_general_ci"),
-    });
-    for name in [
+    let charset = match &charset {
+        Some(name) => charset::charset(name).ok_or_else(|| vars::unknown_charset(name))?,
+        None => default_charset(),
+    };
+    let collation = match collation {
+        Some(name) => {
+            let c =
+                charset::collation_named(&name).ok_or_else(|| vars::unknown_collation(&name))?;
+            if c.charset != charset.name {
+                return Err(SqlError::new(
+                    ErrorKind::CollationCharsetMismatch,
+                    format!(
+                        "COLLATION '{}' is not valid for CHARACTER SET '{}'",
+                        c.name, charset.name
+                    ),
+                ));
+            }
+            c.name
+        }
+        None => charset.default_collation,
+    };
+    let name = VarValue::Text(charset.name.to_string());
+    for var in [
         "character_set_client",
         "character_set_connection",
         "character_set_results",
     ] {
-        store_session(ex, name, VarValue::Text(charset.clone()))?;
+        store_session(ex, var, name.clone())?;
     }
-    store_session(ex, "collation_connection", VarValue::Text(collation))
+    store_session(
+        ex,
+        "collation_connection",
+        VarValue::Text(collation.to_string()),
+    )
+}
+
+/// `SET CHARACTER SET`: the client's and the results' character set; the connection's is the
+/// database's again, as in MySQL.
+fn set_character_set(ex: &mut Exchange<'_>, charset: Option<String>) -> Result<(), SqlError> {
+    let charset = match &charset {
+        Some(name) => charset::charset(name).ok_or_else(|| vars::unknown_charset(name))?,
+        None => default_charset(),
+    };
+    let name = VarValue::Text(charset.name.to_string());
+    store_session(ex, "character_set_client", name.clone())?;
+    store_session(ex, "character_set_results", name)?;
+    for (to, from) in [
+        ("character_set_connection", "character_set_database"),
+        ("collation_connection", "collation_database"),
+    ] {
+        let def = vars::lookup(from).ok_or_else(|| unknown_variable(from))?;
+        let value = ex.state.session_value(def);
+        store_session(ex, to, value)?;
+    }
+    Ok(())
+}
+
+/// The server's character set, which `DEFAULT` names.
+fn default_charset() -> &'static charset::Charset {
+    charset::CHARSETS
+        .iter()
+        .find(|c| c.name == "utf8mb4")
+        .unwrap_or(&charset::CHARSETS[0])
 }
 
 fn store_session(ex: &mut Exchange<'_>, name: &str, value: VarValue) -> Result<(), SqlError> {
@@ -295,19 +440,23 @@ fn assign(ex: &mut Exchange<'_>, target: Target, value: SetValue) -> Result<(), 
 }
 
 /// Evaluates an expression with storage's evaluator (`SELECT <expr>`).
-fn evaluate(ex: &mut Exchange<'_>, expr: Expr) -> Result<Value, SqlError> {
+pub(super) fn evaluate(ex: &mut Exchange<'_>, expr: Expr) -> Result<Value, SqlError> {
+    Ok(evaluate_query(ex, query::select_value(expr))?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .unwrap_or(Value::Null))
+}
+
+/// Runs a statement the server built in storage, for the server itself: its rows, if any.
+pub(super) fn evaluate_query(
+    ex: &mut Exchange<'_>,
+    statement: sqlparser::ast::Statement,
+) -> Result<Vec<Vec<Value>>, SqlError> {
     let mut capture = Capture { rows: Vec::new() };
     let ctx = Context::new(ex.state);
-    match ex
-        .engine
-        .execute(query::select_value(expr), &ctx, &mut capture)
-    {
-        Ok(_) => Ok(capture
-            .rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .unwrap_or(Value::Null)),
+    match ex.engine.execute(statement, &ctx, &mut capture) {
+        Ok(_) => Ok(capture.rows),
         Err(ExecError::Sql(e)) => Err(e),
         Err(ExecError::Io(e)) => Err(SqlError::unknown(e.to_string())),
     }
@@ -364,23 +513,28 @@ fn set_system(
             if def.scope == Scope::Global && scope != VarScope::Global {
                 return Err(global_only());
             }
-            let v = vars::convert(def, value)?;
+            let current = crate::sql::variables::global_value(&ex.state.shared, def);
+            let v = vars::convert(def, value, &current)?;
             set_global(ex, def, v)
         }
         (VarScope::Session, Scope::Global) => Err(global_only()),
         _ => {
             if is_default {
-                ex.state.vars.remove(def.name);
+                for name in linked(def.name) {
+                    ex.state.vars.remove(name);
+                }
                 if def.name == "autocommit" {
                     ex.engine.set_autocommit(true)?;
                 }
                 return Ok(());
             }
-            let v = vars::convert(def, value)?;
+            let v = vars::convert(def, value, &ex.state.session_value(def))?;
             if let ("autocommit", VarValue::Bool(on)) = (def.name, &v) {
                 ex.engine.set_autocommit(*on)?;
             }
-            ex.state.vars.insert(def.name, v);
+            for (name, value) in with_linked(def.name, v) {
+                ex.state.vars.insert(name, value);
+            }
             if matches!(
                 def.name,
                 "wait_timeout" | "interactive_timeout" | "net_write_timeout"
@@ -394,6 +548,55 @@ fn set_system(
         }
     }
 }
+
+/// `name` and the variables that change with it (its alias; the character set of a collation
+/// variable and the other way round), as `(name, value)` pairs for `value` of `name`.
+fn with_linked(name: &'static str, value: VarValue) -> Vec<(&'static str, VarValue)> {
+    let mut set = vec![(name, value.clone())];
+    if let Some(alias) = vars::alias_of(name).and_then(vars::lookup) {
+        set.push((alias.name, value.clone()));
+    }
+    let VarValue::Text(text) = &value else {
+        return set;
+    };
+    for (charset_var, collation_var) in CHARSET_PAIRS {
+        if name == *collation_var
+            && let Some(c) = charset::collation_named(text)
+        {
+            set.push((charset_var, VarValue::Text(c.charset.to_string())));
+        }
+        if name == *charset_var
+            && let Some(cs) = charset::charset(text)
+        {
+            set.push((
+                collation_var,
+                VarValue::Text(cs.default_collation.to_string()),
+            ));
+        }
+    }
+    set
+}
+
+/// `name` and the variables [`with_linked`] sets with it (what `SET x = DEFAULT` resets).
+fn linked(name: &'static str) -> Vec<&'static str> {
+    with_linked(name, VarValue::Text(String::new()))
+        .into_iter()
+        .map(|(n, _)| n)
+        .chain(
+            CHARSET_PAIRS
+                .iter()
+                .filter(|(cs, coll)| *cs == name || *coll == name)
+                .flat_map(|(cs, coll)| [*cs, *coll]),
+        )
+        .collect()
+}
+
+/// The character set variables and the collation variables that go with them.
+const CHARSET_PAIRS: &[(&str, &str)] = &[
+    ("character_set_connection", "collation_connection"),
+    ("character_set_database", "collation_database"),
+    ("character_set_server", "collation_server"),
+];
 
 fn set_global(
     ex: &mut Exchange<'_>,
@@ -421,7 +624,9 @@ fn set_global(
             ex.state.identity.client_host
         );
     }
-    ex.state.shared.globals.set(def.name, value);
+    for (name, value) in with_linked(def.name, value) {
+        ex.state.shared.globals.set(name, value);
+    }
     Ok(())
 }
 
@@ -435,11 +640,21 @@ mod tests {
         Set::parse(&mut Parser::new(&source))
     }
 
-    fn assignments(sql: &str) -> Vec<Assignment> {
+    fn items(sql: &str) -> Vec<Item> {
         match parsed(sql) {
-            Ok(Set::Assignments(a)) => a,
+            Ok(Set::Items(items)) => items,
             other => panic!("{sql}: {other:?}"),
         }
+    }
+
+    fn assignments(sql: &str) -> Vec<Assignment> {
+        items(sql)
+            .into_iter()
+            .map(|item| match item {
+                Item::Assign(a) => a,
+                other => panic!("{sql}: {other:?}"),
+            })
+            .collect()
     }
 
     #[test]
@@ -491,21 +706,70 @@ mod tests {
 
     #[test]
     fn names_and_transactions() {
-        assert!(matches!(
-            parsed("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'"),
-            Ok(Set::Names { charset, collation: Some(c) }) if charset == "utf8mb4" && c == "utf8mb4_0900_ai_ci"
-        ));
-        assert!(matches!(
-            parsed("set character set UTF8"),
-            Ok(Set::Names { charset, collation: None }) if charset == "utf8"
-        ));
-        assert!(matches!(
-            parsed("SET charset latin1"),
-            Ok(Set::Names { .. })
-        ));
+        assert_eq!(
+            items("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'"),
+            [Item::Names {
+                charset: Some("utf8mb4".into()),
+                collation: Some("utf8mb4_0900_ai_ci".into())
+            }]
+        );
+        assert_eq!(
+            items("set character set UTF8"),
+            [Item::CharacterSet(Some("utf8".into()))]
+        );
+        assert_eq!(
+            items("SET charset DEFAULT, NAMES DEFAULT"),
+            [
+                Item::CharacterSet(None),
+                Item::Names {
+                    charset: None,
+                    collation: None
+                }
+            ]
+        );
         assert!(matches!(
             parsed("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
-            Ok(Set::Transaction)
+            Ok(Set::Transaction {
+                scope: VarScope::Session,
+                isolation: Some("READ-COMMITTED"),
+                read_only: None
+            })
         ));
+        assert!(matches!(
+            parsed("SET TRANSACTION READ ONLY, ISOLATION LEVEL REPEATABLE READ"),
+            Ok(Set::Transaction {
+                scope: VarScope::Default,
+                isolation: Some("REPEATABLE-READ"),
+                read_only: Some(true)
+            })
+        ));
+        assert_eq!(
+            parsed("SET GLOBAL TRANSACTION ISOLATION LEVEL SOMETIMES")
+                .unwrap_err()
+                .code(),
+            1064
+        );
+    }
+
+    #[test]
+    fn lists_mix_names_assignments_and_subqueries() {
+        let items = items(
+            "SET sql_mode=(SELECT CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')),time_zone='+00:00',NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+        );
+        assert_eq!(items.len(), 3);
+        assert!(
+            matches!(&items[0], Item::Assign(Assignment { value: SetValue::Expr(e), .. }) if matches!(**e, Expr::Subquery(_)))
+        );
+        assert_eq!(
+            items[2],
+            Item::Names {
+                charset: Some("utf8mb4".into()),
+                collation: Some("utf8mb4_unicode_ci".into())
+            }
+        );
+        let a = assignments("SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0");
+        assert_eq!(a[0].target, Target::User("OLD_UNIQUE_CHECKS".into()));
+        assert!(matches!(&a[0].value, SetValue::Expr(e) if e.to_string() == "@@UNIQUE_CHECKS"));
+        assert_eq!(a[1].value, SetValue::Literal(Value::Int(0)));
     }
 }

@@ -14,6 +14,12 @@
 //! SHOW CREATE {DATABASE|SCHEMA} db
 //! {DESCRIBE|DESC} table [column | 'pattern']
 //! EXPLAIN table
+//! SHOW [STORAGE] ENGINES
+//! SHOW {CHARACTER SET|CHARSET} [LIKE 'pattern' | WHERE condition]
+//! SHOW COLLATION [LIKE 'pattern' | WHERE condition]
+//! SHOW [FULL] PROCESSLIST
+//! SHOW {SLAVE|REPLICA} STATUS [FOR CHANNEL name] | SHOW ALL SLAVES STATUS
+//! SHOW {MASTER|BINARY LOG} STATUS
 //! ```
 //!
 //! sqlparser's MySQL dialect reads several of these wrongly (`SHOW LOCAL STATUS LIKE 'x'` and
@@ -42,6 +48,32 @@ pub enum ShowStatement {
     Warnings(ShowWarnings),
     /// One that storage answers.
     Storage(Show),
+    /// One the server answers from its own state ([`super::catalog`], [`super::process`]).
+    Server(ServerShow),
+}
+
+/// A `SHOW` of the server's own state.
+#[derive(Clone, Debug)]
+pub enum ServerShow {
+    /// `SHOW [STORAGE] ENGINES`.
+    Engines,
+    /// `SHOW CHARACTER SET`.
+    Charsets(Option<Filter>),
+    /// `SHOW COLLATION`.
+    Collations(Option<Filter>),
+    /// `SHOW [FULL] PROCESSLIST`.
+    ProcessList {
+        /// `FULL`: the whole statement, not its first 100 characters.
+        full: bool,
+    },
+    /// `SHOW SLAVE STATUS`, `SHOW REPLICA STATUS` (`replica`: the MySQL 8.0.22 column names),
+    /// MariaDB's `SHOW ALL SLAVES STATUS`.
+    ReplicaStatus {
+        /// Whether `REPLICA` named it.
+        replica: bool,
+    },
+    /// `SHOW MASTER STATUS`, `SHOW BINARY LOG STATUS`.
+    MasterStatus,
 }
 
 /// `SHOW [GLOBAL] VARIABLES|STATUS`.
@@ -102,18 +134,21 @@ pub(super) fn parse(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlErro
 
 fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
     let full = p.keyword("FULL");
+    if p.keyword("PROCESSLIST") {
+        p.end()?;
+        return Ok(Some(ShowStatement::Server(ServerShow::ProcessList {
+            full,
+        })));
+    }
     if !full {
+        if let Some(show) = server_show(p)? {
+            return Ok(Some(ShowStatement::Server(show)));
+        }
         let global = p.keyword("GLOBAL");
         let scoped = global || p.keyword("SESSION") || p.keyword("LOCAL");
         let status = p.keyword("STATUS");
         if status || p.keyword("VARIABLES") {
-            let filter = if p.keyword("LIKE") {
-                Some(Filter::Like(p.string("the LIKE pattern")?))
-            } else if p.keyword("WHERE") {
-                Some(Filter::Where(Box::new(p.expr()?)))
-            } else {
-                None
-            };
+            let filter = filter(p)?;
             p.end()?;
             return Ok(Some(ShowStatement::Variables(ShowVariables {
                 status,
@@ -220,6 +255,46 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
     Ok(None)
 }
 
+/// The `SHOW`s of the server's own state but `PROCESSLIST`; `None` (nothing consumed) for
+/// others.
+fn server_show(p: &mut Parser<'_>) -> Result<Option<ServerShow>, SqlError> {
+    let show = if p.keyword("ENGINES") || p.keywords(&["STORAGE", "ENGINES"]) {
+        ServerShow::Engines
+    } else if p.keywords(&["CHARACTER", "SET"]) || p.keyword("CHARSET") {
+        ServerShow::Charsets(filter(p)?)
+    } else if p.keyword("COLLATION") {
+        ServerShow::Collations(filter(p)?)
+    } else if p.keywords(&["SLAVE", "STATUS"]) || p.keywords(&["ALL", "SLAVES", "STATUS"]) {
+        // Only the default channel exists; MySQL names it with an empty name.
+        if p.keywords(&["FOR", "CHANNEL"]) {
+            p.name("a channel name")?;
+        }
+        ServerShow::ReplicaStatus { replica: false }
+    } else if p.keywords(&["REPLICA", "STATUS"]) {
+        if p.keywords(&["FOR", "CHANNEL"]) {
+            p.name("a channel name")?;
+        }
+        ServerShow::ReplicaStatus { replica: true }
+    } else if p.keywords(&["MASTER", "STATUS"]) || p.keywords(&["BINARY", "LOG", "STATUS"]) {
+        ServerShow::MasterStatus
+    } else {
+        return Ok(None);
+    };
+    p.end()?;
+    Ok(Some(show))
+}
+
+/// An optional `LIKE 'pattern'` or `WHERE condition`.
+fn filter(p: &mut Parser<'_>) -> Result<Option<Filter>, SqlError> {
+    Ok(if p.keyword("LIKE") {
+        Some(Filter::Like(p.string("the LIKE pattern")?))
+    } else if p.keyword("WHERE") {
+        Some(Filter::Where(Box::new(p.expr()?)))
+    } else {
+        None
+    })
+}
+
 /// The table of `DESCRIBE`/`EXPLAIN`, and the optional column name or pattern after it.
 fn describe(p: &mut Parser<'_>) -> Result<ShowStatement, SqlError> {
     let table = table_name(p)?;
@@ -308,7 +383,15 @@ impl ShowVariables {
                     (false, true) => "global_variables",
                     (false, false) => "session_variables",
                 };
-                let statement = query::show_where(table, *condition);
+                let statement = query::show_where(
+                    "performance_schema",
+                    table,
+                    &[
+                        ("VARIABLE_NAME", "Variable_name"),
+                        ("VARIABLE_VALUE", "Value"),
+                    ],
+                    *condition,
+                );
                 return ex.in_storage(|engine, ctx, sink| engine.execute(statement, ctx, sink));
             }
         };
@@ -492,10 +575,55 @@ mod tests {
     }
 
     #[test]
+    fn server_state_shows() {
+        let server = |sql: &str| match parsed(sql) {
+            Some(ShowStatement::Server(show)) => show,
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert!(matches!(server("SHOW ENGINES"), ServerShow::Engines));
+        assert!(matches!(
+            server("show storage engines;"),
+            ServerShow::Engines
+        ));
+        assert!(matches!(
+            server("SHOW CHARSET LIKE 'utf8%'"),
+            ServerShow::Charsets(Some(Filter::Like(p))) if p == "utf8%"
+        ));
+        assert!(matches!(
+            server("SHOW CHARACTER SET WHERE Maxlen > 1"),
+            ServerShow::Charsets(Some(Filter::Where(_)))
+        ));
+        assert!(matches!(
+            server("SHOW COLLATION"),
+            ServerShow::Collations(None)
+        ));
+        assert!(matches!(
+            server("SHOW PROCESSLIST"),
+            ServerShow::ProcessList { full: false }
+        ));
+        assert!(matches!(
+            server("SHOW FULL PROCESSLIST"),
+            ServerShow::ProcessList { full: true }
+        ));
+        for (sql, replica) in [
+            ("SHOW SLAVE STATUS", false),
+            ("SHOW ALL SLAVES STATUS", false),
+            ("SHOW REPLICA STATUS FOR CHANNEL ''", true),
+        ] {
+            assert!(
+                matches!(server(sql), ServerShow::ReplicaStatus { replica: r } if r == replica),
+                "{sql}"
+            );
+        }
+        assert!(matches!(
+            server("SHOW BINARY LOG STATUS"),
+            ServerShow::MasterStatus
+        ));
+    }
+
+    #[test]
     fn other_shows_are_left_to_sqlparser() {
         for sql in [
-            "SHOW PROCESSLIST",
-            "SHOW FULL PROCESSLIST",
             "SHOW GLOBAL PRIVILEGES",
             "EXPLAIN SELECT 1",
             "EXPLAIN `t`",

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::auth::account::AccountKey;
+use crate::auth::account::{AccountKey, ResourceLimits};
 use crate::auth::privileges::{PrivilegeLevel, PrivilegeSet};
 use crate::auth::require::TlsRequirement;
 use crate::auth::{Password, Plugin};
@@ -76,6 +76,41 @@ pub struct AccountOptions {
     pub require: Option<TlsRequirement>,
     /// `ACCOUNT LOCK` (true) / `ACCOUNT UNLOCK` (false).
     pub locked: Option<bool>,
+    /// `WITH MAX_…`.
+    pub limits: LimitChanges,
+}
+
+/// The resource limits a `WITH MAX_… n …` clause sets; those not named stay as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitChanges {
+    /// `MAX_QUERIES_PER_HOUR n`.
+    pub queries_per_hour: Option<u32>,
+    /// `MAX_UPDATES_PER_HOUR n`.
+    pub updates_per_hour: Option<u32>,
+    /// `MAX_CONNECTIONS_PER_HOUR n`.
+    pub connections_per_hour: Option<u32>,
+    /// `MAX_USER_CONNECTIONS n`.
+    pub user_connections: Option<u32>,
+}
+
+impl LimitChanges {
+    /// Whether no limit was named.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Sets the named limits in `limits`.
+    pub fn apply(&self, limits: &mut ResourceLimits) {
+        let set = |to: &mut u32, from: Option<u32>| {
+            if let Some(n) = from {
+                *to = n;
+            }
+        };
+        set(&mut limits.queries_per_hour, self.queries_per_hour);
+        set(&mut limits.updates_per_hour, self.updates_per_hour);
+        set(&mut limits.connections_per_hour, self.connections_per_hour);
+        set(&mut limits.user_connections, self.user_connections);
+    }
 }
 
 /// The privileges of a `GRANT`/`REVOKE`.

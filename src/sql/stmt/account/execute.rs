@@ -58,6 +58,7 @@ pub(crate) fn execute(
                         account.require = require.clone();
                     }
                     account.locked = options.locked.unwrap_or(false);
+                    options.limits.apply(&mut account.limits);
                     accounts.insert(key, account);
                 }
                 check_failures("CREATE USER", &failed)?;
@@ -77,6 +78,7 @@ pub(crate) fn execute(
         } => {
             let own_password_only = options.require.is_none()
                 && options.locked.is_none()
+                && options.limits.is_empty()
                 && users.iter().all(|u| {
                     u.user.resolve(actor) == *actor
                         && matches!(u.auth, None | Some(AuthOption::Password(_)))
@@ -108,6 +110,7 @@ pub(crate) fn execute(
                     if let Some(locked) = options.locked {
                         account.locked = locked;
                     }
+                    options.limits.apply(&mut account.limits);
                 }
                 check_failures("ALTER USER", &failed)?;
                 Ok(notes)

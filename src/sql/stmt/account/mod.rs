@@ -1,8 +1,10 @@
 //! Account statements: parsing and execution.
 //!
 //! ```text
-//! CREATE USER [IF NOT EXISTS] user [auth] [, user [auth]]… [REQUIRE …] [ACCOUNT LOCK|UNLOCK]
-//! ALTER USER [IF EXISTS] user [auth] [, user [auth]]… [REQUIRE …] [ACCOUNT LOCK|UNLOCK]
+//! CREATE USER [IF NOT EXISTS] user [auth] [, user [auth]]… [REQUIRE …] [WITH limit…]
+//!     [ACCOUNT LOCK|UNLOCK]
+//! ALTER USER [IF EXISTS] user [auth] [, user [auth]]… [REQUIRE …] [WITH limit…]
+//!     [ACCOUNT LOCK|UNLOCK]
 //! ALTER USER USER() IDENTIFIED BY 'pw'
 //! DROP USER [IF EXISTS] user [, user]…
 //! RENAME USER user TO user [, user TO user]…
@@ -15,12 +17,15 @@
 //! FLUSH PRIVILEGES
 //!
 //! auth: IDENTIFIED BY 'pw' | IDENTIFIED WITH plugin [BY 'pw' | AS 'stored']
+//! limit: MAX_QUERIES_PER_HOUR n | MAX_UPDATES_PER_HOUR n | MAX_CONNECTIONS_PER_HOUR n
+//!      | MAX_USER_CONNECTIONS n
 //! user: 'u'@'h' | u@h | `u`@`h` | "u"@"h" | 'u' (host '%') | CURRENT_USER[()]
 //! ```
 //!
 //! `PASSWORD EXPIRE DEFAULT`, `PASSWORD HISTORY DEFAULT`, `PASSWORD REUSE INTERVAL DEFAULT` and
 //! `PASSWORD REQUIRE CURRENT DEFAULT` are accepted and ignored so that `SHOW CREATE USER` output
-//! can be replayed; other password-policy and resource-limit options are 1235.
+//! can be replayed; other password-policy options are 1235. Resource limits are stored and
+//! enforced at login and per statement (see `crate::instance::sessions`); 0 is no limit.
 //!
 //! # Why a hand-written parser
 //!
@@ -65,8 +70,8 @@ mod parse;
 mod show;
 
 pub use ast::{
-    AccountOptions, AccountStatement, AuthOption, Credential, Outcome, PrivilegeList, UserRef,
-    UserSpec,
+    AccountOptions, AccountStatement, AuthOption, Credential, LimitChanges, Outcome, PrivilegeList,
+    UserRef, UserSpec,
 };
 pub(crate) use execute::execute;
 pub(crate) use parse::{parse, starts};

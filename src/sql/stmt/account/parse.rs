@@ -3,7 +3,8 @@
 use sqlparser::tokenizer::Token;
 
 use super::ast::{
-    AccountOptions, AccountStatement, AuthOption, Credential, PrivilegeList, UserRef, UserSpec,
+    AccountOptions, AccountStatement, AuthOption, Credential, LimitChanges, PrivilegeList, UserRef,
+    UserSpec,
 };
 use crate::auth::account::AccountKey;
 use crate::auth::privileges::{Privilege, PrivilegeLevel, PrivilegeSet};
@@ -281,10 +282,8 @@ fn account_options(p: &mut Parser<'_>) -> Result<AccountOptions, SqlError> {
             if !defaults.iter().any(|kws| p.keywords(kws)) {
                 return Err(SqlError::not_supported("password policy options"));
             }
-        } else if p.at_keyword("WITH") {
-            return Err(SqlError::not_supported(
-                "account resource limits (WITH MAX_…)",
-            ));
+        } else if p.keyword("WITH") {
+            resource_limits(p, &mut options.limits)?;
         } else if p.at_keyword("COMMENT") || p.at_keyword("ATTRIBUTE") {
             return Err(SqlError::not_supported("account COMMENT/ATTRIBUTE"));
         } else if p.at_keyword("FAILED_LOGIN_ATTEMPTS") || p.at_keyword("PASSWORD_LOCK_TIME") {
@@ -292,6 +291,43 @@ fn account_options(p: &mut Parser<'_>) -> Result<AccountOptions, SqlError> {
         } else {
             return Ok(options);
         }
+    }
+}
+
+/// `WITH` limit… (at least one, no commas, as in MySQL).
+fn resource_limits(p: &mut Parser<'_>, limits: &mut LimitChanges) -> Result<(), SqlError> {
+    let mut any = false;
+    loop {
+        let slot = if p.keyword("MAX_QUERIES_PER_HOUR") {
+            &mut limits.queries_per_hour
+        } else if p.keyword("MAX_UPDATES_PER_HOUR") {
+            &mut limits.updates_per_hour
+        } else if p.keyword("MAX_CONNECTIONS_PER_HOUR") {
+            &mut limits.connections_per_hour
+        } else if p.keyword("MAX_USER_CONNECTIONS") {
+            &mut limits.user_connections
+        } else if any {
+            return Ok(());
+        } else {
+            return Err(p.error(
+                "expected MAX_QUERIES_PER_HOUR, MAX_UPDATES_PER_HOUR, MAX_CONNECTIONS_PER_HOUR or MAX_USER_CONNECTIONS",
+            ));
+        };
+        let at = p.mark();
+        *slot = match p.advance() {
+            Some(Token::Number(n, _)) => match n.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    p.pos = at;
+                    return Err(p.error("expected a count from 0 to 4294967295"));
+                }
+            },
+            _ => {
+                p.pos = at;
+                return Err(p.error("expected a count"));
+            }
+        };
+        any = true;
     }
 }
 
@@ -522,19 +558,13 @@ const MYSQL_ONLY_PRIVILEGES: &[&str] = &[
     "CREATE TEMPORARY TABLES",
     "CREATE VIEW",
     "DROP ROLE",
-    "EVENT",
     "EXECUTE",
     "FILE",
     "INDEX",
-    "LOCK TABLES",
     "PROXY",
     "REFERENCES",
-    "REPLICATION CLIENT",
-    "REPLICATION SLAVE",
     "SHOW DATABASES",
-    "SHOW VIEW",
     "SHUTDOWN",
-    "TRIGGER",
 ];
 
 fn too_long(value: &str, what: &str, max: usize) -> SqlError {
@@ -644,7 +674,7 @@ mod tests {
              `c` identified with 'caching_sha2_password' as '', \
              d@h identified with caching_sha2_password \
              REQUIRE CIPHER 'TLS_AES_128_GCM_SHA256' AND SUBJECT '/CN=d' ISSUER '/CN=ca' and SAN 'DNS:d' \
-             ACCOUNT LOCK;",
+             WITH MAX_USER_CONNECTIONS 3 max_queries_per_hour 100 ACCOUNT LOCK;",
         );
         let AccountStatement::CreateUser {
             if_not_exists,
@@ -682,6 +712,14 @@ mod tests {
             })
         );
         assert_eq!(options.locked, Some(true));
+        assert_eq!(
+            options.limits,
+            LimitChanges {
+                user_connections: Some(3),
+                queries_per_hour: Some(100),
+                ..LimitChanges::default()
+            }
+        );
         assert_eq!(
             options.require.unwrap().to_sql(),
             "SUBJECT '/CN=d' ISSUER '/CN=ca' CIPHER 'TLS_AES_128_GCM_SHA256' SAN 'DNS:d'"
@@ -891,11 +929,19 @@ mod tests {
             "GRANT SELECT ON t TO u",
             "GRANT SELECT (c) ON db.* TO u",
             "CREATE USER u PASSWORD EXPIRE NEVER",
-            "CREATE USER u WITH MAX_USER_CONNECTIONS 3",
             "CREATE USER u IDENTIFIED BY RANDOM PASSWORD",
             "GRANT SELECT ON *.* TO u WITH MAX_QUERIES_PER_HOUR 1",
         ] {
             assert_eq!(parse_err(sql).code(), 1235, "{sql}");
+        }
+        for sql in [
+            "CREATE USER u WITH",
+            "CREATE USER u WITH MAX_USER_CONNECTIONS",
+            "CREATE USER u WITH MAX_USER_CONNECTIONS -1",
+            "CREATE USER u WITH MAX_USER_CONNECTIONS 4294967296",
+            "CREATE USER u WITH MAX_USER_CONNECTIONS 'x'",
+        ] {
+            assert_eq!(parse_err(sql).code(), 1064, "{sql}");
         }
         let long = "x".repeat(33);
         let e = parse_err(&format!("CREATE USER '{long}'"));

@@ -67,6 +67,21 @@ fn create_user_text(account: &Account) -> String {
     }
     out.push_str(" REQUIRE ");
     out.push_str(&account.require.to_sql());
+    // MySQL 8 names the limits that are set, after one WITH.
+    let limits = &account.limits;
+    if limits.any() {
+        out.push_str(" WITH");
+        for (name, n) in [
+            ("MAX_QUERIES_PER_HOUR", limits.queries_per_hour),
+            ("MAX_UPDATES_PER_HOUR", limits.updates_per_hour),
+            ("MAX_CONNECTIONS_PER_HOUR", limits.connections_per_hour),
+            ("MAX_USER_CONNECTIONS", limits.user_connections),
+        ] {
+            if n > 0 {
+                out.push_str(&format!(" {name} {n}"));
+            }
+        }
+    }
     out.push_str(" PASSWORD EXPIRE DEFAULT ACCOUNT ");
     out.push_str(if account.locked { "LOCK" } else { "UNLOCK" });
     out.push_str(
@@ -147,10 +162,14 @@ mod tests {
     fn show_create_user_output_replays() {
         let env = Env::new();
         env.root(
-            "CREATE USER 'we''ird'@'10.%' IDENTIFIED BY 'pw' REQUIRE SUBJECT '/O=it''s/CN=x' ISSUER '/CN=ca' SAN 'URI:spiffe://a/b' ACCOUNT LOCK",
+            "CREATE USER 'we''ird'@'10.%' IDENTIFIED BY 'pw' REQUIRE SUBJECT '/O=it''s/CN=x' ISSUER '/CN=ca' SAN 'URI:spiffe://a/b' WITH MAX_USER_CONNECTIONS 3 MAX_UPDATES_PER_HOUR 7 ACCOUNT LOCK",
         );
         let original = env.account("we'ird", "10.%");
         let text = env.show_create("'we''ird'@'10.%'");
+        assert!(
+            text.contains(" WITH MAX_UPDATES_PER_HOUR 7 MAX_USER_CONNECTIONS 3 PASSWORD EXPIRE"),
+            "{text}"
+        );
         env.root("DROP USER 'we''ird'@'10.%'");
         env.root(&text);
         assert_eq!(env.account("we'ird", "10.%"), original, "{text}");
@@ -191,6 +210,22 @@ mod tests {
                         .to_string()
                 ]
             )
+        );
+        env.root(
+            "GRANT PROCESS, REPLICATION CLIENT, binlog monitor, SLAVE MONITOR ON *.* TO u@'10.%'",
+        );
+        env.root("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON dump.* TO u@'10.%'");
+        let lines = env.grants(&u, "SHOW GRANTS").unwrap().1;
+        assert_eq!(
+            lines[0],
+            "GRANT RELOAD, PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO `u`@`10.%`"
+        );
+        assert!(
+            lines.contains(
+                &"GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON `dump`.* TO `u`@`10.%`"
+                    .to_string()
+            ),
+            "{lines:?}"
         );
         env.root("REVOKE ALL PRIVILEGES, GRANT OPTION FROM u@'10.%'");
         assert_eq!(
