@@ -623,11 +623,7 @@ mod tests {
 
     #[test]
     fn other_shows_are_left_to_sqlparser() {
-        for sql in [
-            "SHOW GLOBAL PRIVILEGES",
-            "EXPLAIN SELECT 1",
-            "EXPLAIN `t`",
-        ] {
+        for sql in ["SHOW GLOBAL PRIVILEGES", "EXPLAIN SELECT 1", "EXPLAIN `t`"] {
             assert!(parsed(sql).is_none(), "{sql}");
         }
     }
