@@ -805,6 +805,12 @@ fn functions_tools_send_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!(count, 3);
+    // BINARY binds to the literal after it only (Django's `startswith`).
+    let count: i64 = c
+        .query_first("SELECT COUNT(*) FROM f.t WHERE v LIKE BINARY 'a%' AND g = 1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(count, 1);
 }
 
 /// What introspecting clients read: SHOW CREATE TABLE in MySQL's form (every index, named

@@ -181,11 +181,11 @@ impl Statement {
             Statement::AlterInstance(s) => s.execute(ex),
             Statement::Use(s) => s.execute(ex),
             Statement::Flush => Ok(super::exchange::Reply::Ok),
+            Statement::Keys(table) => return storage::keys(table, ex),
             Statement::ServerShow(s) => return catalog::execute(s, ex),
             Statement::Kill(s) => s.execute(ex),
             Statement::Lock(s) => s.execute(ex),
             Statement::Begin(s) => s.execute(ex),
-            Statement::Keys(table) => return storage::keys(table, ex),
             Statement::Storage(s) => {
                 // Held while storage runs it: table locks see what it uses.
                 let shared = Arc::clone(&ex.state.shared);
@@ -225,11 +225,11 @@ mod tests {
             Ok(Statement::AlterInstance(_)) => "alter instance".into(),
             Ok(Statement::Use(_)) => "use".into(),
             Ok(Statement::Flush) => "flush".into(),
+            Ok(Statement::Keys(t)) => format!("keys {}", t.table),
             Ok(Statement::ServerShow(s)) => format!("server show {s:?}"),
             Ok(Statement::Kill(_)) => "kill".into(),
             Ok(Statement::Lock(_)) => "lock".into(),
             Ok(Statement::Begin(_)) => "begin".into(),
-            Ok(Statement::Keys(t)) => format!("keys {}", t.table),
             Ok(Statement::Storage(s)) if matches!(*s, ast::Statement::CreateDatabase { .. }) => {
                 "create database".into()
             }

@@ -217,7 +217,9 @@ impl<'a> Parser<'a> {
 /// queries, DML, DDL, transactions).
 pub(crate) fn sqlparser_statement(source: &Source<'_>) -> Result<ast::Statement, SqlError> {
     let mut statements = sqlparser::parser::Parser::new(&MySqlDialect {})
-        .with_tokens_with_locations(share_lock_as_for_share(source.tokens.clone()))
+        .with_tokens_with_locations(binary_operand_cast(share_lock_as_for_share(
+            source.tokens.clone(),
+        )))
         .parse_statements()
         .map_err(|e| SqlError::syntax(e.to_string()))?;
     match statements.len() {
@@ -283,6 +285,55 @@ fn share_lock_as_for_share(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan>
         ],
     );
     tokens
+}
+
+/// MySQL's `BINARY` operator before a literal or a quoted name (`LIKE BINARY 'a%' AND …`) as
+/// `CAST(operand AS BINARY)`: MySQL binds it to that one operand, while sqlparser reads all
+/// of the expression after it as the operand.
+fn binary_operand_cast(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_binary = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("BINARY"));
+    if !tokens.iter().any(|t| is_binary(&t.token)) {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 8);
+    let mut i = 0;
+    while i < tokens.len() {
+        let operand = tokens[i + 1..]
+            .iter()
+            .position(|t| !is_trivia(&t.token))
+            .map(|n| i + 1 + n)
+            .filter(|&n| {
+                matches!(
+                    &tokens[n].token,
+                    Token::SingleQuotedString(_)
+                        | Token::DoubleQuotedString(_)
+                        | Token::HexStringLiteral(_)
+                        | Token::NationalStringLiteral(_)
+                ) || matches!(&tokens[n].token, Token::Word(w) if w.quote_style == Some('`'))
+            });
+        match operand {
+            Some(n) if is_binary(&tokens[i].token) => {
+                let span = tokens[i].span;
+                let token = |token: Token| TokenWithSpan { token, span };
+                let space = || token(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space));
+                out.extend([token(Token::make_keyword("CAST")), token(Token::LParen)]);
+                out.push(tokens[n].clone());
+                out.extend([
+                    space(),
+                    token(Token::make_keyword("AS")),
+                    space(),
+                    token(Token::make_keyword("BINARY")),
+                    token(Token::RParen),
+                ]);
+                i = n + 1;
+            }
+            _ => {
+                out.push(tokens[i].clone());
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Byte offset of a tokenizer location (1-based line and character column).

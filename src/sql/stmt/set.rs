@@ -526,11 +526,19 @@ fn set_system(
                 if def.name == "autocommit" {
                     ex.engine.set_autocommit(true)?;
                 }
+                if def.name == "foreign_key_checks" {
+                    ex.engine.set_foreign_key_checks(true)?;
+                }
                 return Ok(());
             }
             let v = vars::convert(def, value, &ex.state.session_value(def))?;
-            if let ("autocommit", VarValue::Bool(on)) = (def.name, &v) {
-                ex.engine.set_autocommit(*on)?;
+            match (def.name, &v) {
+                ("autocommit", VarValue::Bool(on)) => ex.engine.set_autocommit(*on)?,
+                // Storage enforces foreign keys (restores turn the checks off while they load).
+                ("foreign_key_checks", VarValue::Bool(on)) => {
+                    ex.engine.set_foreign_key_checks(*on)?
+                }
+                _ => {}
             }
             for (name, value) in with_linked(def.name, v) {
                 ex.state.vars.insert(name, value);
