@@ -1091,3 +1091,529 @@ fn a_dropped_database_disappears_from_every_session() {
         .unwrap();
     assert_eq!(n, 0, "the new database, not the dropped one's rows");
 }
+
+/// The error of a statement that must fail with a server error: its number.
+fn code(result: mysql::Result<()>) -> u16 {
+    server_error(result.unwrap_err()).0
+}
+
+#[test]
+fn set_lists_apply_every_item_as_mysql_does() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    // sqlx's statement at connect: a subquery, an offset zone and NAMES … COLLATE in one list.
+    c.query_drop(
+        "SET sql_mode=(SELECT CONCAT(@@sql_mode, ',PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION')),time_zone='+00:00',NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+    )
+    .unwrap();
+    let got: (String, String, String, String) = c
+        .query_first(
+            "SELECT @@sql_mode, @@time_zone, @@collation_connection, @@character_set_results",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got,
+        (
+            "PIPES_AS_CONCAT,ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION".into(),
+            "+00:00".into(),
+            "utf8mb4_unicode_ci".into(),
+            "utf8mb4".into()
+        )
+    );
+    // A dump file's save-and-restore pairs.
+    c.query_drop("/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */")
+        .unwrap();
+    let saved: (i64, i64) = c
+        .query_first("SELECT @OLD_UNIQUE_CHECKS, @@unique_checks")
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved, (1, 0));
+    c.query_drop("/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */")
+        .unwrap();
+    assert_eq!(
+        c.query_first::<i64, _>("SELECT @@unique_checks").unwrap(),
+        Some(1)
+    );
+    // Settings tools make, checked and read back.
+    c.query_drop(
+        "SET SQL_QUOTE_SHOW_CREATE=1, lock_wait_timeout=2, default_storage_engine=innodb, sql_notes=0, sql_auto_is_null=0",
+    )
+    .unwrap();
+    let read: (i64, String, i64, i64) = c
+        .query_first(
+            "SELECT @@lock_wait_timeout, @@default_storage_engine, @@sql_notes, @@sql_quote_show_create",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, (2, "InnoDB".into(), 0, 1));
+    // mariadb-dump's MariaDB comments and its optimizer setting.
+    c.query_drop("/*M!100100 SET @@MAX_STATEMENT_TIME=1.500000 */")
+        .unwrap();
+    assert_eq!(
+        c.query_first::<f64, _>("SELECT @@max_statement_time")
+            .unwrap(),
+        Some(1.5)
+    );
+    c.query_drop("set optimizer_switch='semijoin=off'").unwrap();
+    let switch: String = c.query_first("SELECT @@optimizer_switch").unwrap().unwrap();
+    assert!(switch.contains(",semijoin=off,"), "{switch}");
+    c.query_drop("set optimizer_switch=default").unwrap();
+    c.query_drop("SET SESSION character_set_results = 'binary'")
+        .unwrap();
+    c.query_drop("SET character_set_results = NULL").unwrap();
+    assert_eq!(
+        c.query_first::<Option<String>, _>("SELECT @@character_set_results")
+            .unwrap(),
+        Some(None)
+    );
+    // Django's isolation level, read back under both names.
+    c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY")
+        .unwrap();
+    let iso: (String, String, i64) = c
+        .query_first("SELECT @@transaction_isolation, @@tx_isolation, @@transaction_read_only")
+        .unwrap()
+        .unwrap();
+    assert_eq!(iso, ("READ-COMMITTED".into(), "READ-COMMITTED".into(), 1));
+    // Bad values are MySQL's errors; a list stops at its first failing item.
+    for (sql, expected) in [
+        ("SET sql_mode = 'NO_SUCH_MODE'", 1231),
+        ("SET time_zone = 'Mars/Olympus'", 1298),
+        ("SET NAMES latin1 COLLATE utf8mb4_bin", 1253),
+        ("SET character_set_client = 'klingon'", 1115),
+        ("SET collation_connection = 'klingon_ci'", 1273),
+        ("SET default_storage_engine = MyISAM", 1286),
+        ("SET @a = 1, lock_wait_timeout = 0, @b = 2", 1231),
+    ] {
+        assert_eq!(code(c.query_drop(sql)), expected, "{sql}");
+    }
+    let ab: (Option<i64>, Option<i64>) = c.query_first("SELECT @a, @b").unwrap().unwrap();
+    assert_eq!(ab, (Some(1), None));
+}
+
+#[test]
+fn server_catalog_shows_and_replication_status() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    let engines: Vec<(String, String, String, String, String, String)> =
+        c.query("SHOW ENGINES").unwrap();
+    assert_eq!(engines.len(), 1);
+    assert_eq!(
+        (engines[0].0.as_str(), engines[0].1.as_str()),
+        ("InnoDB", "DEFAULT")
+    );
+    let utf8: Vec<String> = c
+        .query_map("SHOW CHARACTER SET LIKE 'utf8%'", |row: mysql::Row| {
+            row.get::<String, _>(0).unwrap()
+        })
+        .unwrap();
+    assert_eq!(utf8, ["utf8mb3", "utf8mb4"]);
+    let four: Vec<String> = c
+        .query_map("SHOW CHARSET WHERE Maxlen = 4", |row: mysql::Row| {
+            row.get::<String, _>(0).unwrap()
+        })
+        .unwrap();
+    assert_eq!(four, ["utf8mb4"]);
+    let default: Vec<(String, i64)> = c
+        .query_map(
+            "SHOW COLLATION WHERE Charset = 'utf8mb4' AND `Default` = 'Yes'",
+            |row: mysql::Row| (row.get(0).unwrap(), row.get(2).unwrap()),
+        )
+        .unwrap();
+    assert_eq!(default, [("utf8mb4_general_ci".to_string(), 45)]);
+    // A server without replication: the statuses are empty results with MySQL's columns.
+    for (sql, first_column, count) in [
+        ("SHOW SLAVE STATUS", "Slave_IO_State", 60),
+        ("SHOW REPLICA STATUS", "Replica_IO_State", 60),
+        ("SHOW MASTER STATUS", "File", 5),
+    ] {
+        let result = c.query_iter(sql).unwrap();
+        let columns = result.columns();
+        assert_eq!(columns.as_ref().len(), count, "{sql}");
+        assert_eq!(columns.as_ref()[0].name_str(), first_column, "{sql}");
+        assert_eq!(result.count(), 0, "{sql}");
+    }
+    // Prepared SHOW statements (node mysql2's execute, sqlx).
+    let prepared: Vec<(String, String)> = c
+        .exec("SHOW SESSION VARIABLES LIKE 'lock_wait_timeout'", ())
+        .unwrap();
+    assert_eq!(
+        prepared,
+        [("lock_wait_timeout".to_string(), "31536000".to_string())]
+    );
+    // prometheus-mysqld-exporter's documented account: REPLICATION CLIENT shows the status.
+    c.query_drop("CREATE USER mon IDENTIFIED BY 'pw' WITH MAX_USER_CONNECTIONS 3")
+        .unwrap();
+    c.query_drop("GRANT PROCESS, SELECT ON *.* TO mon").unwrap();
+    let mut mon = mysql::Conn::new(server.opts("mon", "pw")).unwrap();
+    let e = server_error(mon.query_drop("SHOW SLAVE STATUS").unwrap_err());
+    assert_eq!(
+        e,
+        (
+            1227,
+            "Access denied; you need (at least one of) the REPLICATION CLIENT, SLAVE MONITOR, SUPER privilege(s) for this operation".into()
+        )
+    );
+    c.query_drop("GRANT REPLICATION CLIENT ON *.* TO mon")
+        .unwrap();
+    mon.query_drop("SHOW SLAVE STATUS").unwrap();
+    let create: String = c.query_first("SHOW CREATE USER mon").unwrap().unwrap();
+    assert!(
+        create.contains(" REQUIRE NONE WITH MAX_USER_CONNECTIONS 3 PASSWORD EXPIRE"),
+        "{create}"
+    );
+}
+
+/// Waits (bounded) until `check` holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn processlist_shows_sessions_and_kill_stops_them() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE USER a IDENTIFIED BY 'pw'").unwrap();
+    root.query_drop("CREATE USER b IDENTIFIED BY 'pw'").unwrap();
+    root.query_drop("GRANT SELECT ON *.* TO a").unwrap();
+    let mut a = mysql::Conn::new(server.opts("a", "pw")).unwrap();
+    let mut b = mysql::Conn::new(server.opts("b", "pw")).unwrap();
+    let a_id = a.connection_id();
+    let info = |root: &mut mysql::Conn| -> Option<(String, String)> {
+        let rows: Vec<mysql::Row> = root.query("SHOW FULL PROCESSLIST").unwrap();
+        rows.into_iter()
+            .find(|r| r.get::<u32, _>(0) == Some(a_id))
+            .map(|r| {
+                let info: Option<String> = r.get(7).unwrap();
+                (r.get(4).unwrap(), info.unwrap_or_default())
+            })
+    };
+    // A killed SLEEP ends at once and returns 1, as MySQL's does.
+    std::thread::scope(|s| {
+        let sleeping = s.spawn(|| {
+            let started = std::time::Instant::now();
+            (
+                a.query_first::<i64, _>("SELECT SLEEP(60)"),
+                started.elapsed(),
+            )
+        });
+        eventually("the sleep in the processlist", || {
+            info(&mut root) == Some(("Query".into(), "SELECT SLEEP(60)".into()))
+        });
+        // Without PROCESS a session sees only its own user's sessions, and kills only those.
+        let seen: Vec<mysql::Row> = b.query("SHOW PROCESSLIST").unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].get::<String, _>(1).as_deref(), Some("b"));
+        assert_eq!(
+            server_error(b.query_drop(format!("KILL QUERY {a_id}")).unwrap_err()),
+            (1095, format!("You are not owner of thread {a_id}"))
+        );
+        assert_eq!(code(b.query_drop("KILL 999999")), 1094);
+        root.query_drop(format!("KILL QUERY {a_id}")).unwrap();
+        let (result, took) = sleeping.join().unwrap();
+        assert_eq!(result.unwrap(), Some(1));
+        assert!(took < Duration::from_secs(30), "the sleep ran on: {took:?}");
+    });
+    // A statement SQLite runs is interrupted: 1317.
+    let count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT COUNT(*) FROM c";
+    std::thread::scope(|s| {
+        let counting = s.spawn(|| a.query_first::<i64, _>(count).map(drop));
+        eventually("the count in the processlist", || {
+            info(&mut root).is_some_and(|(_, info)| info == count)
+        });
+        root.query_drop(format!("KILL QUERY {a_id}")).unwrap();
+        assert_eq!(
+            server_error(counting.join().unwrap().unwrap_err()),
+            (1317, "Query execution was interrupted".into())
+        );
+    });
+    // KILL QUERY leaves the session; KILL ends it.
+    assert_eq!(a.query_first::<i64, _>("SELECT 1").unwrap(), Some(1));
+    root.query_drop(format!("KILL {a_id}")).unwrap();
+    assert!(
+        a.query_drop("SELECT 1").is_err(),
+        "the killed session is gone"
+    );
+    eventually("the killed session to leave the processlist", || {
+        let rows: Vec<mysql::Row> = root.query("SHOW PROCESSLIST").unwrap();
+        !rows.iter().any(|r| r.get::<u32, _>(0) == Some(a_id))
+    });
+    // A session's KILL of itself answers 1317 and closes it.
+    let mut own = server.root();
+    assert_eq!(code(own.query_drop("KILL CONNECTION_ID()")), 1317);
+    assert!(own.query_drop("SELECT 1").is_err());
+    let listed: i64 = root
+        .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'b'")
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed, 1);
+}
+
+#[test]
+fn lock_tables_hold_other_sessions_off_until_unlock() {
+    let server = TestServer::start();
+    let mut a = server.root();
+    let mut b = server.root();
+    for sql in [
+        "CREATE DATABASE lk",
+        "CREATE TABLE lk.t (id INT PRIMARY KEY)",
+        "CREATE TABLE lk.u (id INT)",
+        "CREATE TABLE lk.v (id INT)",
+        "INSERT INTO lk.t VALUES (1)",
+    ] {
+        a.query_drop(sql).unwrap();
+    }
+    a.query_drop("LOCK TABLES lk.t WRITE, lk.u AS alias READ /*!32311 LOCAL */")
+        .unwrap();
+    a.query_drop("INSERT INTO lk.t VALUES (2)").unwrap();
+    a.query_drop("SELECT * FROM lk.u").unwrap();
+    assert_eq!(
+        server_error(a.query_drop("INSERT INTO lk.u VALUES (1)").unwrap_err()),
+        (
+            1099,
+            "Table 'u' was locked with a READ lock and can't be updated".into()
+        )
+    );
+    assert_eq!(code(a.query_drop("SELECT * FROM lk.v")), 1100);
+    // Another session reads what is locked READ, and waits for the rest.
+    b.query_drop("SET lock_wait_timeout = 1").unwrap();
+    b.query_drop("SELECT * FROM lk.u").unwrap();
+    assert_eq!(code(b.query_drop("SELECT * FROM lk.t")), 1205);
+    assert_eq!(code(b.query_drop("INSERT INTO lk.u VALUES (1)")), 1205);
+    b.query_drop("SET lock_wait_timeout = 60").unwrap();
+    let b_id = b.connection_id();
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| b.query_first::<i64, _>("SELECT COUNT(*) FROM lk.t"));
+        eventually("the read to wait for the lock", || {
+            let rows: Vec<mysql::Row> = a.query("SHOW PROCESSLIST").unwrap();
+            rows.iter().any(|r| {
+                r.get::<u32, _>(0) == Some(b_id)
+                    && r.get::<String, _>(6).as_deref() == Some("Waiting for table level lock")
+            })
+        });
+        a.query_drop("UNLOCK TABLES").unwrap();
+        assert_eq!(waiting.join().unwrap().unwrap(), Some(2));
+    });
+    assert_eq!(code(a.query_drop("LOCK TABLES lk.nope READ")), 1146);
+    a.query_drop("CREATE USER reader IDENTIFIED BY 'pw'")
+        .unwrap();
+    a.query_drop("GRANT SELECT ON lk.* TO reader").unwrap();
+    let mut reader = mysql::Conn::new(server.opts("reader", "pw")).unwrap();
+    assert_eq!(code(reader.query_drop("LOCK TABLES lk.t READ")), 1044);
+    a.query_drop("GRANT LOCK TABLES ON lk.* TO reader").unwrap();
+    reader.query_drop("LOCK TABLES lk.t READ").unwrap();
+    // A session's end releases its locks.
+    drop(reader);
+    eventually("the lock of a closed session to go", || {
+        b.query_drop("INSERT INTO lk.t VALUES (3)").is_ok()
+    });
+}
+
+#[test]
+fn savepoints_snapshots_and_create_schema() {
+    let server = TestServer::start();
+    let mut a = server.root();
+    let mut b = server.root();
+    a.query_drop("CREATE SCHEMA IF NOT EXISTS sp DEFAULT CHARACTER SET utf8mb4")
+        .unwrap();
+    a.query_drop("CREATE SCHEMA IF NOT EXISTS sp").unwrap();
+    assert_eq!(a.warnings(), 1);
+    a.query_drop("CREATE TABLE sp.t (id INT PRIMARY KEY)")
+        .unwrap();
+    for sql in [
+        "BEGIN",
+        "INSERT INTO sp.t VALUES (1)",
+        "SAVEPOINT a",
+        "INSERT INTO sp.t VALUES (2)",
+        "SAVEPOINT b",
+        "INSERT INTO sp.t VALUES (3)",
+        "ROLLBACK TO SAVEPOINT a",
+        "INSERT INTO sp.t VALUES (4)",
+        "RELEASE SAVEPOINT a",
+    ] {
+        a.query_drop(sql).unwrap();
+    }
+    assert_eq!(
+        server_error(a.query_drop("ROLLBACK TO b").unwrap_err()),
+        (1305, "SAVEPOINT b does not exist".into())
+    );
+    a.query_drop("COMMIT").unwrap();
+    let ids: Vec<i64> = a.query("SELECT id FROM sp.t ORDER BY id").unwrap();
+    assert_eq!(ids, [1, 4]);
+    // Outside a transaction there is nothing to go back to.
+    a.query_drop("SAVEPOINT c").unwrap();
+    assert_eq!(code(a.query_drop("ROLLBACK TO SAVEPOINT c")), 1305);
+    // A consistent snapshot does not hold writers up, and does not see them.
+    a.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .unwrap();
+    assert_eq!(
+        a.query_first::<i64, _>("SELECT COUNT(*) FROM sp.t")
+            .unwrap(),
+        Some(2)
+    );
+    b.query_drop("INSERT INTO sp.t VALUES (5)").unwrap();
+    assert_eq!(
+        a.query_first::<i64, _>("SELECT COUNT(*) FROM sp.t")
+            .unwrap(),
+        Some(2)
+    );
+    a.query_drop("COMMIT").unwrap();
+    assert_eq!(
+        a.query_first::<i64, _>("SELECT COUNT(*) FROM sp.t")
+            .unwrap(),
+        Some(3)
+    );
+}
+
+#[test]
+fn change_user_logs_in_again_on_the_same_connection() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    for sql in [
+        "CREATE DATABASE cu",
+        "CREATE TABLE cu.t (id INT)",
+        "CREATE USER tls_only IDENTIFIED BY 'pw-t' REQUIRE SSL",
+        "CREATE USER cert_only IDENTIFIED BY 'pw-c' REQUIRE X509",
+        "CREATE USER one IDENTIFIED BY 'pw-1' WITH MAX_USER_CONNECTIONS 1",
+        "GRANT SELECT ON cu.* TO tls_only",
+    ] {
+        root.query_drop(sql).unwrap();
+    }
+    let verified = mysql::SslOpts::default()
+        .with_root_cert_path(Some(server.tls_dir().join("ca.pem")))
+        .with_danger_skip_domain_validation(true);
+    let mut c = mysql::Conn::new(server.opts("root", "").ssl_opts(Some(verified.clone()))).unwrap();
+    let id = c.connection_id();
+    c.query_drop("SET @x = 1, lock_wait_timeout = 7").unwrap();
+    c.query_drop("LOCK TABLES cu.t WRITE").unwrap();
+    c.change_user(
+        mysql::ChangeUserOpts::default()
+            .with_user(Some("tls_only".into()))
+            .with_pass(Some("pw-t".into()))
+            .with_db_name(Some("cu".into())),
+    )
+    .unwrap();
+    let who: (String, String, Option<i64>, i64) = c
+        .query_first("SELECT CURRENT_USER(), DATABASE(), @x, @@lock_wait_timeout")
+        .unwrap()
+        .unwrap();
+    assert_eq!(who, ("tls_only@%".into(), "cu".into(), None, 31_536_000));
+    assert_eq!(c.connection_id(), id, "the same connection");
+    // The session was reset: its table lock is gone.
+    root.query_drop("INSERT INTO cu.t VALUES (1)").unwrap();
+    let listed: Vec<mysql::Row> = root.query("SHOW PROCESSLIST").unwrap();
+    let row = listed
+        .iter()
+        .find(|r| r.get::<u32, _>(0) == Some(id))
+        .unwrap();
+    assert_eq!(row.get::<String, _>(1).as_deref(), Some("tls_only"));
+    assert_eq!(row.get::<String, _>(3).as_deref(), Some("cu"));
+    // REQUIRE is checked on the connection's transport: refused (1873), and closed.
+    let mut plain = server.root();
+    let e = server_error(
+        plain
+            .change_user(
+                mysql::ChangeUserOpts::default()
+                    .with_user(Some("tls_only".into()))
+                    .with_pass(Some("pw-t".into())),
+            )
+            .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        (
+            1873,
+            "Access denied trying to change to user 'tls_only'@'127.0.0.1' (using password: YES). Disconnecting.".into()
+        )
+    );
+    assert!(plain.query_drop("SELECT 1").is_err());
+    for (user, pass) in [("cert_only", "pw-c"), ("tls_only", "wrong")] {
+        let mut c =
+            mysql::Conn::new(server.opts("root", "").ssl_opts(Some(verified.clone()))).unwrap();
+        let e = c
+            .change_user(
+                mysql::ChangeUserOpts::default()
+                    .with_user(Some(user.into()))
+                    .with_pass(Some(pass.into())),
+            )
+            .unwrap_err();
+        assert_eq!(server_error(e).0, 1873, "{user}");
+    }
+    // The new account's connection limit counts the session.
+    let _one = mysql::Conn::new(server.opts("one", "pw-1")).unwrap();
+    let mut c = server.root();
+    let e = c
+        .change_user(
+            mysql::ChangeUserOpts::default()
+                .with_user(Some("one".into()))
+                .with_pass(Some("pw-1".into())),
+        )
+        .unwrap_err();
+    assert_eq!(
+        server_error(e),
+        (
+            1226,
+            "User 'one' has exceeded the 'max_user_connections' resource (current value: 1)".into()
+        )
+    );
+}
+
+#[test]
+fn resource_limits_are_enforced_as_mysql_does() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE USER lim IDENTIFIED BY 'pw' WITH MAX_USER_CONNECTIONS 2 MAX_QUERIES_PER_HOUR 5 MAX_UPDATES_PER_HOUR 1")
+        .unwrap();
+    root.query_drop("GRANT ALL ON lim.* TO lim").unwrap();
+    root.query_drop("CREATE DATABASE lim").unwrap();
+    root.query_drop("CREATE TABLE lim.t (id INT)").unwrap();
+    let mut first = mysql::Conn::new(server.opts("lim", "pw")).unwrap();
+    let _second = mysql::Conn::new(server.opts("lim", "pw")).unwrap();
+    let refused = mysql::Conn::new(server.opts("lim", "pw")).unwrap_err();
+    assert_eq!(
+        server_error(refused),
+        (
+            1226,
+            "User 'lim' has exceeded the 'max_user_connections' resource (current value: 2)".into()
+        )
+    );
+    first.query_drop("INSERT INTO lim.t VALUES (1)").unwrap();
+    assert_eq!(
+        server_error(
+            first
+                .query_drop("INSERT INTO lim.t VALUES (2)")
+                .unwrap_err()
+        ),
+        (
+            1226,
+            "User 'lim' has exceeded the 'max_updates' resource (current value: 1)".into()
+        )
+    );
+    // Queries go on until their own limit (the mysql crate's connect ran some too).
+    let mut answered = 0;
+    let e = loop {
+        match first.query_drop("SELECT 1") {
+            Ok(()) => answered += 1,
+            Err(e) => break e,
+        }
+        assert!(answered < 10, "no query limit");
+    };
+    assert!(server_error(e).1.contains("'max_questions'"));
+    // The global max_user_connections applies to accounts without their own limit.
+    root.query_drop("CREATE USER free IDENTIFIED BY 'pw'")
+        .unwrap();
+    root.query_drop("SET GLOBAL max_user_connections = 1")
+        .unwrap();
+    let _f = mysql::Conn::new(server.opts("free", "pw")).unwrap();
+    assert_eq!(
+        server_error(mysql::Conn::new(server.opts("free", "pw")).unwrap_err()).0,
+        1203
+    );
+}

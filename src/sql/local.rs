@@ -480,6 +480,7 @@ fn query(ex: &mut Exchange<'_>, source: &lex::Source<'_>) -> io::Result<()> {
     let entry = ex.state.registration.entry();
     // A KILL QUERY that came between statements is for none of them.
     entry.clear_kill_query();
+    ex.engine.clear_interrupt();
     entry.begin("Query", Some(source.text));
     let statement = Statement::parse(source);
     if !statement.as_ref().is_ok_and(Statement::keeps_warnings) {

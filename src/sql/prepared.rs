@@ -168,6 +168,7 @@ impl PreparedStatements {
         ex.format = RowFormat::Binary;
         let entry = ex.state.registration.entry();
         entry.clear_kill_query();
+        ex.engine.clear_interrupt();
         let changes = match &stmt.kind {
             Kind::Data { changes, .. } => *changes,
             Kind::Other(statement) => statement.changes_data(),

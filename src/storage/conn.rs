@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -68,10 +68,13 @@ impl Engine {
         let conn = Connection::open_in_memory().map_err(|e| sql_error(&e, None))?;
         conn.busy_timeout(LOCK_WAIT)
             .map_err(|e| sql_error(&e, None))?;
-        super::functions::register(&conn).map_err(|e| sql_error(&e, None))?;
+        let interrupted = Arc::new(AtomicBool::new(false));
+        super::functions::register(&conn, Arc::clone(&interrupted))
+            .map_err(|e| sql_error(&e, None))?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(EngineSession {
             conn,
+            interrupted,
             dir: self.dir.clone(),
             current: None,
             autocommit: true,
@@ -112,18 +115,26 @@ impl Engine {
 
 /// Stops the statement a session's connection runs, from another thread (`KILL`): it fails
 /// with SQLite's interrupt, which the session reports as MySQL's 1317.
-pub struct Interrupter(rusqlite::InterruptHandle);
+pub struct Interrupter {
+    handle: rusqlite::InterruptHandle,
+    /// What `SLEEP` watches, which SQLite's interrupt does not reach while it waits.
+    interrupted: Arc<AtomicBool>,
+}
 
 impl Interrupter {
-    /// Interrupts the running statement, if there is one (no effect on later ones).
+    /// Interrupts the running statement, if there is one (no effect on later ones, but for a
+    /// `SLEEP` until [`EngineSession::clear_interrupt`]).
     pub fn interrupt(&self) {
-        self.0.interrupt();
+        self.interrupted.store(true, Ordering::Release);
+        self.handle.interrupt();
     }
 }
 
 /// One session's view of storage.
 pub struct EngineSession {
     pub(super) conn: Connection,
+    /// Set by the session's [`Interrupter`]; `SLEEP` ends when it is.
+    interrupted: Arc<AtomicBool>,
     pub(super) dir: PathBuf,
     pub(super) current: Option<String>,
     autocommit: bool,
@@ -181,7 +192,15 @@ pub(super) fn check_database_name(db: &str) -> Result<(), SqlError> {
 impl EngineSession {
     /// What stops this connection's running statement from another thread.
     pub fn interrupter(&self) -> Interrupter {
-        Interrupter(self.conn.get_interrupt_handle())
+        Interrupter {
+            handle: self.conn.get_interrupt_handle(),
+            interrupted: Arc::clone(&self.interrupted),
+        }
+    }
+
+    /// Forgets an interrupt that ended a statement (before the next one).
+    pub fn clear_interrupt(&self) {
+        self.interrupted.store(false, Ordering::Release);
     }
 
     /// Whether autocommit is on.

@@ -7,7 +7,9 @@
 //! Replacements are built as AST nodes around the already-rewritten arguments, never as text
 //! parsed again: an argument's literal keeps exactly the value the client sent.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
@@ -25,13 +27,27 @@ use super::translate::literal;
 use crate::error::SqlError;
 use crate::protocol::value::Value;
 
-/// Registers the functions SQLite lacks on a session's connection.
-pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
+/// How often a `SLEEP` looks whether its statement was killed.
+const SLEEP_SLICE: Duration = Duration::from_millis(20);
+
+/// Registers the functions SQLite lacks on a session's connection; `SLEEP` ends early, returning
+/// 1 as MySQL's does, once `interrupted` is set (`KILL`).
+pub(super) fn register(conn: &Connection, interrupted: Arc<AtomicBool>) -> rusqlite::Result<()> {
     let volatile = FunctionFlags::SQLITE_UTF8;
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function("sleep", 1, volatile, |ctx| {
+    conn.create_scalar_function("sleep", 1, volatile, move |ctx| {
         if let Some(wait) = number(ctx, 0).and_then(|s| Duration::try_from_secs_f64(s).ok()) {
-            std::thread::sleep(wait);
+            let until = Instant::now() + wait;
+            loop {
+                if interrupted.load(Ordering::Acquire) {
+                    return Ok(1i64);
+                }
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left.min(SLEEP_SLICE));
+            }
         }
         Ok(0i64)
     })?;
