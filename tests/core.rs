@@ -1121,6 +1121,23 @@ fn set_lists_apply_every_item_as_mysql_does() {
             "utf8mb4".into()
         )
     );
+    // The zone applies to NOW() (UTC_TIMESTAMP() stays UTC).
+    let minutes = |c: &mut mysql::Conn| -> i64 {
+        let (now, utc): (String, String) = c
+            .query_first("SELECT NOW(), UTC_TIMESTAMP()")
+            .unwrap()
+            .unwrap();
+        let of = |t: &str| -> i64 {
+            let h: i64 = t[11..13].parse().unwrap();
+            let m: i64 = t[14..16].parse().unwrap();
+            h * 60 + m
+        };
+        (of(&now) - of(&utc)).rem_euclid(24 * 60)
+    };
+    c.query_drop("SET time_zone = '+05:30'").unwrap();
+    assert!((329..=331).contains(&minutes(&mut c)));
+    c.query_drop("SET time_zone = '+00:00'").unwrap();
+    assert!(matches!(minutes(&mut c), 0 | 1 | 1439));
     // A dump file's save-and-restore pairs.
     c.query_drop("/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */")
         .unwrap();

@@ -52,9 +52,15 @@ pub(super) fn register(conn: &Connection, interrupted: Arc<AtomicBool>) -> rusql
         Ok(0i64)
     })?;
     conn.create_scalar_function("uuid", 0, volatile, |_| Ok(uuid()))?;
-    conn.create_scalar_function("tlsql_now", 1, volatile, |ctx| {
+    // The current time in the session's `time_zone` (the second argument), with `fsp` digits.
+    conn.create_scalar_function("tlsql_now", 2, volatile, |ctx| {
         let fsp = number(ctx, 0).unwrap_or(0.0).clamp(0.0, 6.0) as usize;
-        Ok(format_datetime(&jiff::ZonedDateTime::now().datetime(), fsp))
+        let zone = match ctx.get_raw(1) {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(time_zone),
+            _ => None,
+        };
+        let now = jiff::Timestamp::now().to_zoned_datetime(zone.unwrap_or_else(TimeZone::system));
+        Ok(format_datetime(&now.datetime(), fsp))
     })?;
     conn.create_scalar_function("convert_tz", 3, pure, |ctx| {
         let text = |i: usize| match ctx.get_raw(i) {
@@ -191,6 +197,12 @@ fn plain_args(f: &Function) -> Option<Vec<Expr>> {
     }
 }
 
+/// `NOW(fsp)` in the session's `time_zone`, as MySQL gives it.
+fn now(fsp: Expr, ctx: &dyn SessionContext) -> Result<Expr, SqlError> {
+    let zone = ctx.system_variable(super::VarScope::Default, "time_zone")?;
+    Ok(call("tlsql_now", vec![fsp, literal(&zone)]))
+}
+
 /// The replacement for a call of a MySQL function SQLite lacks or names differently.
 pub(super) fn function(
     f: &Function,
@@ -213,19 +225,14 @@ pub(super) fn function(
             "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION" | "CONNECTION_ID",
             [],
         ) => return Ok(ctx.function(&name).map(|v| literal(&v))),
-        ("NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP", []) => call(
-            "datetime",
-            vec![text_literal("now"), text_literal("localtime")],
-        ),
+        ("NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP", []) => {
+            now(number_literal(0), ctx)?
+        }
         ("NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP", [fsp]) => {
-            call("tlsql_now", vec![fsp.clone()])
+            now(fsp.clone(), ctx)?
         }
-        ("CURDATE" | "CURRENT_DATE", []) => {
-            call("date", vec![text_literal("now"), text_literal("localtime")])
-        }
-        ("CURTIME" | "CURRENT_TIME", []) => {
-            call("time", vec![text_literal("now"), text_literal("localtime")])
-        }
+        ("CURDATE" | "CURRENT_DATE", []) => call("date", vec![now(number_literal(0), ctx)?]),
+        ("CURTIME" | "CURRENT_TIME", []) => call("time", vec![now(number_literal(0), ctx)?]),
         ("UTC_TIMESTAMP", []) => call("datetime", vec![text_literal("now")]),
         ("UTC_DATE", []) => call("date", vec![text_literal("now")]),
         ("UNIX_TIMESTAMP", []) => call("unixepoch", vec![]),
