@@ -116,6 +116,8 @@ error_kinds! {
     RowIsReferenced = (1451, "23000"),
     /// `ER_NO_REFERENCED_ROW_2`: a child row without its parent.
     NoReferencedRow = (1452, "23000"),
+    /// `ER_SP_DOES_NOT_EXIST`: a function neither MySQL's nor tlsql's.
+    NoSuchFunction = (1305, "42000"),
     /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
     WrongObject = (1347, "HY000"),
     /// `ER_NONEXISTING_GRANT`.

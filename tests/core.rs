@@ -811,6 +811,18 @@ fn functions_tools_send_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!(count, 1);
+    for (sql, code) in [
+        ("SELECT SQL_CALC_FOUND_ROWS g FROM f.t LIMIT 1", 1235),
+        ("CREATE TEMPORARY TABLE f.tmp (a INT)", 1235),
+        ("SELECT NO_SUCH_FUNCTION(1)", 1305),
+    ] {
+        let (got, message) = server_error(c.query_drop(sql).unwrap_err());
+        assert_eq!(got, code, "{sql}: {message}");
+        assert!(
+            !message.contains("sqlite") && !message.contains("_tlsql_"),
+            "{message}"
+        );
+    }
 }
 
 /// What introspecting clients read: SHOW CREATE TABLE in MySQL's form (every index, named

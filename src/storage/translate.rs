@@ -148,7 +148,9 @@ pub(crate) fn rewrite(
     // Row locks (`FOR UPDATE`, `LOCK IN SHARE MODE`): a transaction that writes holds SQLite's
     // database lock from its start, which is at least as strong. Select modifiers
     // (`SQL_NO_CACHE`, `HIGH_PRIORITY`…) are hints SQLite has no use for.
-    let _ = VisitMut::visit(statement, &mut QueryHints);
+    if let ControlFlow::Break(e) = VisitMut::visit(statement, &mut QueryHints) {
+        return Err(e);
+    }
     if let Statement::Insert(insert) = statement {
         if insert.ignore {
             insert.ignore = false;
@@ -271,11 +273,18 @@ fn upsert(insert: &mut sqlparser::ast::Insert) {
 struct QueryHints;
 
 impl VisitorMut for QueryHints {
-    type Break = ();
+    type Break = SqlError;
 
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<SqlError> {
         query.locks.clear();
         if let SetExpr::Select(select) = query.body.as_mut() {
+            if select
+                .select_modifiers
+                .as_ref()
+                .is_some_and(|m| m.sql_calc_found_rows)
+            {
+                return ControlFlow::Break(SqlError::not_supported("SQL_CALC_FOUND_ROWS"));
+            }
             select.select_modifiers = None;
         }
         ControlFlow::Continue(())
@@ -523,6 +532,9 @@ pub(crate) fn create_table(
             ErrorKind::TableMustHaveColumns,
             "A table must have at least 1 column",
         ));
+    }
+    if ct.temporary {
+        return Err(SqlError::not_supported("CREATE TEMPORARY TABLE"));
     }
     let def = TableDef::from_create(ct, &target.table)?;
     let sqlite = table_sql(&def, target)?;

@@ -210,6 +210,12 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
             format!("Column '{column}' cannot be null"),
         );
     }
+    if let Some(function) = message.strip_prefix("no such function: ") {
+        return SqlError::new(
+            ErrorKind::NoSuchFunction,
+            format!("FUNCTION {}.{function} does not exist", db.unwrap_or("")),
+        );
+    }
     if message == "FOREIGN KEY constraint failed" {
         return SqlError::new(
             ErrorKind::NoReferencedRow,
