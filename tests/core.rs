@@ -892,7 +892,8 @@ fn definitions_are_described_as_mysql_describes_them() {
             ("PRIMARY".into(), "id".into(), 0),
         ]
     );
-    let columns: Vec<(String, String, Option<i64>, Option<i64>, String)> = c
+    type ColumnRow = (String, String, Option<i64>, Option<i64>, String);
+    let columns: Vec<ColumnRow> = c
         .query(
             "SELECT COLUMN_NAME, COLUMN_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, EXTRA \
              FROM information_schema.columns WHERE table_schema = 'd' AND table_name = 'child' \

@@ -78,7 +78,7 @@ impl Holders {
     fn can_use(&self, session: u32, mode: Mode) -> bool {
         let other_write = self.write.is_some_and(|s| s != session);
         let other_read = self.read.iter().any(|s| *s != session);
-        !other_write && !(mode == Mode::Write && other_read)
+        !(other_write || (mode == Mode::Write && other_read))
     }
 }
 

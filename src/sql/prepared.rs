@@ -56,7 +56,7 @@ enum Kind {
     /// (for table locks) and whether it changes data (for `MAX_UPDATES_PER_HOUR`), as they
     /// were when it was prepared.
     Data {
-        prepared: storage::Prepared,
+        prepared: Box<storage::Prepared>,
         tables: Vec<(TableKey, Mode)>,
         changes: bool,
     },
@@ -255,7 +255,7 @@ fn prepare(ex: &mut Exchange<'_>, sql: &str) -> Result<(Kind, usize), SqlError> 
             let params = usize::from(prepared.params);
             Ok((
                 Kind::Data {
-                    prepared,
+                    prepared: Box::new(prepared),
                     tables,
                     changes,
                 },
