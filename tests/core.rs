@@ -1205,7 +1205,8 @@ fn set_lists_apply_every_item_as_mysql_does() {
         .unwrap()
         .unwrap();
     assert_eq!(iso, ("READ-COMMITTED".into(), "READ-COMMITTED".into(), 1));
-    // Bad values are MySQL's errors; a list stops at its first failing item.
+    // Bad values are MySQL's errors; a list with a failing item changes nothing.
+    c.query_drop("SET @a = 5").unwrap();
     for (sql, expected) in [
         ("SET sql_mode = 'NO_SUCH_MODE'", 1231),
         ("SET time_zone = 'Mars/Olympus'", 1298),
@@ -1213,12 +1214,16 @@ fn set_lists_apply_every_item_as_mysql_does() {
         ("SET character_set_client = 'klingon'", 1115),
         ("SET collation_connection = 'klingon_ci'", 1273),
         ("SET default_storage_engine = MyISAM", 1286),
-        ("SET @a = 1, lock_wait_timeout = 0, @b = 2", 1231),
+        ("SET @a = 1, sql_mode = 'NO_SUCH_MODE', @b = 2", 1231),
     ] {
         assert_eq!(code(c.query_drop(sql)), expected, "{sql}");
     }
     let ab: (Option<i64>, Option<i64>) = c.query_first("SELECT @a, @b").unwrap().unwrap();
-    assert_eq!(ab, (Some(1), None));
+    assert_eq!(ab, (Some(5), None));
+    // Every value is read before any is set.
+    c.query_drop("SET @a = 1, @b = @a").unwrap();
+    let ab: (Option<i64>, Option<i64>) = c.query_first("SELECT @a, @b").unwrap().unwrap();
+    assert_eq!(ab, (Some(1), Some(5)));
 }
 
 #[test]

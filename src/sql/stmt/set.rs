@@ -16,9 +16,9 @@
 //! sqlparser's MySQL dialect rejects `:=` and `CHARACTER SET` here, so the grammar is tlsql's;
 //! a value of more than one token is an expression (a subquery too) parsed by sqlparser from the
 //! same tokens and evaluated by storage. MySQL takes a bare word (`ON`, `OFF`, `utf8mb4`) as a
-//! string. Items are applied in order, each seeing those before it
-//! (`SET @old = @@unique_checks, unique_checks = 0`); the first that fails stops the statement,
-//! as in MySQL.
+//! string. As in MySQL, every item is checked and its value evaluated before any is applied:
+//! `SET @old = @@unique_checks, unique_checks = 0` saves the old value, and an item that fails
+//! leaves every variable as it was.
 //!
 //! `SET TRANSACTION` with `SESSION` or `GLOBAL` sets `transaction_isolation` and
 //! `transaction_read_only` at that scope; without either it is accepted and changes nothing:
@@ -132,16 +132,21 @@ impl Set {
         Ok(Set::Items(items))
     }
 
-    /// Applies the `SET`.
+    /// Applies the `SET`: every item is checked (its value evaluated) before any is applied,
+    /// so that a failing item changes nothing and every value is read as it was before the
+    /// statement (`SET @old = @@x, x = 0` saves the old value), as in MySQL.
     pub(crate) fn execute(self, ex: &mut Exchange<'_>) -> Result<Reply, SqlError> {
+        let mut changes = Vec::new();
         match self {
             Set::Items(items) => {
                 for item in items {
-                    match item {
-                        Item::Assign(Assignment { target, value }) => assign(ex, target, value)?,
-                        Item::Names { charset, collation } => set_names(ex, charset, collation)?,
-                        Item::CharacterSet(charset) => set_character_set(ex, charset)?,
-                    }
+                    changes.push(match item {
+                        Item::Assign(Assignment { target, value }) => check(ex, target, value)?,
+                        Item::Names { charset, collation } => names_change(charset, collation)?,
+                        Item::CharacterSet(charset) => {
+                            Change::CharacterSet(charset_named(charset.as_deref())?)
+                        }
+                    });
                 }
             }
             Set::Transaction {
@@ -154,13 +159,28 @@ impl Set {
                 }
                 if let Some(level) = isolation {
                     let value = Value::Text(level.to_string());
-                    set_system(ex, scope, "transaction_isolation", &value, false)?;
+                    changes.push(check_system(
+                        ex,
+                        scope,
+                        "transaction_isolation",
+                        &value,
+                        false,
+                    )?);
                 }
                 if let Some(read_only) = read_only {
                     let value = Value::Int(i64::from(read_only));
-                    set_system(ex, scope, "transaction_read_only", &value, false)?;
+                    changes.push(check_system(
+                        ex,
+                        scope,
+                        "transaction_read_only",
+                        &value,
+                        false,
+                    )?);
                 }
             }
+        }
+        for change in changes {
+            apply(ex, change)?;
         }
         Ok(Reply::Ok)
     }
@@ -346,15 +366,32 @@ fn literal(token: &Token) -> Option<Value> {
     }
 }
 
-fn set_names(
-    ex: &mut Exchange<'_>,
-    charset: Option<String>,
-    collation: Option<String>,
-) -> Result<(), SqlError> {
-    let charset = match &charset {
-        Some(name) => charset::charset(name).ok_or_else(|| vars::unknown_charset(name))?,
-        None => default_charset(),
-    };
+/// One checked item of a `SET`, applied once every item was checked.
+enum Change {
+    /// `@name = value`.
+    User(String, Value),
+    /// A session value (and the variables that change with it).
+    Session(&'static VarDef, VarValue),
+    /// `SET x = DEFAULT`: the session value goes back to the global one.
+    SessionDefault(&'static VarDef),
+    /// A global value.
+    Global(&'static VarDef, VarValue),
+    /// `NAMES`: the client's, connection's and results' character set, and the collation.
+    Names(&'static charset::Charset, &'static str),
+    /// `CHARACTER SET`.
+    CharacterSet(&'static charset::Charset),
+}
+
+/// The character set `name` names (`None`: `DEFAULT`, the server's).
+fn charset_named(name: Option<&str>) -> Result<&'static charset::Charset, SqlError> {
+    match name {
+        Some(name) => charset::charset(name).ok_or_else(|| vars::unknown_charset(name)),
+        None => Ok(charset::charset("utf8mb4").unwrap_or(&charset::CHARSETS[0])),
+    }
+}
+
+fn names_change(charset: Option<String>, collation: Option<String>) -> Result<Change, SqlError> {
+    let charset = charset_named(charset.as_deref())?;
     let collation = match collation {
         Some(name) => {
             let c =
@@ -372,48 +409,7 @@ fn set_names(
         }
         None => charset.default_collation,
     };
-    let name = VarValue::Text(charset.name.to_string());
-    for var in [
-        "character_set_client",
-        "character_set_connection",
-        "character_set_results",
-    ] {
-        store_session(ex, var, name.clone())?;
-    }
-    store_session(
-        ex,
-        "collation_connection",
-        VarValue::Text(collation.to_string()),
-    )
-}
-
-/// `SET CHARACTER SET`: the client's and the results' character set; the connection's is the
-/// database's again, as in MySQL.
-fn set_character_set(ex: &mut Exchange<'_>, charset: Option<String>) -> Result<(), SqlError> {
-    let charset = match &charset {
-        Some(name) => charset::charset(name).ok_or_else(|| vars::unknown_charset(name))?,
-        None => default_charset(),
-    };
-    let name = VarValue::Text(charset.name.to_string());
-    store_session(ex, "character_set_client", name.clone())?;
-    store_session(ex, "character_set_results", name)?;
-    for (to, from) in [
-        ("character_set_connection", "character_set_database"),
-        ("collation_connection", "collation_database"),
-    ] {
-        let def = vars::lookup(from).ok_or_else(|| unknown_variable(from))?;
-        let value = ex.state.session_value(def);
-        store_session(ex, to, value)?;
-    }
-    Ok(())
-}
-
-/// The server's character set, which `DEFAULT` names.
-fn default_charset() -> &'static charset::Charset {
-    charset::CHARSETS
-        .iter()
-        .find(|c| c.name == "utf8mb4")
-        .unwrap_or(&charset::CHARSETS[0])
+    Ok(Change::Names(charset, collation))
 }
 
 fn store_session(ex: &mut Exchange<'_>, name: &str, value: VarValue) -> Result<(), SqlError> {
@@ -422,7 +418,8 @@ fn store_session(ex: &mut Exchange<'_>, name: &str, value: VarValue) -> Result<(
     Ok(())
 }
 
-fn assign(ex: &mut Exchange<'_>, target: Target, value: SetValue) -> Result<(), SqlError> {
+/// Checks one assignment, its value evaluated now.
+fn check(ex: &mut Exchange<'_>, target: Target, value: SetValue) -> Result<Change, SqlError> {
     let is_default = value == SetValue::Default;
     let value = match value {
         // `DEFAULT` resets a session value; elsewhere it is the word.
@@ -431,11 +428,8 @@ fn assign(ex: &mut Exchange<'_>, target: Target, value: SetValue) -> Result<(), 
         SetValue::Expr(expr) => evaluate(ex, *expr)?,
     };
     match target {
-        Target::User(name) => {
-            ex.state.user_vars.insert(name.to_ascii_lowercase(), value);
-            Ok(())
-        }
-        Target::System { scope, name } => set_system(ex, scope, &name, &value, is_default),
+        Target::User(name) => Ok(Change::User(name.to_ascii_lowercase(), value)),
+        Target::System { scope, name } => check_system(ex, scope, &name, &value, is_default),
     }
 }
 
@@ -478,13 +472,15 @@ impl RowSink for Capture {
     }
 }
 
-fn set_system(
+/// Checks a system variable assignment: the name, the scope, the privilege for `GLOBAL`, the
+/// value.
+fn check_system(
     ex: &mut Exchange<'_>,
     scope: VarScope,
     name: &str,
     value: &Value,
     is_default: bool,
-) -> Result<(), SqlError> {
+) -> Result<Change, SqlError> {
     let def = vars::lookup(name).ok_or_else(|| unknown_variable(name))?;
     if !def.settable {
         return Err(SqlError::new(
@@ -513,48 +509,101 @@ fn set_system(
             if def.scope == Scope::Global && scope != VarScope::Global {
                 return Err(global_only());
             }
+            ex.state
+                .require_any_privilege(&[Privilege::Super, Privilege::SystemVariablesAdmin])?;
             let current = crate::sql::variables::global_value(&ex.state.shared, def);
             let v = vars::convert(def, value, &current)?;
-            set_global(ex, def, v)
+            if def.name == "require_secure_transport"
+                && matches!(v, VarValue::Bool(true))
+                && ex.state.tls.is_none()
+            {
+                return Err(SqlError::new(
+                    ErrorKind::NoSecureTransport,
+                    "require_secure_transport can only be set to ON if the connection issuing the change is secure",
+                ));
+            }
+            Ok(Change::Global(def, v))
         }
         (VarScope::Session, Scope::Global) => Err(global_only()),
-        _ => {
-            if is_default {
-                for name in linked(def.name) {
-                    ex.state.vars.remove(name);
-                }
-                if def.name == "autocommit" {
-                    ex.engine.set_autocommit(true)?;
-                }
-                if def.name == "foreign_key_checks" {
-                    ex.engine.set_foreign_key_checks(true)?;
-                }
-                return Ok(());
+        _ if is_default => Ok(Change::SessionDefault(def)),
+        _ => Ok(Change::Session(
+            def,
+            vars::convert(def, value, &ex.state.session_value(def))?,
+        )),
+    }
+}
+
+/// Applies one checked change.
+fn apply(ex: &mut Exchange<'_>, change: Change) -> Result<(), SqlError> {
+    match change {
+        Change::User(name, value) => {
+            ex.state.user_vars.insert(name, value);
+        }
+        Change::Names(charset, collation) => {
+            let name = VarValue::Text(charset.name.to_string());
+            for var in [
+                "character_set_client",
+                "character_set_connection",
+                "character_set_results",
+            ] {
+                store_session(ex, var, name.clone())?;
             }
-            let v = vars::convert(def, value, &ex.state.session_value(def))?;
-            match (def.name, &v) {
-                ("autocommit", VarValue::Bool(on)) => ex.engine.set_autocommit(*on)?,
-                // Storage enforces foreign keys (restores turn the checks off while they load).
-                ("foreign_key_checks", VarValue::Bool(on)) => {
-                    ex.engine.set_foreign_key_checks(*on)?
-                }
-                _ => {}
+            store_session(
+                ex,
+                "collation_connection",
+                VarValue::Text(collation.to_string()),
+            )?;
+        }
+        Change::CharacterSet(charset) => {
+            // The client's and the results' character set; the connection's is the database's
+            // again, as in MySQL.
+            let name = VarValue::Text(charset.name.to_string());
+            store_session(ex, "character_set_client", name.clone())?;
+            store_session(ex, "character_set_results", name)?;
+            for (to, from) in [
+                ("character_set_connection", "character_set_database"),
+                ("collation_connection", "collation_database"),
+            ] {
+                let def = vars::lookup(from).ok_or_else(|| unknown_variable(from))?;
+                let value = ex.state.session_value(def);
+                store_session(ex, to, value)?;
             }
-            for (name, value) in with_linked(def.name, v) {
+        }
+        Change::SessionDefault(def) => {
+            for name in linked(def.name) {
+                ex.state.vars.remove(name);
+            }
+            if def.name == "autocommit" {
+                ex.engine.set_autocommit(true)?;
+            }
+            timeouts_changed(ex, def)?;
+        }
+        Change::Session(def, value) => {
+            if let ("autocommit", VarValue::Bool(on)) = (def.name, &value) {
+                ex.engine.set_autocommit(*on)?;
+            }
+            for (name, value) in with_linked(def.name, value) {
                 ex.state.vars.insert(name, value);
             }
-            if matches!(
-                def.name,
-                "wait_timeout" | "interactive_timeout" | "net_write_timeout"
-            ) {
-                let (wait, write) = (ex.state.wait_timeout(), ex.state.net_write_timeout());
-                ex.control
-                    .set_idle_timeouts(wait, write)
-                    .map_err(|e| SqlError::unknown(e.to_string()))?;
-            }
-            Ok(())
+            timeouts_changed(ex, def)?;
         }
+        Change::Global(def, value) => set_global(ex, def, value)?,
     }
+    Ok(())
+}
+
+/// Gives the socket the session's timeouts again after `def` changed, if it is one of them.
+fn timeouts_changed(ex: &mut Exchange<'_>, def: &VarDef) -> Result<(), SqlError> {
+    if matches!(
+        def.name,
+        "wait_timeout" | "interactive_timeout" | "net_write_timeout"
+    ) {
+        let (wait, write) = (ex.state.wait_timeout(), ex.state.net_write_timeout());
+        ex.control
+            .set_idle_timeouts(wait, write)
+            .map_err(|e| SqlError::unknown(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// `name` and the variables that change with it (its alias; the character set of a collation
@@ -606,21 +655,14 @@ const CHARSET_PAIRS: &[(&str, &str)] = &[
     ("character_set_server", "collation_server"),
 ];
 
+/// A checked global value: stored (and persisted for `require_secure_transport`).
 fn set_global(
     ex: &mut Exchange<'_>,
     def: &'static VarDef,
     value: VarValue,
 ) -> Result<(), SqlError> {
-    ex.state
-        .require_any_privilege(&[Privilege::Super, Privilege::SystemVariablesAdmin])?;
     if def.name == "require_secure_transport" {
         let on = matches!(value, VarValue::Bool(true));
-        if on && ex.state.tls.is_none() {
-            return Err(SqlError::new(
-                ErrorKind::NoSecureTransport,
-                "require_secure_transport can only be set to ON if the connection issuing the change is secure",
-            ));
-        }
         ex.state.shared.accounts.set_persisted(
             vars::PERSISTED_REQUIRE_SECURE_TRANSPORT,
             if on { "ON" } else { "OFF" },
