@@ -116,7 +116,8 @@ error_kinds! {
     RowIsReferenced = (1451, "23000"),
     /// `ER_NO_REFERENCED_ROW_2`: a child row without its parent.
     NoReferencedRow = (1452, "23000"),
-    /// `ER_SP_DOES_NOT_EXIST`: a function neither MySQL's nor tlsql's.
+    /// `ER_SP_DOES_NOT_EXIST`: a function neither MySQL's nor tlsql's, a savepoint that does
+    /// not exist.
     NoSuchFunction = (1305, "42000"),
     /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
     WrongObject = (1347, "HY000"),
@@ -175,8 +176,6 @@ error_kinds! {
     UnknownStorageEngine = (1286, "42000"),
     /// `ER_UNKNOWN_TIME_ZONE`.
     UnknownTimeZone = (1298, "HY000"),
-    /// `ER_SP_DOES_NOT_EXIST`: a savepoint (or routine) that does not exist.
-    DoesNotExist = (1305, "42000"),
     /// `ER_QUERY_INTERRUPTED`: `KILL QUERY`, or the session's own `KILL`.
     QueryInterrupted = (1317, "70100"),
     /// `ER_CANNOT_USER`: an account statement failed for some accounts.

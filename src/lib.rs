@@ -20,7 +20,7 @@
 //!   splitting, `LIKE`.
 //! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
 //! * [`instance`]: what every session shares (configuration, TLS, storage, accounts, counters,
-//!   connection slots).
+//!   connection slots, the registry of local sessions and their table locks).
 //! * [`session`]: one connection: greeting, TLS upgrade, login, command loop, and the
 //!   [`session::Executor`] seam that runs its commands.
 //! * [`sql`]: the local executor: each statement parsed once into a [`sql::stmt::Statement`]

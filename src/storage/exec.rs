@@ -162,9 +162,10 @@ impl EngineSession {
         if how == "SAVEPOINT" {
             self.begin_implicitly()?;
         }
+        // MySQL's ER_SP_DOES_NOT_EXIST, the same number for savepoints as for functions.
         let missing = || {
             SqlError::new(
-                ErrorKind::DoesNotExist,
+                ErrorKind::NoSuchFunction,
                 format!("SAVEPOINT {name} does not exist"),
             )
         };
