@@ -53,6 +53,8 @@ fn identity_files() -> &'static (PathBuf, PathBuf) {
 /// How a test wants its gateway.
 struct Setup {
     backends: Vec<SocketAddr>,
+    /// `monitor-user` and its password: health checks log in and ask `wsrep_ready`.
+    monitor: Option<(&'static str, &'static str)>,
     /// Serve `/metrics` (on a free port).
     metrics: bool,
     tls: UpstreamTls,
@@ -65,6 +67,7 @@ impl Setup {
     fn to(backends: &[SocketAddr]) -> Self {
         Self {
             backends: backends.to_vec(),
+            monitor: None,
             metrics: false,
             tls: UpstreamTls::VerifyIdentity,
             proxy_protocol: true,
@@ -111,6 +114,10 @@ fn gateway(setup: Setup) -> TestServer {
         up.connect_timeout = Duration::from_secs(3);
         if setup.metrics {
             config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        }
+        if let Some((user, password)) = setup.monitor {
+            up.monitor_user = Some(user.to_string());
+            up.monitor_password = tlsql::config::Secret::new(password);
         }
         // MariaDB's TLS 1.3 preference (OpenSSL's default order), so that the client leg
         // negotiates what a direct connection would and REQUIRE CIPHER compares alike.
@@ -922,4 +929,65 @@ fn a_backend_that_refuses_before_the_greeting_answers_as_directly() {
         "{direct:?}"
     );
     assert_eq!(outcome(&r_none.to(gw.addr)), direct);
+}
+
+/// With a monitor account the health check logs in and asks `wsrep_ready`: a Galera node cut off
+/// from its cluster (`gmcast.isolate`) stops being ready, the gateway takes it out and new
+/// sessions go to the next node; when it rejoins it is taken back. A wrong monitor password makes
+/// the backend down with the backend's refusal as the reason.
+#[test]
+fn monitor_health_checks_follow_galera_readiness() {
+    let cluster = galera();
+    cluster.add_ca(&identity_files().0);
+    let mut root = cluster.node(1).root();
+    root.query_drop("CREATE USER IF NOT EXISTS 'gw_monitor'@'%' IDENTIFIED BY 'monitor-pw'")
+        .unwrap();
+    let addrs: Vec<SocketAddr> = (1..=3).map(|i| cluster.node(i).addr()).collect();
+    let gw = gateway(Setup {
+        monitor: Some(("gw_monitor", "monitor-pw")),
+        ..Setup::to(&addrs)
+    });
+    let client = Connect::tcp(addrs[0], "r_none").verified_tls().to(gw.addr);
+    let port_of = |c: &Connect| -> Option<u16> {
+        let mut conn = mysql::Conn::new(opts_of(c)).ok()?;
+        conn.query_first("SELECT @@port").ok()?
+    };
+    assert_eq!(port_of(&client), Some(cluster.node(1).port));
+    let isolate = |on: u8| {
+        cluster
+            .node(1)
+            .root()
+            .query_drop(format!(
+                "SET GLOBAL wsrep_provider_options = 'gmcast.isolate={on}'"
+            ))
+            .unwrap();
+    };
+    isolate(1);
+    wait_until("node 1 taken out", Duration::from_secs(60), || {
+        port_of(&client) == Some(cluster.node(2).port)
+    });
+    isolate(0);
+    wait_until("node 1 taken back", Duration::from_secs(90), || {
+        port_of(&client) == Some(cluster.node(1).port)
+    });
+
+    let wrong = gateway(Setup {
+        monitor: Some(("gw_monitor", "wrong")),
+        ..Setup::to(&addrs[..1])
+    });
+    match outcome(
+        &Connect::tcp(addrs[0], "r_none")
+            .verified_tls()
+            .to(wrong.addr),
+    ) {
+        Outcome::Err {
+            code: 1105,
+            message,
+            ..
+        } => {
+            assert!(message.contains("monitor login refused"), "{message}");
+            assert!(message.contains("1045"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -72,6 +72,7 @@ impl PerIdentity {
         let mut builder = shim::client_builder().map_err(library)?;
         common::set_versions(&mut builder, &shared.versions)?;
         shim::set_ciphers(&mut builder, &shared.suites)?;
+        shim::prefer_tls13(&mut builder, &shared.suites)?;
         let groups = group::configure(NAME, &settings.groups, false, |list| {
             shim::set_groups(&mut builder, list)
         })?;

@@ -7,7 +7,7 @@
 //!
 //! The handshake failure `reason` is the TLS backend's classification of the failure
 //! (`timeout` also when the connect deadline cut the handshake short); a client certificate that
-//! is expired or not yet valid counts as `bad_certificate`, as SPEC §11 lists the reasons.
+//! is expired or not yet valid counts as `bad_certificate`, one of the six reasons dashboards know.
 
 pub mod http;
 
@@ -29,7 +29,7 @@ use crate::tls::ActiveTls;
 
 type Labels = Vec<(&'static str, String)>;
 
-/// Handshake failure reasons, as SPEC §11 names them.
+/// Handshake failure reasons: timeout, protocol, bad certificate, unknown CA, no shared cipher, other.
 const FAILURE_REASONS: [&str; 6] = [
     "timeout",
     "protocol",

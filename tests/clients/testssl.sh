@@ -40,15 +40,11 @@ for _ in $(seq 1 200); do
 done
 [[ -n $PORT ]] || { cat "$WORK/server.log"; echo "server did not start"; exit 1; }
 
-echo "--- testssl --starttls mysql against $BACKEND on 127.0.0.1:$PORT (about two minutes)"
-# testssl's exit status counts findings (cert_revocation among them); the verdict is ours, from
-# the JSON, which has a scanTime entry only when the scan ran to the end.
-testssl --quiet --color 0 --warnings off --starttls mysql --add-ca "$WORK/data/tls/ca.pem" \
-  --jsonfile "$WORK/findings.json" "127.0.0.1:$PORT" >"$WORK/testssl.txt" 2>&1 || true
-grep -q '"scanTime"' "$WORK/findings.json" 2>/dev/null ||
-  { cat "$WORK/testssl.txt"; echo "testssl did not finish its scan"; exit 1; }
-
-"$PY" - "$WORK/findings.json" "$BACKEND" <<'PYEOF' || { cat "$WORK/testssl.txt"; exit 1; }
+# The verdict, from testssl's JSON: exit 0 when it holds, 1 on a finding, 2 when the only
+# problems are checks testssl could not run (severity WARN, e.g. a session-resumption probe whose
+# connection closed before the ticket came on a loaded machine): those are scanned again.
+verdict() {
+"$PY" - "$WORK/findings.json" "$BACKEND" <<'PYEOF'
 import json, sys
 
 findings = json.load(open(sys.argv[1]))
@@ -93,8 +89,29 @@ if problems:
     print(f"testssl on {backend}:")
     for p in problems:
         print("  " + p)
-    sys.exit(1)
+    sys.exit(2 if all(" (WARN): " in p for p in problems) else 1)
 names = " ".join(s[1] for s in suites)
 print(f"--- testssl on {backend}: TLSv1.2 and TLSv1.3 only, {len(suites)} forward-secret AEAD suites "
       f"({names}), server order, {len(findings)} findings, none MEDIUM or worse")
 PYEOF
+}
+
+for attempt in 1 2 3; do
+  echo "--- testssl --starttls mysql against $BACKEND on 127.0.0.1:$PORT (about two minutes; attempt $attempt)"
+  # testssl's exit status counts findings (cert_revocation among them); the verdict is ours, from
+  # the JSON, which has a scanTime entry only when the scan ran to the end.
+  rm -f "$WORK/findings.json"
+  testssl --quiet --color 0 --warnings off --starttls mysql --add-ca "$WORK/data/tls/ca.pem" \
+    --jsonfile "$WORK/findings.json" "127.0.0.1:$PORT" >"$WORK/testssl.txt" 2>&1 || true
+  grep -q '"scanTime"' "$WORK/findings.json" 2>/dev/null ||
+    { cat "$WORK/testssl.txt"; echo "testssl did not finish its scan"; exit 1; }
+  rc=0
+  verdict || rc=$?
+  case $rc in
+    0) exit 0 ;;
+    2) echo "--- a check could not run; scanning again" ;;
+    *) cat "$WORK/testssl.txt"; exit 1 ;;
+  esac
+done
+cat "$WORK/testssl.txt"
+exit 1

@@ -858,7 +858,7 @@ pub fn outcome(c: &Connect) -> Outcome {
         }
         Err(e) => return failed(e.to_string()),
     };
-    // `SHOW SESSION STATUS` is the form whose TLS rows a gateway rewrites (SPEC §12).
+    // `SHOW SESSION STATUS` is the form whose TLS rows the gateway rewrites to the client leg's.
     let rows = conn
         .query_first::<(String, String), _>("SELECT USER(), CURRENT_USER()")
         .and_then(|users| {

@@ -164,6 +164,38 @@ pub(crate) fn no_tls13_tickets(_: &mut SslContextBuilder) -> Result<(), ErrorSta
     Ok(())
 }
 
+/// A connector's TLS 1.3 preference. BoringSSL's TLS 1.3 suites and their order are fixed
+/// (AES-128-GCM first on AES hardware), with one lever: its CNSA 2024-07 compliance policy puts
+/// AES-256-GCM first. The gateway uses it when a client leg negotiated AES-256-GCM, so that a
+/// backend's `REQUIRE CIPHER 'TLS_AES_256_GCM_SHA384'` sees that suite; any other first choice
+/// keeps BoringSSL's order.
+#[allow(unsafe_code)]
+pub(crate) fn prefer_tls13(
+    builder: &mut SslContextBuilder,
+    suites: &[&CipherSuite],
+) -> Result<(), TlsError> {
+    let first = suites.iter().find(|s| s.kind == SuiteKind::Tls13);
+    if !first.is_some_and(|s| s.openssl == "TLS_AES_256_GCM_SHA384") {
+        return Ok(());
+    }
+    // SAFETY: the builder owns a valid SSL_CTX for the whole call; the policy is one of the
+    // enum's values and only changes the context's preferences.
+    let set = unsafe {
+        boring_sys::SSL_CTX_set_compliance_policy(
+            builder.as_ptr(),
+            boring_sys::ssl_compliance_policy_t::ssl_compliance_policy_cnsa_202407,
+        )
+    };
+    if set == 1 {
+        Ok(())
+    } else {
+        Err(TlsError::Library {
+            backend: NAME,
+            message: "the CNSA 2024-07 policy (AES-256-GCM first in TLS 1.3) was refused".into(),
+        })
+    }
+}
+
 /// How long a session (id or ticket) stays resumable: `ssl-session-cache-timeout`.
 #[allow(unsafe_code)]
 pub(crate) fn set_session_timeout(builder: &mut SslContextBuilder, timeout: Duration) {

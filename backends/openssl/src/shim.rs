@@ -78,6 +78,12 @@ pub(crate) fn refuse_offer(suites: &[&CipherSuite]) -> Result<(), TlsError> {
     }
 }
 
+/// A connector's TLS 1.3 preference: OpenSSL takes the order from the suite list itself
+/// ([`set_ciphers`]).
+pub(crate) fn prefer_tls13(_: &mut SslContextBuilder, _: &[&CipherSuite]) -> Result<(), TlsError> {
+    Ok(())
+}
+
 /// Configures exactly `suites`, TLS 1.3 ones through the TLS 1.3 list.
 pub(crate) fn set_ciphers(
     builder: &mut SslContextBuilder,
