@@ -1641,6 +1641,9 @@ fn resource_limits_are_enforced_as_mysql_does() {
         assert!(answered < 10, "no query limit");
     };
     assert!(server_error(e).1.contains("'max_questions'"));
+    // FLUSH USER_RESOURCES starts the hour again.
+    root.query_drop("FLUSH USER_RESOURCES").unwrap();
+    first.query_drop("SELECT 1").unwrap();
     // The global max_user_connections applies to accounts without their own limit.
     root.query_drop("CREATE USER free IDENTIFIED BY 'pw'")
         .unwrap();

@@ -147,7 +147,10 @@ impl Statement {
         match self {
             Statement::Account(a) => !matches!(
                 a,
-                A::ShowGrants { .. } | A::ShowCreateUser { .. } | A::FlushPrivileges
+                A::ShowGrants { .. }
+                    | A::ShowCreateUser { .. }
+                    | A::FlushPrivileges
+                    | A::FlushUserResources
             ),
             Statement::Storage(s) => !matches!(
                 **s,

@@ -210,6 +210,8 @@ pub enum AccountStatement {
     },
     /// `FLUSH PRIVILEGES`.
     FlushPrivileges,
+    /// `FLUSH USER_RESOURCES`: the hourly resource-limit counts start again.
+    FlushUserResources,
 }
 
 /// What a statement returns to the client.

@@ -298,6 +298,15 @@ pub(crate) fn execute(
             store.reload()?;
             Ok(Outcome::ok(Vec::new()))
         }
+
+        // The counts are the server's ([`super::execute_for`] resets them); the privilege is
+        // checked here.
+        AccountStatement::FlushUserResources => {
+            if !grants.has_global(Privilege::Reload) {
+                return Err(specific_access_denied(&[Privilege::Reload]));
+            }
+            Ok(Outcome::ok(Vec::new()))
+        }
     }
 }
 

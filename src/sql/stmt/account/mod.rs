@@ -15,6 +15,7 @@
 //! SHOW GRANTS [FOR user]
 //! SHOW CREATE USER user
 //! FLUSH PRIVILEGES
+//! FLUSH USER_RESOURCES
 //!
 //! auth: IDENTIFIED BY 'pw' | IDENTIFIED WITH plugin [BY 'pw' | AS 'stored']
 //! limit: MAX_QUERIES_PER_HOUR n | MAX_UPDATES_PER_HOUR n | MAX_CONNECTIONS_PER_HOUR n
@@ -57,7 +58,7 @@
 //! | `GRANT`/`REVOKE privs ON level` | `GRANT OPTION` and the privileges themselves at that level (global ones count for every database); else 1227 for `*.*`, 1044 for `db.*` |
 //! | `GRANT … REQUIRE …` | additionally `CREATE USER` (it changes an account property) |
 //! | `SHOW GRANTS FOR` / `SHOW CREATE USER` another account | global `SELECT` or `CREATE USER` (else 1044 on database `mysql`, as MySQL says) |
-//! | `FLUSH PRIVILEGES` | `RELOAD` |
+//! | `FLUSH PRIVILEGES`, `FLUSH USER_RESOURCES` | `RELOAD` |
 //!
 //! # Files
 //!
@@ -86,7 +87,11 @@ pub(crate) fn execute_for(
     ex: &mut Exchange<'_>,
 ) -> Result<Reply, SqlError> {
     let actor = ex.state.account_key();
-    match execute(stmt, &ex.state.shared.accounts, &actor)? {
+    let outcome = execute(stmt, &ex.state.shared.accounts, &actor)?;
+    if *stmt == AccountStatement::FlushUserResources {
+        ex.state.shared.sessions.reset_usage();
+    }
+    match outcome {
         Outcome::Ok { notes, .. } => {
             ex.state.warnings.extend(notes);
             Ok(Reply::Ok)

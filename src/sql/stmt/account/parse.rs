@@ -32,6 +32,9 @@ const LEADING: &[&[&str]] = &[
     &["FLUSH", "PRIVILEGES"],
     &["FLUSH", "LOCAL", "PRIVILEGES"],
     &["FLUSH", "NO_WRITE_TO_BINLOG", "PRIVILEGES"],
+    &["FLUSH", "USER_RESOURCES"],
+    &["FLUSH", "LOCAL", "USER_RESOURCES"],
+    &["FLUSH", "NO_WRITE_TO_BINLOG", "USER_RESOURCES"],
 ];
 
 /// Whether the statement at `p` is an account statement, by its leading keywords.
@@ -177,8 +180,12 @@ fn statement(p: &mut Parser<'_>) -> Result<AccountStatement, SqlError> {
         if !p.keyword("LOCAL") {
             p.keyword("NO_WRITE_TO_BINLOG");
         }
-        p.expect_keyword("PRIVILEGES")?;
-        AccountStatement::FlushPrivileges
+        if p.keyword("USER_RESOURCES") {
+            AccountStatement::FlushUserResources
+        } else {
+            p.expect_keyword("PRIVILEGES")?;
+            AccountStatement::FlushPrivileges
+        }
     } else {
         return Err(p.error("expected an account statement"));
     };
@@ -823,6 +830,10 @@ mod tests {
             AccountStatement::ShowCreateUser {
                 user: UserRef::Named(key("u", "h"))
             }
+        );
+        assert_eq!(
+            parsed("FLUSH LOCAL USER_RESOURCES"),
+            AccountStatement::FlushUserResources
         );
         assert_eq!(
             parsed("FLUSH PRIVILEGES"),
