@@ -175,7 +175,7 @@ pub(crate) fn prefer_tls13(
     suites: &[&CipherSuite],
 ) -> Result<(), TlsError> {
     let first = suites.iter().find(|s| s.kind == SuiteKind::Tls13);
-    if !first.is_some_and(|s| s.openssl == "TLS_AES_256_GCM_SHA384") {
+    if first.is_none_or(|s| s.openssl != "TLS_AES_256_GCM_SHA384") {
         return Ok(());
     }
     // SAFETY: the builder owns a valid SSL_CTX for the whole call; the policy is one of the
