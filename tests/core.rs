@@ -788,6 +788,12 @@ fn functions_tools_send_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!((now6.len(), slept, concat_null), (26, 0, None));
+    // Arguments that are operations keep their grouping once rewritten into SQLite operators.
+    let (sum, tail, rand_ok): (String, String, i64) = c
+        .query_first("SELECT CONCAT('sum=', 40 + 2), RIGHT('abcdef', 1 + 1), RAND() * 2 < 2")
+        .unwrap()
+        .unwrap();
+    assert_eq!((sum.as_str(), tail.as_str(), rand_ok), ("sum=42", "ef", 1));
     c.query_drop("CREATE DATABASE f").unwrap();
     c.query_drop("CREATE TABLE f.t (g INT, v VARCHAR(5))")
         .unwrap();

@@ -173,11 +173,21 @@ fn text_literal(s: &str) -> Expr {
     Expr::value(SqlValue::SingleQuotedString(s.to_string()))
 }
 
+/// `(left) op (right)`: the AST prints without parentheses, so an operand that is itself an
+/// operation (`CONCAT('a', 40 + 2)`) would otherwise regroup under SQLite's precedence.
 fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
     Expr::BinaryOp {
-        left: Box::new(left),
+        left: Box::new(parenthesized(left)),
         op,
-        right: Box::new(right),
+        right: Box::new(parenthesized(right)),
+    }
+}
+
+fn parenthesized(e: Expr) -> Expr {
+    match e {
+        Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Nested(_) => e,
+        Expr::Function(_) => e,
+        other => Expr::Nested(Box::new(other)),
     }
 }
 
@@ -246,7 +256,7 @@ pub(super) fn function(
                 number_literal(9_007_199_254_740_991),
             );
             binary(
-                Expr::Nested(Box::new(bits)),
+                bits,
                 BinaryOperator::Divide,
                 Expr::value(SqlValue::Number("9007199254740992.0".into(), false)),
             )
