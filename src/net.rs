@@ -77,6 +77,11 @@ struct Limits {
     deadline: Option<Instant>,
     /// Otherwise each read waits at most this long (`wait_timeout`); `None` waits forever.
     idle: Option<Duration>,
+    /// While set, a read that finds nothing before this instant gives up early: the session
+    /// is idle and its worker parks it (see [`SocketControl::grace`]).
+    grace: Option<Instant>,
+    /// Set when a read gave up because `grace` passed.
+    grace_expired: bool,
 }
 
 /// The client connection as the session reads and writes it.
@@ -175,13 +180,18 @@ impl Socket {
     /// shutdown both fail with `WouldBlock`, what a socket read timeout reports: TLS libraries
     /// keep their state on it, so the session can still answer through TLS.
     fn wait_readable(&self) -> io::Result<()> {
-        let until = {
+        let (until, grace) = {
             let limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
-            limits.deadline.or_else(|| {
+            let until = limits.deadline.or_else(|| {
                 limits
                     .idle
                     .and_then(|idle| Instant::now().checked_add(idle))
-            })
+            });
+            match (until, limits.grace) {
+                (Some(until), Some(grace)) if until <= grace => (Some(until), false),
+                (_, Some(grace)) => (Some(grace), true),
+                (until, None) => (until, false),
+            }
         };
         loop {
             let timeout = match until {
@@ -203,6 +213,16 @@ impl Socket {
                     return Err(io::Error::new(
                         io::ErrorKind::WouldBlock,
                         "server shutdown in progress",
+                    ));
+                }
+                Ok(0) if grace => {
+                    self.limits
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .grace_expired = true;
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "no command within the idle grace period",
                     ));
                 }
                 Ok(0) => {
@@ -271,9 +291,38 @@ impl SocketControl {
         *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = Limits {
             deadline: None,
             idle: Some(idle.max(Duration::from_millis(1))),
+            grace: None,
+            grace_expired: false,
         };
         self.raw
             .set_write_timeout(Some(write.max(Duration::from_millis(1))))
+    }
+
+    /// How long a read may wait for the client (`wait_timeout`), once logged in.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.limits.lock().unwrap_or_else(|p| p.into_inner()).idle
+    }
+
+    /// Runs `read` with reads that give up once `until` passes with nothing to read; returns
+    /// what `read` returned and whether it gave up for that reason. The session uses it to
+    /// wait a little for the next command before it lets go of its thread: the TLS library
+    /// reads the socket only when it has no data of its own left, so data it already holds
+    /// is never mistaken for an idle client.
+    pub fn grace<T>(&self, until: Instant, read: impl FnOnce() -> T) -> (T, bool) {
+        {
+            let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+            limits.grace = Some(until);
+            limits.grace_expired = false;
+        }
+        let result = read();
+        let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits.grace = None;
+        (result, std::mem::take(&mut limits.grace_expired))
+    }
+
+    /// The socket's descriptor, for a poller to watch while the session is parked.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.raw.fd()
     }
 
     /// Closes both directions (unblocks a read in another thread, e.g. for KILL).

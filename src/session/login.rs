@@ -44,7 +44,7 @@ use crate::protocol::handshake::{
 };
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
-use crate::status::Counters;
+use crate::status::{Counters, SharedGauge};
 
 /// Largest packet accepted before login (a login with connection attributes fits easily).
 const PRE_AUTH_MAX_PACKET: usize = 256 * 1024;
@@ -164,6 +164,7 @@ pub(crate) fn establish(
     let deadline = Instant::now() + config.connect_timeout;
     control.set_deadline(deadline);
     let peer = socket.peer().clone();
+    let label = socket.peer_label();
     let local = socket.local_addr();
     let id = shared.next_connection_id();
     let tls_context = shared.tls.current();
@@ -312,6 +313,8 @@ pub(crate) fn establish(
         executor,
         id,
         instance: Arc::clone(shared),
+        label,
+        _logged_in: SharedGauge::raise(Arc::clone(shared), |s| &s.metrics.sessions),
     })
 }
 
