@@ -42,7 +42,8 @@ command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
 # The gateway's backends (tests/gateway/mariadb.sh): MariaDB servers and a Galera cluster that
 # the tests start themselves on loopback ports; rsync carries Galera's state transfers.
-[[ -x /usr/sbin/mariadbd ]] || need+=(mariadb-server)
+# mariadb-server, not only its -core: the Galera state-transfer script and the ed25519 plugin.
+command -v wsrep_sst_rsync >/dev/null || need+=(mariadb-server)
 [[ -e /usr/lib/galera/libgalera_smm.so ]] || need+=(galera-4)
 command -v rsync >/dev/null || need+=(rsync)
 if ((${#need[@]})); then

@@ -4,14 +4,18 @@
 //! when a node is killed. These are the answers the gateway must reproduce.
 //!
 //! Shared state: `matrix_*` and `proxy_*` only read the shared [`pair`]; `galera_*` holds the
-//! shared cluster exclusively ([`galera`]) and kills a node of it; `strict_*` owns its server.
+//! shared cluster exclusively ([`galera`]) and kills a node of it; `strict_*`, `own_*` and
+//! `backends_with_*` start servers of their own.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use ppp::v2::{AddressFamily, Builder, Command, Protocol, Version};
+use procfs::net::TcpState;
+use procfs::process::{FDTarget, Process};
 use rcgen::DnType;
 
 use crate::util::certs::Ca;
@@ -19,6 +23,28 @@ use crate::util::mariadb::{
     Connect, MariaDb, Options, Outcome, PASSWORD, accounts, create_accounts, galera, outcome, pair,
     pki,
 };
+
+/// The TCP addresses (IPv4 and IPv6) process `pid` listens on, sorted.
+fn listening(pid: u32) -> Vec<SocketAddr> {
+    let process = Process::new(pid as i32).expect("the server process");
+    let sockets: HashSet<u64> = process
+        .fd()
+        .expect("its file descriptors")
+        .filter_map(|fd| match fd.ok()?.target {
+            FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect();
+    let mut addrs: Vec<SocketAddr> = procfs::net::tcp()
+        .expect("/proc/net/tcp")
+        .into_iter()
+        .chain(procfs::net::tcp6().expect("/proc/net/tcp6"))
+        .filter(|e| e.state == TcpState::Listen && sockets.contains(&e.inode))
+        .map(|e| e.local_address)
+        .collect();
+    addrs.sort();
+    addrs
+}
 
 // ---------------------------------------------------------------------------------------------
 // The REQUIRE matrix
@@ -115,8 +141,23 @@ fn matrix_of_require_accounts_on_mariadb() {
         // Through AuthSwitch to client_ed25519, on every transport.
         ("r_ed25519", [In, In, In, In, UnknownCa, In]),
     ];
-    let created: Vec<&str> = accounts().iter().map(|a| a.user).collect();
-    assert!(created.contains(&"r_ed25519"));
+    for server in servers {
+        assert_eq!(listening(server.pid()), [server.addr()], "loopback only");
+        let plugin: Option<String> = server
+            .root()
+            .query_first("SELECT plugin FROM mysql.user WHERE user = 'r_ed25519'")
+            .unwrap();
+        assert_eq!(
+            plugin.as_deref(),
+            Some("ed25519"),
+            "the ed25519 plugin loads"
+        );
+    }
+    assert_eq!(
+        accounts().len(),
+        expected.len() + 1,
+        "every matrix account but px (PROXY tests) has a row here"
+    );
     let mut mismatches = Vec::new();
     for (user, cells) in &expected {
         for (column, want) in cells.iter().enumerate() {
@@ -362,7 +403,7 @@ fn strict_server_refuses_plain_tcp_and_untrusted_proxy_headers() {
             message: "Access denied for user 'r_none'@'127.0.0.1' (using password: YES)".into(),
         }
     );
-    // Also with a wrong password and an unknown user: the same answer.
+    // A wrong password gets exactly the same answer.
     let mut wrong = r_none.clone();
     wrong.password = "wrong".into();
     assert_eq!(outcome(&wrong), outcome(&r_none));
@@ -464,6 +505,50 @@ fn own_server_restarts_after_kill_and_trusts_an_added_ca() {
     assert!(matches!(outcome(&issuer), Outcome::Err { code: 1045, .. }));
 }
 
+/// Backends whose certificate a verifying client must refuse — one from another CA, one for
+/// another name — are refused by the `mysql` crate verifying against the test CA (what a
+/// gateway in `verify-identity` mode must do too), and accepted when the client does not verify.
+#[test]
+fn backends_with_a_foreign_or_misnamed_certificate() {
+    let pki = pki();
+    let t = Instant::now();
+    let (foreign, misnamed) = std::thread::scope(|s| {
+        let foreign = s.spawn(|| {
+            MariaDb::start(&Options {
+                server: Some(pki.foreign_server.clone()),
+                ..Options::default()
+            })
+        });
+        let misnamed = MariaDb::start(&Options {
+            server: Some(pki.misnamed_server.clone()),
+            ..Options::default()
+        });
+        (foreign.join().expect("foreign-CA server starts"), misnamed)
+    });
+    eprintln!("two servers started in {:.1} s", t.elapsed().as_secs_f64());
+    for (server, reason) in [
+        (&foreign, "UnknownIssuer"),
+        (&misnamed, "certificate not valid for name"),
+    ] {
+        create_accounts(&mut server.root());
+        let verified = Connect::tcp(server.addr(), "r_ssl").verified_tls();
+        match outcome(&verified) {
+            Outcome::Failed(e) => assert!(e.contains(reason), "{e}"),
+            other => panic!("{reason}: the client accepted the server: {other:?}"),
+        }
+        let mut unverified = verified.clone();
+        unverified.ca = None;
+        assert_eq!(
+            outcome(&unverified),
+            Outcome::Ok {
+                user: "r_ssl@127.0.0.1".into(),
+                current_user: "r_ssl@%".into(),
+                ssl_cipher_nonempty: true,
+            }
+        );
+    }
+}
+
 /// Splits one MySQL packet (sequence id, payload) off the front of `bytes`.
 fn split_packet(bytes: &[u8]) -> ((u8, &[u8]), &[u8]) {
     assert!(bytes.len() >= 4, "a packet header in {bytes:?}");
@@ -549,6 +634,14 @@ fn galera_replicates_and_survives_a_killed_node() {
     ports.sort_unstable();
     ports.dedup();
     assert_eq!(ports.len(), 4 * cluster.nodes.len());
+
+    // Nothing listens beyond 127.0.0.1: SQL and group communication (IST and SST listen only
+    // during a transfer, on 127.0.0.1 too).
+    for node in &cluster.nodes {
+        let mut want = vec![node.addr(), SocketAddr::from(([127, 0, 0, 1], node.gcomm))];
+        want.sort();
+        assert_eq!(listening(node.pid()), want, "node {}", node.index);
+    }
 
     // Every node: the matrix account logs in with the client certificate over verified TLS.
     for node in &cluster.nodes {

@@ -53,6 +53,8 @@ fn identity_files() -> &'static (PathBuf, PathBuf) {
 /// How a test wants its gateway.
 struct Setup {
     backends: Vec<SocketAddr>,
+    /// Serve `/metrics` (on a free port).
+    metrics: bool,
     tls: UpstreamTls,
     proxy_protocol: bool,
     balance: Balance,
@@ -63,6 +65,7 @@ impl Setup {
     fn to(backends: &[SocketAddr]) -> Self {
         Self {
             backends: backends.to_vec(),
+            metrics: false,
             tls: UpstreamTls::VerifyIdentity,
             proxy_protocol: true,
             balance: Balance::Ordered,
@@ -106,6 +109,9 @@ fn gateway(setup: Setup) -> TestServer {
         up.balance = setup.balance;
         up.health_interval = setup.health_interval;
         up.connect_timeout = Duration::from_secs(3);
+        if setup.metrics {
+            config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        }
         // MariaDB's TLS 1.3 preference (OpenSSL's default order), so that the client leg
         // negotiates what a direct connection would and REQUIRE CIPHER compares alike.
         // BoringSSL's TLS 1.3 suites are fixed; it follows the client's order, as MariaDB does.
@@ -394,7 +400,11 @@ fn backends_with_wrong_certificates_are_refused() {
     // A certificate of the right CA for another name: refused by verify-identity, accepted by
     // verify-ca.
     let other_name = MariaDb::start(&Options {
-        server: Some(p.ca.server_for("not-localhost", "db.elsewhere")),
+        server: Some(p.ca.server_named(
+            "not-localhost",
+            crate::util::certs::Key::Ecdsa,
+            "db.elsewhere",
+        )),
         extra_ca: vec![identity_files().0.clone()],
         ..Options::default()
     });
@@ -445,7 +455,15 @@ fn failover_no_backend_and_recovery() {
     for s in [&a, &b] {
         create_accounts(&mut s.root());
     }
-    let gw = gateway(Setup::to(&[a.addr(), b.addr()]));
+    let gw = gateway(Setup {
+        metrics: true,
+        ..Setup::to(&[a.addr(), b.addr()])
+    });
+    let scrape = || crate::metrics::curl(gw.metrics.unwrap(), None);
+    let up = |addr: SocketAddr| format!("tlsql_upstream_up{{server=\"{addr}\"}}");
+    let refused = |addr: SocketAddr| {
+        format!("tlsql_upstream_connect_failures_total{{server=\"{addr}\",reason=\"refused\"}}")
+    };
     let port_of = |c: &Connect| -> u16 {
         let mut conn = mysql::Conn::new(opts_of(c)).unwrap();
         conn.query_first::<u16, _>("SELECT @@port")
@@ -454,8 +472,23 @@ fn failover_no_backend_and_recovery() {
     };
     let client = Connect::tcp(a.addr(), "r_none").verified_tls().to(gw.addr);
     assert_eq!(port_of(&client), a.port, "ordered: the first backend");
+    let text = scrape();
+    assert_eq!(crate::metrics::value(&text, &up(a.addr())), 1.0);
+    assert_eq!(crate::metrics::value(&text, &refused(a.addr())), 0.0);
+    crate::metrics::promtool_check(&text);
+    let held = mysql::Conn::new(opts_of(&client)).unwrap();
+    let sessions = format!("tlsql_upstream_connections{{server=\"{}\"}}", a.addr());
+    assert_eq!(crate::metrics::value(&scrape(), &sessions), 1.0);
+    drop(held);
     a.kill();
     assert_eq!(port_of(&client), b.port, "the next healthy backend");
+    let text = scrape();
+    assert_eq!(crate::metrics::value(&text, &up(a.addr())), 0.0);
+    assert!(
+        crate::metrics::value(&text, &refused(a.addr())) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(crate::metrics::value(&text, &up(b.addr())), 1.0);
     b.kill();
     match outcome(&client) {
         Outcome::Err {
@@ -542,15 +575,6 @@ fn a_session_whose_backend_dies_gets_an_error() {
 // ---------------------------------------------------------------------------------------------
 // Streaming
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// A 256 MB result streams through the gateway: the process (gateway and client together)
 /// grows by far less than the result.
 #[test]
@@ -565,7 +589,8 @@ fn a_large_result_streams_with_bounded_memory() {
     conn.query_drop("CREATE DATABASE IF NOT EXISTS gw_stream")
         .unwrap();
     conn.query_drop("USE gw_stream").unwrap();
-    let before = rss_kib();
+    let _memory = crate::util::memory_lock();
+    let before = crate::util::rss_bytes() >> 10;
     let mut bytes = 0usize;
     let mut rows = 0usize;
     let result = conn
@@ -577,7 +602,7 @@ fn a_large_result_streams_with_bounded_memory() {
         bytes += value.len();
         rows += 1;
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = (crate::util::rss_bytes() >> 10).saturating_sub(before);
     assert_eq!((rows, bytes), (256, 256 << 20));
     assert!(
         grown < 64 * 1024,
@@ -833,4 +858,60 @@ fn shutdown_drains_relayed_sessions() {
         outcome(&Connect::tcp(addr, "r_none").verified_tls()),
         Outcome::Failed(_)
     ));
+}
+
+/// A backend that refuses a connection before greeting it — here with too many connections —
+/// is not cut out of the balancing for it: a session the gateway cannot place elsewhere gets the
+/// backend's own refusal, as a direct client would. Host-restricted accounts answer alike
+/// directly and through the gateway.
+#[test]
+fn a_backend_that_refuses_before_the_greeting_answers_as_directly() {
+    let backend = MariaDb::start(&Options {
+        extra_ca: vec![identity_files().0.clone()],
+        ..Options::default()
+    });
+    create_accounts(&mut backend.root());
+    backend
+        .root()
+        .query_drop(format!(
+            "CREATE USER 'only2'@'127.0.0.2' IDENTIFIED BY '{PASSWORD}'"
+        ))
+        .unwrap();
+    // Only the startup probe: a saturated backend must meet the session, not a probe.
+    let gw = gateway(Setup {
+        health_interval: Duration::from_secs(600),
+        ..Setup::to(&[backend.addr()])
+    });
+    let from = |ip: &str| {
+        let mut c = Connect::tcp(backend.addr(), "only2").verified_tls();
+        c.bind = Some(ip.parse().unwrap());
+        c
+    };
+    for ip in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+        assert_eq!(
+            outcome(&from(ip).to(gw.addr)),
+            outcome(&from(ip)),
+            "from {ip}"
+        );
+    }
+
+    let mut root = backend.root();
+    root.query_drop("SET GLOBAL max_connections = 10").unwrap();
+    let limit: u32 = root
+        .query_first("SELECT @@max_connections")
+        .unwrap()
+        .unwrap();
+    let r_none = Connect::tcp(backend.addr(), "r_none").verified_tls();
+    // MariaDB lets one connection past the limit through to authentication (for an account
+    // with CONNECTION ADMIN); beyond that it refuses before the greeting. Root's own
+    // connection counts too.
+    let _held: Vec<mysql::Conn> = (0..limit + 1)
+        .filter_map(|_| mysql::Conn::new(opts_of(&r_none)).ok())
+        .collect();
+    let direct = outcome(&r_none);
+    assert!(
+        matches!(direct, Outcome::Err { code: 1040, .. }),
+        "{direct:?}"
+    );
+    assert_eq!(outcome(&r_none.to(gw.addr)), direct);
 }

@@ -5,19 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::util::TestServer;
 use crate::util::raw::{RawClient, parse_err};
-
-/// This process's resident memory: the server runs in-process, so its allocations show here.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
+use crate::util::{TestServer, rss_bytes};
 
 /// Waits until `done` holds, for at most five seconds.
 fn eventually(mut done: impl FnMut() -> bool) -> bool {
@@ -37,6 +26,7 @@ fn an_announced_packet_pins_only_the_bytes_that_arrived() {
     // pre-auth client announces 256 KiB (just under the pre-auth limit) and sends nothing.
     // Allocating what was announced would pin 24 × 16 MiB + 200 × 256 KiB = 434 MiB.
     let server = TestServer::start();
+    let _memory = crate::util::memory_lock();
     let before = rss_bytes();
     let mut held = Vec::new();
     for _ in 0..24 {
@@ -135,6 +125,7 @@ fn long_data_beyond_max_allowed_packet_fails_at_execute_and_the_statement_recove
     let mut raw = RawClient::connect(server.addr).unwrap();
     raw.login("root", "", None).unwrap();
     let id = prepare(&mut raw, "SELECT LENGTH(?)").unwrap();
+    let _memory = crate::util::memory_lock();
     let before = rss_bytes();
     // 64 chunks of 48 KiB: each fits in a packet, together 3 MiB, far over the limit.
     let chunk = vec![b'x'; 48 * 1024];

@@ -17,7 +17,7 @@ use crate::util::raw::{RawClient, TlsOptions, client_config};
 
 crate::backend_suite!(scraped_series_count_what_happened);
 
-fn curl(addr: SocketAddr, accept: Option<&str>) -> String {
+pub(crate) fn curl(addr: SocketAddr, accept: Option<&str>) -> String {
     let mut cmd = Command::new("curl");
     cmd.args(["-fsS", "--max-time", "10"]);
     if let Some(accept) = accept {
@@ -32,7 +32,7 @@ fn curl(addr: SocketAddr, accept: Option<&str>) -> String {
 }
 
 /// The value of one series, given exactly as served (name and labels in order).
-fn value(text: &str, series: &str) -> f64 {
+pub(crate) fn value(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
@@ -44,7 +44,7 @@ fn login(result: &str, reason: &str) -> String {
     format!("tlsql_logins_total{{result=\"{result}\",reason=\"{reason}\"}}")
 }
 
-fn promtool_check(text: &str) {
+pub(crate) fn promtool_check(text: &str) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -207,12 +207,20 @@ mod cases {
         // root, idle, wrong password, x509, subject, two resumption connections.
         assert_eq!(handshakes, 7.0);
         assert_eq!(value(&text, "tlsql_tls_handshake_seconds_count"), 7.0);
+        // Bytes that are no ClientHello: every backend calls it a protocol failure.
+        assert_eq!(
+            value(
+                &text,
+                "tlsql_tls_handshake_failures_total{reason=\"protocol\"}"
+            ),
+            1.0
+        );
         assert_eq!(
             value(
                 &text,
                 "tlsql_tls_handshake_failures_total{reason=\"other\"}"
             ),
-            1.0
+            0.0
         );
         assert_eq!(
             value(

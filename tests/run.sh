@@ -2,7 +2,7 @@
 # The test command: installs what the tests need on a fresh Debian machine (.ci/install.sh), then runs every
 # test for every TLS backend (rustls, OpenSSL, BoringSSL): unit and integration tests, and
 # the real-client checks (mariadb CLI, PyMySQL, mysql-connector-python, openssl s_client,
-# sysbench) and a testssl scan; then every fuzz target briefly over its corpus (fuzz/run.sh).
+# sysbench), the same clients through the gateway in front of a MariaDB, and a testssl scan; then every fuzz target briefly over its corpus (fuzz/run.sh).
 #
 #   tests/run.sh            everything
 #   TLSQLTEST_BACKENDS="rustls openssl" tests/run.sh    a subset of backends
@@ -41,8 +41,13 @@ for backend in $BACKENDS; do
   step "$backend: backend crate tests (cargo test -p tlsql-tls-$backend)"
   cargo test -p "tlsql-tls-$backend"
   step "$backend: server unit and integration tests (cargo test -p tlsql $features)"
+  # The `backends` tests exercise MariaDB directly, whatever TLS library tlsql links: once is
+  # enough.
+  skip=()
+  [[ -n ${backends_done:-} ]] && skip=(-- --skip backends::)
   # shellcheck disable=SC2086
-  cargo test -p tlsql $features
+  cargo test -p tlsql $features "${skip[@]}"
+  backends_done=1
   step "$backend: real clients against the tlsql binary"
   # shellcheck disable=SC2086
   cargo build --bin tlsql --example load $features
@@ -56,6 +61,9 @@ for backend in $BACKENDS; do
     # shellcheck disable=SC2086
     TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" tests/tools/tlsql.sh $TOOLS
   fi
+  step "$backend: real clients directly against MariaDB and through the gateway: the same answers"
+  TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
+    tests/gateway/clients.sh gateway
   step "$backend: TLS scan of the default configuration (testssl --starttls mysql)"
   TLSQLTEST_BIN="$ROOT/target/debug/tlsql" TLSQLTEST_BACKEND="$backend" PYTHON="$VENV/bin/python" \
     tests/clients/testssl.sh

@@ -5,10 +5,9 @@
 //! No series carries a user name or a client address: their number is unbounded, and they are
 //! in the log.
 //!
-//! The handshake failure `reason` is `timeout` when the connect deadline cut the handshake
-//! short and `other` otherwise: the TLS interface reports a failure as text only, so the
-//! `protocol`, `bad_certificate`, `unknown_ca` and `no_shared_cipher` series exist (at 0) for
-//! dashboards and alerts but are not counted yet.
+//! The handshake failure `reason` is the TLS backend's classification of the failure
+//! (`timeout` also when the connect deadline cut the handshake short); a client certificate that
+//! is expired or not yet valid counts as `bad_certificate`, as SPEC §11 lists the reasons.
 
 pub mod http;
 
@@ -21,8 +20,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tlsql_tls_api::TlsInfo;
 use tlsql_tls_api::cert::CertSummary;
+use tlsql_tls_api::{HandshakeFailure, TlsError, TlsInfo};
 
 use crate::auth::require::RequireFailure;
 use crate::status::Counters;
@@ -87,6 +86,7 @@ pub struct Metrics {
     handshake_seconds: Histogram,
     reloads: Family<Labels, Counter>,
     logins: Family<Labels, Counter>,
+    upstream_failures: Family<Labels, Counter>,
     /// Logged-in sessions; the rest of `Threads_connected` is still logging in.
     pub sessions: AtomicU64,
 }
@@ -101,6 +101,7 @@ impl Default for Metrics {
             handshake_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             reloads: Family::default(),
             logins: Family::default(),
+            upstream_failures: Family::default(),
             sessions: AtomicU64::new(0),
         };
         // Every known label value is exported from the start (at 0), so that a rate or an
@@ -165,8 +166,21 @@ pub fn require_reason(failure: &RequireFailure) -> &'static str {
     }
 }
 
+/// A gateway backend as a scrape sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamState {
+    /// The configured address (`host:port`).
+    pub server: String,
+    /// Whether it passed its last health check.
+    pub up: bool,
+    /// Sessions relayed to it now.
+    pub sessions: usize,
+}
+
 /// What the scrape reads from the live server.
 pub struct Scrape<'a> {
+    /// The backends, in gateway mode.
+    pub upstream: &'a [UpstreamState],
     /// Server-wide status counters.
     pub counters: &'a Counters,
     /// The TLS context serving new connections, if TLS is on.
@@ -190,9 +204,14 @@ impl Metrics {
         self.handshake_seconds.observe(took.as_secs_f64());
     }
 
-    /// A TLS handshake failed; `timed_out` when the connect deadline had passed.
-    pub fn handshake_failed(&self, timed_out: bool) {
-        let reason = if timed_out { "timeout" } else { "other" };
+    /// A TLS handshake failed with `error`; `timed_out` when the connect deadline had passed.
+    pub fn handshake_failed(&self, error: &TlsError, timed_out: bool) {
+        let reason = match error.handshake_failure() {
+            _ if timed_out => "timeout",
+            Some(HandshakeFailure::NameMismatch | HandshakeFailure::Expired) => "bad_certificate",
+            Some(kind) => kind.as_str(),
+            None => "other",
+        };
         self.handshake_failures
             .get_or_create(&vec![("reason", reason.into())])
             .inc();
@@ -204,6 +223,22 @@ impl Metrics {
         self.reloads
             .get_or_create(&reload_labels(trigger, result))
             .inc();
+    }
+
+    /// A failed attempt to reach a gateway backend (a session's or a health check's), by the
+    /// backend's configured address and the kind of failure.
+    pub fn upstream_connect_failed(&self, server: &str, reason: &'static str) {
+        self.upstream_connect_failed_by(server, reason, 1);
+    }
+
+    /// Adds `n` to a backend's failure count (0 exports the series before any failure).
+    pub fn upstream_connect_failed_by(&self, server: &str, reason: &'static str, n: u64) {
+        self.upstream_failures
+            .get_or_create(&vec![
+                ("server", server.to_string()),
+                ("reason", reason.into()),
+            ])
+            .inc_by(n);
     }
 
     /// A login succeeded.
@@ -286,6 +321,32 @@ impl Metrics {
             "Logins by result (ok, denied) and reason",
             self.logins.clone(),
         );
+        if !scrape.upstream.is_empty() {
+            let up = Family::<Labels, Gauge>::default();
+            let sessions = Family::<Labels, Gauge>::default();
+            for backend in scrape.upstream {
+                let labels = vec![("server", backend.server.clone())];
+                up.get_or_create(&labels).set(i64::from(backend.up));
+                sessions
+                    .get_or_create(&labels)
+                    .set(i64::try_from(backend.sessions).unwrap_or(i64::MAX));
+            }
+            registry.register(
+                "upstream_up",
+                "Whether a gateway backend passed its last health check (1) or not (0)",
+                up,
+            );
+            registry.register(
+                "upstream_connections",
+                "Sessions the gateway relays to each backend now",
+                sessions,
+            );
+            registry.register(
+                "upstream_connect_failures",
+                "Failed attempts to reach a backend (sessions and health checks), by backend and kind: resolve, refused, timeout, greeting, tls, monitor",
+                self.upstream_failures.clone(),
+            );
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &registry);

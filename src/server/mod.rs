@@ -165,17 +165,6 @@ impl Server {
             acceptor::Acceptor::new(tcp, unix).map_err(io_err("cannot set up the acceptor"))?;
         let shutdown = crate::shutdown::Shutdown::new()
             .map_err(io_err("cannot create the shutdown signal"))?;
-        log::info!(
-            "tlsql {} listening on {}{}, data in {}",
-            SERVER_VERSION,
-            local_addr,
-            config
-                .socket
-                .as_ref()
-                .map(|p| format!(" and {}", p.display()))
-                .unwrap_or_default(),
-            config.data_dir.display()
-        );
         let shared = Arc::new(Instance::new(
             config,
             tls,
@@ -187,17 +176,34 @@ impl Server {
         ));
         let socket_path = shared.config.socket.clone();
         let maintenance = maintenance::start(&shared);
+        let gateway = if shared.config.upstream.enabled() {
+            Some(crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?)
+        } else {
+            None
+        };
         let metrics = match shared.config.metrics_listen {
-            Some(addr) => Some(start_metrics(addr, &shared)?),
+            Some(addr) => Some(start_metrics(addr, &shared, gateway.clone())?),
             None => None,
         };
-        let service: Arc<dyn Service> = if shared.config.upstream.enabled() {
-            crate::upstream::Gateway::start(&shared).map_err(ServerError::Upstream)?
-        } else {
-            Arc::new(session::Local {
+        let service: Arc<dyn Service> = match gateway {
+            Some(gateway) => gateway,
+            None => Arc::new(session::Local {
                 open: crate::sql::local::open,
-            })
+            }),
         };
+        // Last: scripts wait for this line, so everything above is in place when it appears.
+        log::info!(
+            "tlsql {} listening on {}{}, data in {}",
+            SERVER_VERSION,
+            local_addr,
+            shared
+                .config
+                .socket
+                .as_ref()
+                .map(|p| format!(" and {}", p.display()))
+                .unwrap_or_default(),
+            shared.config.data_dir.display()
+        );
         Ok(Server {
             shared,
             service,
@@ -273,11 +279,20 @@ impl Server {
 
 /// Serves `/metrics` from the live instance; a listener that cannot be bound stops the start,
 /// like the MySQL port.
-fn start_metrics(addr: SocketAddr, shared: &Arc<Instance>) -> Result<MetricsServer, ServerError> {
+fn start_metrics(
+    addr: SocketAddr,
+    shared: &Arc<Instance>,
+    gateway: Option<Arc<crate::upstream::Gateway>>,
+) -> Result<MetricsServer, ServerError> {
     let instance = Arc::clone(shared);
     MetricsServer::start(addr, move |openmetrics| {
         let tls = instance.tls.current();
+        let upstream = gateway
+            .as_ref()
+            .map(|g| g.upstream_states())
+            .unwrap_or_default();
         let scrape = Scrape {
+            upstream: &upstream,
             counters: &instance.counters,
             tls: tls.as_deref(),
             backend: instance.tls.backend().name(),

@@ -214,7 +214,9 @@ pub(crate) fn establish(
                 Ok(s) => s,
                 Err(e) => {
                     Counters::bump(&counters.ssl_accept_failures);
-                    shared.metrics.handshake_failed(Instant::now() >= deadline);
+                    shared
+                        .metrics
+                        .handshake_failed(&e, Instant::now() >= deadline);
                     return Err(LoginFailure::new(log::Level::Info, e.to_string()));
                 }
             };

@@ -12,9 +12,9 @@ use tlsql_tls_api::TlsStream;
 
 use crate::config::{Balance, ServerAddress};
 use crate::net::Peer;
-use crate::protocol::client::{GreetingError, read_greeting};
+use crate::protocol::client::{GreetingError, ServerError, read_greeting};
 use crate::protocol::handshake::Greeting;
-use crate::protocol::packet::PacketStream;
+use crate::protocol::packet::{PacketError, PacketStream};
 
 /// The largest packet read from a backend before its login completes (its greeting, auth
 /// exchange messages, an RSA public key).
@@ -308,6 +308,86 @@ fn same_family(source: SocketAddr, destination: SocketAddr) -> (SocketAddr, Sock
     }
 }
 
+/// Why a backend could not be reached or used: a reason for the log and ERR 1105, and its
+/// kind for `tlsql_upstream_connect_failures_total{reason}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreachable {
+    /// The kind of failure.
+    pub kind: FailureKind,
+    /// What happened, in words.
+    pub reason: String,
+    /// The ERR the backend sent in place of its greeting, if that is what happened: e.g. 1130
+    /// (no account for the connecting host), 1129 (host blocked), 1040 (too many connections).
+    pub refusal: Option<ServerError>,
+}
+
+/// The kinds of [`Unreachable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The host name does not resolve.
+    Resolve,
+    /// Nothing listens (connection refused, unreachable network, reset).
+    Refused,
+    /// No answer within `upstream.connect-timeout`.
+    Timeout,
+    /// No usable greeting: an ERR in its place (too many connections, a blocked host), or
+    /// bytes that are not one.
+    Greeting,
+    /// The TLS handshake failed: verification, or no TLS offered.
+    Tls,
+    /// The monitor account's login or health query failed (or `wsrep_ready` is not `ON`).
+    Monitor,
+}
+
+impl FailureKind {
+    /// Every kind, for the metric's label values.
+    pub const ALL: [FailureKind; 6] = [
+        Self::Resolve,
+        Self::Refused,
+        Self::Timeout,
+        Self::Greeting,
+        Self::Tls,
+        Self::Monitor,
+    ];
+
+    /// The metric label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Resolve => "resolve",
+            Self::Refused => "refused",
+            Self::Timeout => "timeout",
+            Self::Greeting => "greeting",
+            Self::Tls => "tls",
+            Self::Monitor => "monitor",
+        }
+    }
+}
+
+impl Unreachable {
+    /// A failure of `kind`.
+    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+            refusal: None,
+        }
+    }
+
+    fn io(e: &io::Error) -> Self {
+        let kind = match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => FailureKind::Timeout,
+            _ => FailureKind::Refused,
+        };
+        Self::new(kind, describe_io(e))
+    }
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Opens a TCP connection to `backend` (every address its host resolves to, within `timeout`
 /// in all), sends the PROXY header when asked, and reads the greeting. Reads and writes are
 /// bounded by `timeout` until the caller changes them.
@@ -315,19 +395,30 @@ pub(crate) fn connect(
     backend: &Backend,
     origin: Option<Origin>,
     timeout: Duration,
-) -> Result<Greeted, String> {
+) -> Result<Greeted, Unreachable> {
     let deadline = Instant::now() + timeout;
     let address = &backend.address;
     let resolved: Vec<SocketAddr> = (address.host.as_str(), address.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", address.host))?
+        .map_err(|e| {
+            Unreachable::new(
+                FailureKind::Resolve,
+                format!("cannot resolve {}: {e}", address.host),
+            )
+        })?
         .collect();
-    let mut last = format!("{} resolves to no address", address.host);
+    let mut last = Unreachable::new(
+        FailureKind::Resolve,
+        format!("{} resolves to no address", address.host),
+    );
     let mut tcp = None;
     for addr in resolved {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            last = format!("connect-timeout ({timeout:?}) expired");
+            last = Unreachable::new(
+                FailureKind::Timeout,
+                format!("connect-timeout ({timeout:?}) expired"),
+            );
             break;
         }
         match TcpStream::connect_timeout(&addr, left) {
@@ -335,11 +426,11 @@ pub(crate) fn connect(
                 tcp = Some(s);
                 break;
             }
-            Err(e) => last = describe_io(&e),
+            Err(e) => last = Unreachable::io(&e),
         }
     }
     let tcp = tcp.ok_or(last)?;
-    let io = |e: io::Error| describe_io(&e);
+    let io = |e: io::Error| Unreachable::io(&e);
     tcp.set_nodelay(true).map_err(io)?;
     let left = deadline
         .saturating_duration_since(Instant::now())
@@ -348,17 +439,28 @@ pub(crate) fn connect(
     tcp.set_write_timeout(Some(left)).map_err(io)?;
     let mut stream = PacketStream::new(tcp, LOGIN_MAX_PACKET);
     if let Some(origin) = origin {
-        let header = origin
-            .header()
-            .map_err(|e| format!("cannot encode the PROXY header: {e}"))?;
+        let header = origin.header().map_err(|e| {
+            Unreachable::new(
+                FailureKind::Greeting,
+                format!("cannot encode the PROXY header: {e}"),
+            )
+        })?;
         stream.get_mut().write_all(&header).map_err(io)?;
     }
-    let packet = stream
-        .read_packet()
-        .map_err(|e| format!("no greeting: {e}"))?;
+    let packet = stream.read_packet().map_err(|e| match e {
+        PacketError::Io(e) => Unreachable::io(&e),
+        other => Unreachable::new(FailureKind::Greeting, format!("no greeting: {other}")),
+    })?;
     let greeting = read_greeting(&packet).map_err(|e| match e {
-        GreetingError::Refused(err) => format!("refused the connection: {err}"),
-        GreetingError::Malformed(e) => format!("sent an unusable greeting: {e}"),
+        GreetingError::Refused(err) => Unreachable {
+            reason: format!("refused the connection: {err}"),
+            refusal: Some(err),
+            kind: FailureKind::Greeting,
+        },
+        GreetingError::Malformed(e) => Unreachable::new(
+            FailureKind::Greeting,
+            format!("sent an unusable greeting: {e}"),
+        ),
     })?;
     Ok(Greeted { stream, greeting })
 }
@@ -450,6 +552,7 @@ mod tests {
         let err = connect(&backend, None, Duration::from_secs(2))
             .err()
             .unwrap();
-        assert!(err.contains("refused"), "{err}");
+        assert_eq!(err.kind, FailureKind::Refused);
+        assert!(err.reason.contains("refused"), "{err}");
     }
 }

@@ -5,6 +5,7 @@
 //! is not ready for queries takes no new sessions.
 
 use std::io::Write;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,14 @@ use crate::protocol::wire::Reader;
 use crate::shutdown::Shutdown;
 
 use super::Gateway;
-use super::backends::{Backend, BackendIo, Health, Origin, SharedTcp, connect};
+use super::backends::{
+    Backend, BackendIo, FailureKind, Health, Origin, SharedTcp, Unreachable, connect,
+};
+
+/// `ER_HOST_NOT_PRIVILEGED`: no account matches the connecting host.
+const HOST_NOT_PRIVILEGED: u16 = 1130;
+/// `ER_HOST_IS_BLOCKED`: too many connection errors from the connecting host.
+const HOST_IS_BLOCKED: u16 = 1129;
 
 /// Capabilities the monitor asks for.
 const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
@@ -28,60 +36,107 @@ const MONITOR_CAPS: u32 = caps::LONG_PASSWORD
     | caps::DEPRECATE_EOF;
 
 /// Probes one backend; `Err` says why it cannot take sessions.
-pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> {
+pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), Unreachable> {
     let config = &gateway.config;
     let origin = config.proxy_protocol.then_some(Origin::Local);
-    let greeted = connect(backend, origin, config.connect_timeout)?;
+    let greeted = match connect(backend, origin, config.connect_timeout) {
+        Ok(greeted) => greeted,
+        // The server answers, but not the gateway's own address (the probe's; sessions carry
+        // their clients' addresses in the PROXY header): it is up. A server that refuses for
+        // lack of connections (1040) is not, for new sessions.
+        Err(Unreachable {
+            refusal: Some(ServerError { code, .. }),
+            ..
+        }) if code == HOST_NOT_PRIVILEGED || code == HOST_IS_BLOCKED => return Ok(()),
+        Err(failure) => return Err(failure),
+    };
     let greeting = greeted.greeting;
-    let (tcp, leftover, _) = greeted
-        .stream
-        .into_parts()
-        .map_err(|e| format!("connection lost after the greeting: {e}"))?;
+    let (tcp, leftover, _) = greeted.stream.into_parts().map_err(|e| {
+        Unreachable::new(
+            FailureKind::Greeting,
+            format!("connection lost after the greeting: {e}"),
+        )
+    })?;
     if !leftover.is_empty() {
-        return Err("sent data after its greeting before being asked".into());
+        return Err(Unreachable::new(
+            FailureKind::Greeting,
+            "sent data after its greeting before being asked",
+        ));
     }
     let tls = gateway.connector.is_some();
     if tls && greeting.capabilities & caps::SSL == 0 {
-        return Err("does not offer TLS, which upstream.tls requires".into());
+        return Err(Unreachable::new(
+            FailureKind::Tls,
+            "does not offer TLS, which upstream.tls requires",
+        ));
     }
-    let Some(user) = &config.monitor_user else {
-        if tls {
-            let request = ssl_request_for(&monitor_login(&greeting, "", &[]).encode())
-                .map_err(|e| e.to_string())?;
-            let mut stream = PacketStream::new(tcp, 64);
-            stream.set_seq(1);
-            stream
-                .write_packet(&request)
-                .and_then(|()| stream.flush())
-                .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
-            let (tcp, _, _) = stream.into_parts().map_err(|e| e.to_string())?;
-            let mut tls = gateway.tls_leg(SharedTcp::new(tcp), backend, None, None)?;
-            let _ = tls.flush();
-            if let BackendIo::Tls(t) = &mut tls {
-                let _ = t.shutdown();
-            }
-        }
-        return Ok(());
-    };
+    match &config.monitor_user {
+        None if tls => handshake_only(gateway, backend, tcp, &greeting)
+            .map_err(|e| Unreachable::new(FailureKind::Tls, e)),
+        None => Ok(()),
+        Some(user) => monitor(gateway, backend, tcp, &greeting, user),
+    }
+}
+
+/// A TLS handshake with the configured verification, then the close: proves the backend's
+/// certificate still verifies.
+fn handshake_only(
+    gateway: &Gateway,
+    backend: &Backend,
+    tcp: TcpStream,
+    greeting: &Greeting,
+) -> Result<(), String> {
+    let request =
+        ssl_request_for(&monitor_login(greeting, "", &[]).encode()).map_err(|e| e.to_string())?;
+    let mut stream = PacketStream::new(tcp, 64);
+    stream.set_seq(1);
+    stream
+        .write_packet(&request)
+        .and_then(|()| stream.flush())
+        .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
+    let (tcp, _, _) = stream.into_parts().map_err(|e| e.to_string())?;
+    let mut tls = gateway.tls_leg(SharedTcp::new(tcp), backend, None, None)?;
+    let _ = tls.flush();
+    if let BackendIo::Tls(t) = &mut tls {
+        let _ = t.shutdown();
+    }
+    Ok(())
+}
+
+/// Logs in as the monitor account (over a verified TLS leg when upstream TLS is on) and asks
+/// `wsrep_ready`.
+fn monitor(
+    gateway: &Gateway,
+    backend: &Backend,
+    tcp: TcpStream,
+    greeting: &Greeting,
+    user: &str,
+) -> Result<(), Unreachable> {
+    let config = &gateway.config;
+    let tls = gateway.connector.is_some();
+    let failed = |e: String| Unreachable::new(FailureKind::Monitor, e);
     let password = config.monitor_password.expose().as_bytes();
-    let first_nonce = to_nonce(&greeting.scramble)?;
+    let first_nonce = to_nonce(&greeting.scramble).map_err(failed)?;
     let auth = answer(&greeting.auth_plugin, password, &first_nonce);
-    let mut login = monitor_login(&greeting, user, &auth).encode();
+    let mut login = monitor_login(greeting, user, &auth).encode();
     adjust_login(&mut login, tls, 0);
     let (mut stream, secure) = if tls {
+        let tls_failed = |e: String| Unreachable::new(FailureKind::Tls, e);
         let mut plain = PacketStream::new(tcp, 64);
         plain.set_seq(1);
         plain
-            .write_packet(&ssl_request_for(&login).map_err(|e| e.to_string())?)
+            .write_packet(&ssl_request_for(&login).map_err(|e| tls_failed(e.to_string()))?)
             .and_then(|()| plain.flush())
-            .map_err(|e| format!("cannot send the SSLRequest: {e}"))?;
-        let (tcp, _, _) = plain.into_parts().map_err(|e| e.to_string())?;
-        let io = gateway.tls_leg(
-            SharedTcp::new(tcp),
-            backend,
-            gateway.own_identity.as_ref(),
-            None,
-        )?;
+            .map_err(|e| tls_failed(format!("cannot send the SSLRequest: {e}")))?;
+        let (tcp, _, _) = plain.into_parts().map_err(|e| tls_failed(e.to_string()))?;
+        let io = gateway
+            .tls_leg(
+                SharedTcp::new(tcp),
+                backend,
+                gateway.own_identity.as_ref(),
+                None,
+            )
+            .map_err(tls_failed)?;
         let mut s = PacketStream::new(io, super::backends::LOGIN_MAX_PACKET);
         s.set_seq(2);
         (s, true)
@@ -93,21 +148,21 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
         s.set_seq(1);
         (s, false)
     };
-    let fail = |e: std::io::Error| format!("monitor login: {e}");
+    let fail = |e: std::io::Error| failed(format!("monitor login: {e}"));
     stream.write_packet(&login).map_err(fail)?;
     stream.flush().map_err(fail)?;
     let mut exchange = Response::to_login();
     loop {
         let packet = stream
             .read_packet()
-            .map_err(|e| format!("monitor login: {e}"))?;
+            .map_err(|e| failed(format!("monitor login: {e}")))?;
         let step = exchange
             .packet(&packet[..packet.len().min(PREFIX_LEN)], packet.len())
-            .map_err(|e| format!("monitor login: {e}"))?;
+            .map_err(|e| failed(format!("monitor login: {e}")))?;
         match step {
             Step::Done if packet.first() == Some(&0xFF) => {
-                let err = ServerError::parse(&packet).map_err(|e| e.to_string())?;
-                return Err(format!("monitor login refused: {err}"));
+                let err = ServerError::parse(&packet).map_err(|e| failed(e.to_string()))?;
+                return Err(failed(format!("monitor login refused: {err}")));
             }
             Step::Done => break,
             Step::More => {}
@@ -117,11 +172,12 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
                     [0xFE, rest @ ..] => {
                         let mut r = Reader::new(rest);
                         let plugin = String::from_utf8_lossy(
-                            r.nul_bytes("plugin").map_err(|e| e.to_string())?,
+                            r.nul_bytes("plugin").map_err(|e| failed(e.to_string()))?,
                         )
                         .into_owned();
                         let data = r.rest();
-                        let switched = to_nonce(data.strip_suffix(&[0]).unwrap_or(data))?;
+                        let switched =
+                            to_nonce(data.strip_suffix(&[0]).unwrap_or(data)).map_err(failed)?;
                         answer(&plugin, password, &switched)
                     }
                     // caching_sha2_password wants the password itself: only over TLS.
@@ -131,16 +187,20 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), String> 
                         p
                     }
                     [0x01, 0x04] => {
-                        return Err("monitor login: the account's caching_sha2_password needs full authentication, which the gateway does only over TLS".into());
+                        return Err(failed("monitor login: the account's caching_sha2_password needs full authentication, which the gateway does only over TLS".into()));
                     }
-                    _ => return Err("monitor login: unexpected authentication request".into()),
+                    _ => {
+                        return Err(failed(
+                            "monitor login: unexpected authentication request".into(),
+                        ));
+                    }
                 };
                 stream.write_packet(&reply).map_err(fail)?;
                 stream.flush().map_err(fail)?;
             }
         }
     }
-    let verdict = wsrep_ready(&mut stream, deprecate_eof(&greeting));
+    let verdict = wsrep_ready(&mut stream, deprecate_eof(greeting)).map_err(failed);
     stream.set_seq(0);
     let _ = stream.write_packet(&[0x01]).and_then(|()| stream.flush());
     verdict
@@ -231,7 +291,10 @@ pub(crate) fn check_all(gateway: &Gateway) {
             scope.spawn(move || {
                 let health = match probe(gateway, backend) {
                     Ok(()) => Health::Up,
-                    Err(reason) => Health::Down(reason),
+                    Err(failure) => {
+                        gateway.count_failure(backend, failure.kind);
+                        Health::Down(failure.reason)
+                    }
                 };
                 record(backend, health);
             });

@@ -102,6 +102,8 @@ impl IdentityAuthority {
         dir: &Path,
         client_cas: &[CertificateDer<'_>],
     ) -> Result<(Self, bool), String> {
+        // The directory exists with auto-tls; with configured certificates it may not yet.
+        files::private_subdir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let cert = dir.join(GENERATED_CERT);
         let key = dir.join(GENERATED_KEY);
         let mut cas = Vec::new();

@@ -148,6 +148,7 @@ impl Login for RelayedLogin<'_> {
                 Ok(io) => io,
                 Err(reason) => {
                     let reason = format!("TLS handshake failed: {reason}");
+                    gateway.count_failure(&backend, super::backends::FailureKind::Tls);
                     super::health::record(&backend, super::backends::Health::Down(reason.clone()));
                     return Err(backend_failure(stream, &address, reason));
                 }

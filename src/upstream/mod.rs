@@ -39,15 +39,18 @@ use crate::config::TlsBackendKind;
 use crate::config::{Config, Upstream, UpstreamTls};
 use crate::error::SqlError;
 use crate::instance::Instance;
+use crate::metrics::UpstreamState;
 use crate::net::Peer;
 use crate::session::{Login, Refusal, Service};
 
-use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, connect};
+use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, Unreachable, connect};
 use identity::IdentityAuthority;
 
 /// The gateway: the backends, the TLS context toward them and the identity CAs.
 pub struct Gateway {
     config: Upstream,
+    /// The server (its metrics count failed backend connections).
+    instance: Arc<Instance>,
     backends: Backends,
     /// Builds the backend legs of TLS sessions; `None` with `upstream.tls = "disabled"`.
     connector: Option<Arc<dyn TlsConnector>>,
@@ -102,6 +105,7 @@ impl Gateway {
         let gateway = Arc::new(Self {
             backends: Backends::new(&upstream.servers, upstream.balance),
             config: upstream,
+            instance: Arc::clone(instance),
             connector,
             tls_backend,
             base_settings,
@@ -109,6 +113,14 @@ impl Gateway {
             identities,
             own_identity,
         });
+        for backend in gateway.backends.all() {
+            let server = backend.address.to_string();
+            for kind in backends::FailureKind::ALL {
+                instance
+                    .metrics
+                    .upstream_connect_failed_by(&server, kind.label(), 0);
+            }
+        }
         health::check_all(&gateway);
         let up = gateway
             .backends
@@ -139,6 +151,26 @@ impl Gateway {
     /// The backends (for status and tests).
     pub fn backends(&self) -> &Backends {
         &self.backends
+    }
+
+    /// The backends' state for `/metrics`.
+    pub fn upstream_states(&self) -> Vec<UpstreamState> {
+        self.backends
+            .all()
+            .iter()
+            .map(|b| UpstreamState {
+                server: b.address.to_string(),
+                up: b.health() == backends::Health::Up,
+                sessions: b.sessions(),
+            })
+            .collect()
+    }
+
+    /// Counts a failed attempt to reach `backend` (`tlsql_upstream_connect_failures_total`).
+    fn count_failure(&self, backend: &backends::Backend, kind: backends::FailureKind) {
+        self.instance
+            .metrics
+            .upstream_connect_failed(&backend.address.to_string(), kind.label());
     }
 
     /// The identity CAs (for tests and the startup message).
@@ -217,6 +249,8 @@ impl Service for Gateway {
         id: u32,
     ) -> Result<Box<dyn Login + '_>, Refusal> {
         let origin = self.config.proxy_protocol.then(|| Origin::of(peer, local));
+        // The last backend's refusal of this client before its greeting, if any.
+        let mut refused = None;
         for backend in self.backends.candidates() {
             match connect(&backend, origin, self.config.connect_timeout) {
                 Ok(greeted) => {
@@ -226,14 +260,34 @@ impl Service for Gateway {
                         Lease::new(&backend),
                     )));
                 }
-                Err(reason) => {
+                // The backend is up but refuses this connection before greeting it (too many
+                // connections, a host it does not admit): another backend may take it; if none
+                // does, the client gets that refusal, as it would directly.
+                Err(Unreachable {
+                    refusal: Some(err),
+                    reason,
+                    kind,
+                }) => {
+                    log::debug!("connection {id}: backend {} {reason}", backend.address);
+                    self.count_failure(&backend, kind);
+                    refused = Some(Refusal {
+                        error: SqlError::new(err.code, "HY000", err.message),
+                        level: log::Level::Info,
+                        reason: format!("backend {} {reason}", backend.address),
+                    });
+                }
+                Err(failure) => {
                     log::debug!(
-                        "connection {id}: backend {} failed: {reason}",
+                        "connection {id}: backend {} failed: {failure}",
                         backend.address
                     );
-                    health::record(&backend, backends::Health::Down(reason));
+                    self.count_failure(&backend, failure.kind);
+                    health::record(&backend, backends::Health::Down(failure.reason));
                 }
             }
+        }
+        if let Some(refusal) = refused {
+            return Err(refusal);
         }
         let reasons = self.backends.unavailable_reasons();
         Err(Refusal {

@@ -9,6 +9,8 @@
 #                              as root over its unix socket (through a gateway: on its backends)
 #   clients.sh self-test       a MariaDB with fresh certificates (mariadb.sh), setup, the checks,
 #                              then the server stopped
+#   clients.sh gateway         the same MariaDB checked directly and through a tlsql gateway in
+#                              front of it (TLSQLTEST_BIN, TLSQLTEST_BACKEND): the same lines
 #
 # Checks: the mariadb CLI (--ssl-verify-server-cert --ssl-ca; a REQUIRE X509 account with and
 # without --ssl-cert/--ssl-key; `status`), PyMySQL, mysql-connector-python with its C extension
@@ -149,9 +151,60 @@ self_test() {
     run_checks "$port"
 }
 
+# The same checks against a MariaDB directly and through a tlsql gateway in front of it (the
+# binary TLSQLTEST_BIN, TLS library TLSQLTEST_BACKEND, PROXY protocol on): both runs must pass and
+# print the same lines.
+gateway_test() {
+  local bin=${TLSQLTEST_BIN:?set TLSQLTEST_BIN to the tlsql binary} line port socket gw direct through rc=0
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-clients-gw.XXXXXX")
+  pid=""
+  trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; "$HERE/mariadb.sh" stop "$WORK/mariadb" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  chmod 755 "$WORK"
+  mkdir "$WORK/certs"
+  make_certs "$WORK/certs"
+  line=$("$HERE/mariadb.sh" start-server "$WORK/mariadb" --ssl-cert "$WORK/certs/server-cert.pem" \
+    --ssl-key "$WORK/certs/server-key.pem" --ssl-ca "$WORK/certs/ca.pem" --proxy-networks 127.0.0.0/8)
+  port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$line")
+  socket=$(sed -n 's/.*socket=\([^ ]*\).*/\1/p' <<<"$line")
+  "$PY" "$HERE/clients.py" setup --socket "$socket" >/dev/null
+  "$bin" --port 0 --data-dir "$WORK/gateway" --tls-backend "${TLSQLTEST_BACKEND:-rustls}" \
+    --ssl-cert "$WORK/certs/server-cert.pem" --ssl-key "$WORK/certs/server-key.pem" \
+    --ssl-ca "$WORK/certs/ca.pem" --upstream-servers "127.0.0.1:$port" \
+    --upstream-ssl-ca "$WORK/certs/ca.pem" --upstream-proxy-protocol --log-level info \
+    >"$WORK/gateway.log" 2>&1 &
+  pid=$!
+  gw=""
+  for _ in $(seq 1 200); do
+    gw=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/gateway.log" | head -n1)
+    # The gateway has made its identity CA and checked its backends once it says so.
+    [[ -n $gw ]] && grep -q "gateway: relaying" "$WORK/gateway.log" && break
+    sleep 0.1
+  done
+  grep -q "gateway: relaying" "$WORK/gateway.log" || { cat "$WORK/gateway.log" >&2; exit 1; }
+  # The backend trusts the gateway's identity CA: forwarded client certificates verify.
+  cat "$WORK/gateway/tls/identity-ca.pem" >>"$WORK/mariadb/tls/ca.pem" || { cat "$WORK/gateway.log" >&2; exit 1; }
+  mariadb --no-defaults -S "$socket" -uroot -e "FLUSH SSL"
+  echo "== MariaDB on 127.0.0.1:$port, tlsql gateway (${TLSQLTEST_BACKEND:-rustls}) on 127.0.0.1:$gw" >&2
+  export CLIENTS_CA=$WORK/certs/ca.pem CLIENTS_CERT=$WORK/certs/client-cert.pem CLIENTS_KEY=$WORK/certs/client-key.pem
+  direct=$(run_checks "$port") || rc=1
+  through=$( (run_checks "$gw") ) || rc=1
+  echo "$through"
+  if [[ $direct != "$through" ]]; then
+    echo "FAIL: through the gateway the clients saw something else than directly:" >&2
+    diff <(echo "$direct") <(echo "$through") >&2 || true
+    rc=1
+  fi
+  if ((rc)); then
+    echo "== gateway log" >&2
+    tail -n 40 "$WORK/gateway.log" >&2
+  fi
+  return "$rc"
+}
+
 case ${1:-} in
   setup) "$PY" "$HERE/clients.py" setup --socket "${2:?usage: clients.sh setup SOCKET}" ;;
   self-test) self_test ;;
+  gateway) gateway_test ;;
   [0-9]*) run_checks "$1" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

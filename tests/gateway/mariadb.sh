@@ -9,7 +9,7 @@
 #              [--proxy-networks NETS] [--require-secure-transport] [--watchdog]
 #   mariadb.sh stop DIR            SIGTERM every node, wait, then SIGKILL
 #   mariadb.sh kill-node DIR N     SIGKILL node N (1-based; a standalone server is node 1)
-#   mariadb.sh start-node DIR N    start node N again (a Galera node rejoins its cluster)
+#   mariadb.sh start-node DIR N    start node N again (a Galera node rejoins the running nodes)
 #
 # A start prints one line per node on stdout once every node accepts connections (a Galera
 # cluster: once wsrep_cluster_size is N and every node is Synced):
@@ -51,8 +51,17 @@ usage() { sed -n '2,18p' "$0" >&2; exit 2; }
 
 node_dir() { echo "$1/node$2"; }
 sock_of() { echo "$(node_dir "$1" "$2")/mariadbd.sock"; }
-pid_of() { cat "$(node_dir "$1" "$2")/launch.pid" 2>/dev/null || true; }
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+# The process PID if its command line mentions TEXT: a recorded pid is signalled only while it
+# still belongs to this instance (pids are reused).
+ours() { [[ -n $1 ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
+# Node I's server pid, empty when it is not running.
+pid_of() {
+  local nd pid
+  nd=$(node_dir "$1" "$2")
+  pid=$(cat "$nd/launch.pid" 2>/dev/null) || return 0
+  if ours "$pid" "--defaults-file=$nd/my.cnf"; then echo "$pid"; fi
+}
 nodes_in() { local d; for d in "$1"/node*/; do [[ -f $d/my.cnf ]] && basename "$d" | sed 's/^node//'; done | sort -n; }
 root_sql() { mariadb --no-defaults -S "$(sock_of "$1" "$2")" -uroot -N -B -e "$3"; }
 status_of() { root_sql "$1" "$2" "SHOW GLOBAL STATUS LIKE '$3'" 2>/dev/null | cut -f2; }
@@ -96,7 +105,7 @@ with open(path, "w") as f:
         f.write(f"{p} {now}\n")
 print(*ports)
 EOF
-  } 9<"$PORTS_FILE"
+  } 9>>"$PORTS_FILE.lock"
 }
 
 # Parses the options shared by start-server and start-galera into globals.
@@ -228,7 +237,8 @@ fail_node() {
 # Waits until node I answers on its socket (and, for Galera, is Synced in a cluster of SIZE).
 wait_ready() {
   local dir=$1 i=$2 size=${3:-} pid deadline
-  pid=$(pid_of "$dir" "$i")
+  # Read as recorded: until setsid has exec'd mariadbd the process does not look like it yet.
+  pid=$(cat "$(node_dir "$dir" "$i")/launch.pid")
   deadline=$((SECONDS + START_TIMEOUT))
   until mariadb-admin --no-defaults -S "$(sock_of "$dir" "$i")" -uroot ping >/dev/null 2>&1; do
     alive "$pid" || fail_node "$dir" "$i" "mariadbd exited during startup"
@@ -279,8 +289,10 @@ cmd_stop() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  for f in "$dir"/node*/data/rsync_sst.pid "$dir"/node*/data/stunnel.pid; do
-    [[ -f $f ]] && kill -KILL "$(cat "$f")" 2>/dev/null || true
+  for f in "$dir"/node*/data/rsync_sst.pid; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f")
+    if ours "$pid" "$dir/"; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
   for i in $(nodes_in "$dir"); do rm -f "$(node_dir "$dir" "$i")/launch.pid"; done
 }
@@ -296,16 +308,33 @@ cmd_kill_node() {
 }
 
 cmd_start_node() {
-  local dir=${1:?usage: start-node DIR N} i=${2:?usage: start-node DIR N} size=""
+  local dir=${1:?usage: start-node DIR N} i=${2:?usage: start-node DIR N} size="" j
   [[ -f $(node_dir "$dir" "$i")/my.cnf ]] || die "no node $i in $dir"
-  [[ -f $(node_dir "$dir" "$i")/galera-ports ]] && size=$(nodes_in "$dir" | wc -l)
+  if [[ -f $(node_dir "$dir" "$i")/galera-ports ]]; then
+    # Rejoined means counted by a cluster of every node running now, plus this one.
+    size=1
+    for j in $(nodes_in "$dir"); do
+      if [[ $j != "$i" && -n $(pid_of "$dir" "$j") ]]; then size=$((size + 1)); fi
+    done
+    ((size > 1)) || die "no running node of $dir for node $i to join"
+  fi
   launch "$dir" "$i"
   wait_ready "$dir" "$i" "$size"
   node_line "$dir" "$i"
 }
 
-# A start that fails leaves nothing running; with --watchdog nothing at all (its error went to
-# stderr), otherwise DIR stays for its logs.
+# A start that fails or is interrupted leaves nothing running; with --watchdog nothing at all
+# (its error went to stderr), otherwise DIR stays for its logs. Signals become exits so that the
+# EXIT trap runs, and a caller that went away (SIGPIPE on the output) is an error like any other.
+guard_start() {
+  START_DIR=$1
+  trap 'start_failed "$START_DIR"' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap '' PIPE
+}
+
 start_failed() {
   local rc=$? dir=$1
   ((rc == 0)) && return 0
@@ -330,7 +359,7 @@ cmd_start_server() {
   shift
   parse_opts "$@"
   [[ -z $NODES ]] || die "start-server takes no --nodes (start-galera does)"
-  trap 'start_failed "$dir"' EXIT
+  guard_start "$dir"
   prepare_dir "$dir"
   [[ -n $PORT ]] || PORT=$(alloc_ports 1)
   echo "$PORT" >"$dir/ports"
@@ -348,11 +377,12 @@ cmd_start_galera() {
   local dir=${1:?usage: start-galera DIR --nodes N OPTIONS} ports i gcomms=() all=()
   shift
   parse_opts "$@"
-  [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 2)) || die "--nodes N (N >= 2) is required"
+  if ! [[ $NODES =~ ^[0-9]+$ ]] || ((NODES < 2)); then die "--nodes N (N >= 2) is required"; fi
   [[ -z $PORT ]] || die "start-galera chooses its ports (no --port)"
   [[ -e $GALERA_LIB ]] || die "$GALERA_LIB not found (install galera-4: .ci/install.sh)"
   command -v rsync >/dev/null || die "rsync not found (install rsync: .ci/install.sh)"
-  trap 'start_failed "$dir"' EXIT
+  command -v wsrep_sst_rsync >/dev/null || die "wsrep_sst_rsync not found (install mariadb-server: .ci/install.sh)"
+  guard_start "$dir"
   prepare_dir "$dir"
   read -ra all <<<"$(alloc_ports $((NODES * 4)))"
   echo "${all[*]}" >"$dir/ports"

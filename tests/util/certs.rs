@@ -82,11 +82,24 @@ impl Ca {
     /// A server certificate for localhost and 127.0.0.1, valid from `from` to `to` days
     /// relative to now.
     pub fn server_valid(&self, file: &str, key: Key, from: i64, to: i64) -> Pair {
+        let sans = vec![
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::IpAddress([127, 0, 0, 1].into()),
+        ];
+        self.server_for(file, key, sans, from, to)
+    }
+
+    /// A server certificate for other names only (valid now): a client that checks the name
+    /// of localhost or 127.0.0.1 must refuse it.
+    pub fn server_named(&self, file: &str, key: Key, dns: &str) -> Pair {
+        let sans = vec![SanType::DnsName(dns.try_into().unwrap())];
+        self.server_for(file, key, sans, -1, 365)
+    }
+
+    fn server_for(&self, file: &str, key: Key, sans: Vec<SanType>, from: i64, to: i64) -> Pair {
         let k = key_pair(key);
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = sans;
         params.distinguished_name = dn(&[
             (DnType::OrganizationName, "tlsql tests"),
             (DnType::CommonName, file),
@@ -94,21 +107,6 @@ impl Ca {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.not_before = OffsetDateTime::now_utc() + Duration::days(from);
         params.not_after = OffsetDateTime::now_utc() + Duration::days(to);
-        let cert = params.signed_by(&k, &self.issuer).unwrap();
-        self.write(file, &cert, &k)
-    }
-
-    /// A server certificate valid now for `name` only (not localhost or 127.0.0.1).
-    pub fn server_for(&self, file: &str, name: &str) -> Pair {
-        let k = key_pair(Key::Ecdsa);
-        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
-        params.distinguished_name = dn(&[
-            (DnType::OrganizationName, "tlsql tests"),
-            (DnType::CommonName, name),
-        ]);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
-        params.not_after = OffsetDateTime::now_utc() + Duration::days(365);
         let cert = params.signed_by(&k, &self.issuer).unwrap();
         self.write(file, &cert, &k)
     }

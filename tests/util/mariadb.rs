@@ -12,9 +12,10 @@
 //!
 //! # Sharing
 //!
-//! Starting is slow (measured on the 2-core machine: a standalone server 4–8 s, a three-node
-//! Galera cluster about 20 s), so one test binary shares one standalone [`pair`] and one
-//! [`galera`] cluster, started on first use. Shared state rules:
+//! Starting is slow (wall time on the 2-core machine, busy with other builds: a standalone server
+//! 1–5 s, the pair 2–6 s, a three-node Galera cluster 13–18 s; a killed Galera node is evicted
+//! after about 6 s and rejoins in 5–20 s, by full state transfer), so one test binary shares one
+//! standalone [`pair`] and one [`galera`] cluster, started on first use. Shared state rules:
 //!
 //! * The [matrix accounts](accounts) exist on every shared instance from the start; no test may
 //!   change or drop them.
@@ -65,8 +66,14 @@ pub struct Pki {
     pub mallory: Pair,
     /// alice's subject from a CA the backends do not trust.
     pub alice_foreign: Pair,
-    /// The CA that issued `alice_foreign` (e.g. for a backend certificate that must be refused).
+    /// The CA that issued `alice_foreign` and `foreign_server`.
     pub foreign: Ca,
+    /// A server certificate for localhost and 127.0.0.1 from the foreign CA: a backend with it
+    /// ([`Options::server`]) must be refused by a client that verifies against `ca`.
+    pub foreign_server: Pair,
+    /// A server certificate from `ca` for `elsewhere.example` only: refused by a client that
+    /// checks the name it connected to.
+    pub misnamed_server: Pair,
     _cleanup: RemoveAtExit,
 }
 
@@ -91,6 +98,8 @@ pub fn pki() -> &'static Pki {
             alice: ca.client("alice", &alice_like("alice"), vec![]),
             mallory: ca.client("mallory", &alice_like("mallory"), vec![]),
             alice_foreign: foreign.client("alice-foreign", &alice_like("alice"), vec![]),
+            foreign_server: foreign.server("foreign-server", Key::Ecdsa),
+            misnamed_server: ca.server_named("misnamed-server", Key::Ecdsa, "elsewhere.example"),
             ca,
             foreign,
             _cleanup: cleanup,
@@ -107,14 +116,16 @@ fn private_dir(prefix: &str) -> PathBuf {
 }
 
 /// Removes a directory when this process ends however it ends: `sh` waits for end of file on a
-/// pipe whose write end only this process holds, then removes the directory.
+/// pipe whose write end only this process holds, then removes the directory. Never waited for:
+/// it outlives this process by design.
 struct RemoveAtExit {
     _pipe: ChildStdin,
+    _sh: Child,
 }
 
 impl RemoveAtExit {
     fn new(dir: &Path) -> Self {
-        let mut child = Command::new("sh")
+        let mut sh = Command::new("sh")
             .args(["-c", "cat >/dev/null; rm -rf -- \"$0\""])
             .arg(dir)
             .stdin(Stdio::piped())
@@ -123,7 +134,8 @@ impl RemoveAtExit {
             .spawn()
             .expect("spawn sh");
         Self {
-            _pipe: child.stdin.take().expect("piped stdin"),
+            _pipe: sh.stdin.take().expect("piped stdin"),
+            _sh: sh,
         }
     }
 }
@@ -713,7 +725,8 @@ impl Connect {
         }
     }
 
-    /// The same connection made to another endpoint (e.g. the gateway instead of the backend).
+    /// The same TCP connection made to another endpoint (e.g. the gateway instead of the
+    /// backend).
     pub fn to(&self, addr: SocketAddr) -> Self {
         Self {
             host: addr.ip().to_string(),
@@ -833,12 +846,7 @@ fn replace_client_host(message: &str) -> String {
 /// Connects as `c` says and reports the [`Outcome`].
 pub fn outcome(c: &Connect) -> Outcome {
     let endpoint = format!("{}:{}", c.host, c.port);
-    let failed = |text: String| {
-        Outcome::Failed(
-            text.replace(&endpoint, "<server>")
-                .replace(&c.port.to_string(), "<port>"),
-        )
-    };
+    let failed = |text: String| Outcome::Failed(text.replace(&endpoint, "<server>"));
     let mut conn = match mysql::Conn::new(c.opts()) {
         Ok(conn) => conn,
         Err(mysql::Error::MySqlError(e)) => {

@@ -14,6 +14,25 @@ use tlsql::config::Config;
 use tlsql::instance::Instance;
 use tlsql::server::{Server, ShutdownHandle};
 
+/// The resident memory of this process, in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// Held by tests that measure this process's memory and by tests that move a lot of data
+/// through it: the servers run in the test process, so two such tests at once would see each
+/// other's memory.
+pub fn memory_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A running server; stopped and its data directory removed on drop.
 pub struct TestServer {
     pub addr: SocketAddr,

@@ -16,7 +16,6 @@
 //! Every server listens on 127.0.0.1 port 0; every client is the backend's own connector
 //! (`build_connector`), except for TLS 1.2 session-id resumption (a rustls client that never
 //! takes tickets) and what only `openssl s_client` shows.
-#![allow(missing_docs)]
 
 pub mod client;
 pub mod net;
