@@ -173,3 +173,26 @@ mod cases {
         expect_unsolicited_err(&mut c, 1053);
     }
 }
+
+/// Workers run with a 1 MiB stack (`WORKER_STACK_BYTES`). The deepest a statement goes is
+/// nesting at the parser's limit: just below it the statement runs, far beyond it the client
+/// gets an error, and in both cases the server (its worker) carries on.
+#[test]
+fn deep_nesting_fits_the_worker_stack() {
+    let server = TestServer::start();
+    let mut c = RawClient::connect(server.addr).unwrap();
+    c.login("root", "", None).unwrap();
+    let nested = |depth: usize| format!("SELECT {}1{}", "(".repeat(depth), ")".repeat(depth));
+    assert_eq!(c.query(&nested(40)).unwrap(), vec![vec![Some("1".into())]]);
+    let subqueries =
+        |depth: usize| format!("SELECT {}1{}", "(SELECT ".repeat(depth), ")".repeat(depth));
+    assert_eq!(
+        c.query(&subqueries(20)).unwrap(),
+        vec![vec![Some("1".into())]]
+    );
+    for deep in [nested(5000), subqueries(2000)] {
+        let err = c.query(&deep).unwrap_err();
+        assert_ne!(err.code, 2013, "the connection survived: {err:?}");
+    }
+    assert_eq!(c.query("SELECT 2").unwrap(), vec![vec![Some("2".into())]]);
+}

@@ -15,6 +15,7 @@
 pub(crate) mod acceptor;
 mod idle;
 pub mod maintenance;
+mod memory;
 pub(crate) mod pool;
 
 use std::io;
