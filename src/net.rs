@@ -195,12 +195,16 @@ impl Socket {
         };
         loop {
             let timeout = match until {
-                Some(until) => Some(
-                    Timespec::try_from(time_left(until)?)
-                        .map_err(|_| io::Error::other("timeout out of range"))?,
-                ),
+                // A grace that has passed still lets data already there be read: a TLS
+                // library reads a record in several calls, and a late one must not fail.
+                Some(until) if grace => Some(until.saturating_duration_since(Instant::now())),
+                Some(until) => Some(time_left(until)?),
                 None => None,
-            };
+            }
+            .map(|left| {
+                Timespec::try_from(left).map_err(|_| io::Error::other("timeout out of range"))
+            })
+            .transpose()?;
             let wake = self.shutdown.as_ref().map(|s| s.wake_fd());
             // Without a shutdown to watch only the first entry is polled.
             let mut fds = [
@@ -463,6 +467,32 @@ mod tests {
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_grace_ends_only_a_wait_with_nothing_to_read() {
+        let (mut client, mut socket) = pair();
+        let control = socket.control();
+        control
+            .set_idle_timeouts(Duration::from_secs(60), Duration::from_secs(5))
+            .unwrap();
+        // A grace already over when the read comes (a TLS library's second read of one
+        // record, late): what arrived is read all the same.
+        client.write_all(b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let (read, quiet) = control.grace(Instant::now(), || socket.read(&mut [0u8; 4]));
+        assert_eq!((read.unwrap(), quiet), (1, false));
+        // Nothing arrives: the read gives up at the grace, and says so.
+        let started = Instant::now();
+        let (read, quiet) = control.grace(started + Duration::from_millis(50), || {
+            socket.read(&mut [0u8; 4])
+        });
+        assert_eq!(read.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert!(quiet);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // Outside a grace the idle timeout applies again.
+        client.write_all(b"y").unwrap();
+        assert_eq!(socket.read(&mut [0u8; 4]).unwrap(), 1);
     }
 
     #[test]
