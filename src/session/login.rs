@@ -156,6 +156,7 @@ fn new_scramble() -> [u8; SCRAMBLE_LEN] {
 pub(crate) fn establish(
     shared: &Arc<Instance>,
     socket: Socket,
+    label: &str,
     ticket: &mut Ticket,
     service: &dyn Service,
 ) -> Result<Session, LoginFailure> {
@@ -164,7 +165,6 @@ pub(crate) fn establish(
     let deadline = Instant::now() + config.connect_timeout;
     control.set_deadline(deadline);
     let peer = socket.peer().clone();
-    let label = socket.peer_label();
     let local = socket.local_addr();
     let id = shared.next_connection_id();
     let tls_context = shared.tls.current();
@@ -315,7 +315,7 @@ pub(crate) fn establish(
         executor,
         id,
         instance: Arc::clone(shared),
-        label,
+        label: label.to_string(),
         _logged_in: SharedGauge::raise(Arc::clone(shared), |s| &s.metrics.sessions),
     })
 }
@@ -464,17 +464,20 @@ impl Login for LocalLogin {
             ));
         }
 
-        let logged_in = format!(
-            "'{}'@'{}' logged in as '{}'@'{}'{}",
-            field(&response.user),
-            client_host,
-            field(&account.user),
-            field(&account.host),
-            match &tls {
-                Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
-                None => String::new(),
-            }
-        );
+        // Built only when the debug level is on; otherwise every login formats it for nothing.
+        let logged_in = log::log_enabled!(log::Level::Debug).then(|| {
+            format!(
+                "'{}'@'{}' logged in as '{}'@'{}'{}",
+                field(&response.user),
+                client_host,
+                field(&account.user),
+                field(&account.host),
+                match &tls {
+                    Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
+                    None => String::new(),
+                }
+            )
+        });
         let established = Established {
             id,
             peer,
@@ -502,7 +505,9 @@ impl Login for LocalLogin {
                 account.host
             );
         }
-        log::debug!("connection {id}: {logged_in}");
+        if let Some(logged_in) = logged_in {
+            log::debug!("connection {id}: {logged_in}");
+        }
         Ok(executor)
     }
 }

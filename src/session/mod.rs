@@ -201,7 +201,7 @@ pub(crate) fn run(
     service: &dyn Service,
 ) -> Option<IdleSession> {
     let label = socket.peer_label();
-    match login::establish(instance, socket, ticket, service) {
+    match login::establish(instance, socket, &label, ticket, service) {
         Ok(session) => {
             instance.metrics.login_ok();
             log::debug!("session {} ({label}) started", session.id);
