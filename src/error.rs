@@ -1,49 +1,226 @@
 //! Errors the client sees: a MySQL error number, its SQLSTATE and a message, sent as an ERR
 //! packet. SQL and semantic failures are values of [`SqlError`]; only I/O and framing errors
 //! end a session.
+//!
+//! Each error is of an [`ErrorKind`], which knows its number and SQLSTATE: the pairs are written
+//! once, in the table below, as MySQL's `mysqld_error.h` pairs them, never at the call site.
 
 use std::fmt;
+
+/// Declares [`ErrorKind`] from one table of `Variant = (number, "SQLSTATE")` rows.
+macro_rules! error_kinds {
+    ($( $(#[$doc:meta])* $name:ident = ($code:literal, $state:literal), )*) => {
+        /// A MySQL error condition tlsql reports; see [`ErrorKind::code`] and
+        /// [`ErrorKind::sqlstate`]. Names follow MySQL's `ER_*` names, which each one's
+        /// documentation gives.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl ErrorKind {
+            /// The MySQL error number.
+            pub const fn code(self) -> u16 {
+                match self {
+                    $( Self::$name => $code, )*
+                }
+            }
+
+            /// The five-character SQLSTATE.
+            pub const fn sqlstate(self) -> &'static str {
+                match self {
+                    $( Self::$name => $state, )*
+                }
+            }
+        }
+
+        #[cfg(test)]
+        const ALL_KINDS: &[ErrorKind] = &[$( ErrorKind::$name, )*];
+    };
+}
+
+error_kinds! {
+    /// `ER_DB_CREATE_EXISTS`: `CREATE DATABASE` of a database that exists.
+    DbCreateExists = (1007, "HY000"),
+    /// `ER_DB_DROP_EXISTS`: `DROP DATABASE` of a database that does not exist.
+    DbDropExists = (1008, "HY000"),
+    /// `ER_CON_COUNT_ERROR`: `max-connections` reached.
+    TooManyConnections = (1040, "08004"),
+    /// `ER_HANDSHAKE_ERROR`: the connection phase went wrong.
+    BadHandshake = (1043, "08S01"),
+    /// `ER_DBACCESS_DENIED_ERROR`: no privilege on a database.
+    DbAccessDenied = (1044, "42000"),
+    /// `ER_ACCESS_DENIED_ERROR`: a refused login.
+    AccessDenied = (1045, "28000"),
+    /// `ER_NO_DB_ERROR`: an unqualified table without a default database.
+    NoDatabaseSelected = (1046, "3D000"),
+    /// `ER_UNKNOWN_COM_ERROR`: a command byte or option tlsql does not know.
+    UnknownCommand = (1047, "08S01"),
+    /// `ER_BAD_NULL_ERROR`: NULL in a NOT NULL column.
+    BadNull = (1048, "23000"),
+    /// `ER_BAD_DB_ERROR`: a database that does not exist.
+    UnknownDatabase = (1049, "42000"),
+    /// `ER_TABLE_EXISTS_ERROR`.
+    TableExists = (1050, "42S01"),
+    /// `ER_BAD_TABLE_ERROR`: `DROP TABLE` of tables that do not exist.
+    UnknownTable = (1051, "42S02"),
+    /// `ER_SERVER_SHUTDOWN`.
+    ServerShutdown = (1053, "08S01"),
+    /// `ER_BAD_FIELD_ERROR`: a column that does not exist.
+    UnknownColumn = (1054, "42S22"),
+    /// `ER_DUP_FIELDNAME`: a column added twice.
+    DuplicateColumn = (1060, "42S21"),
+    /// `ER_DUP_KEYNAME`: an index name used twice.
+    DuplicateKeyName = (1061, "42000"),
+    /// `ER_DUP_ENTRY`: a unique key violated.
+    DuplicateEntry = (1062, "23000"),
+    /// `ER_PARSE_ERROR`: the statement could not be parsed.
+    Syntax = (1064, "42000"),
+    /// `ER_EMPTY_QUERY`: nothing but whitespace and comments.
+    EmptyQuery = (1065, "42000"),
+    /// `ER_WRONG_AUTO_KEY`: an AUTO_INCREMENT column that is not the key.
+    WrongAutoKey = (1075, "42000"),
+    /// `ER_CANT_REMOVE_ALL_FIELDS`: dropping a table's last column.
+    CantRemoveAllColumns = (1090, "42000"),
+    /// `ER_CANT_DROP_FIELD_OR_KEY`: dropping a column or index that does not exist.
+    CantDropColumnOrKey = (1091, "42000"),
+    /// `ER_WRONG_DB_NAME`.
+    WrongDatabaseName = (1102, "42000"),
+    /// `ER_WRONG_TABLE_NAME`.
+    WrongTableName = (1103, "42000"),
+    /// `ER_UNKNOWN_ERROR`: a failure without a more specific MySQL number.
+    Unknown = (1105, "HY000"),
+    /// `ER_TABLE_MUST_HAVE_COLUMNS`.
+    TableMustHaveColumns = (1113, "42000"),
+    /// `ER_UNKNOWN_CHARACTER_SET`.
+    UnknownCharacterSet = (1115, "42000"),
+    /// `ER_PASSWORD_ANONYMOUS_USER`: the anonymous user changing a password.
+    PasswordAnonymousUser = (1131, "42000"),
+    /// `ER_PASSWORD_NO_MATCH`: `SET PASSWORD FOR` an account that does not exist.
+    PasswordNoMatch = (1133, "42000"),
+    /// `ER_NONEXISTING_GRANT`.
+    NoSuchGrant = (1141, "42000"),
+    /// `ER_TABLEACCESS_DENIED_ERROR`: no privilege on a table.
+    TableAccessDenied = (1142, "42000"),
+    /// `ER_NO_SUCH_TABLE`.
+    NoSuchTable = (1146, "42S02"),
+    /// `ER_NET_PACKET_TOO_LARGE`: more than `max_allowed_packet`.
+    PacketTooLarge = (1153, "08S01"),
+    /// `ER_NET_PACKETS_OUT_OF_ORDER`.
+    PacketsOutOfOrder = (1156, "08S01"),
+    /// `ER_UNKNOWN_SYSTEM_VARIABLE`.
+    UnknownSystemVariable = (1193, "HY000"),
+    /// `ER_LOCK_WAIT_TIMEOUT`: another session held the lock too long.
+    LockWaitTimeout = (1205, "HY000"),
+    /// `ER_WRONG_ARGUMENTS`.
+    WrongArguments = (1210, "HY000"),
+    /// `ER_WRONG_USAGE`.
+    WrongUsage = (1221, "HY000"),
+    /// `ER_DUP_ARGUMENT`: an option given twice.
+    DuplicateArgument = (1225, "HY000"),
+    /// `ER_SPECIFIC_ACCESS_DENIED_ERROR`: a global privilege is missing.
+    SpecificAccessDenied = (1227, "42000"),
+    /// `ER_LOCAL_VARIABLE`: `SET GLOBAL` of a session-only variable.
+    SessionOnlyVariable = (1228, "HY000"),
+    /// `ER_GLOBAL_VARIABLE`: a global-only variable set without `GLOBAL`.
+    GlobalOnlyVariable = (1229, "HY000"),
+    /// `ER_WRONG_VALUE_FOR_VAR`.
+    WrongValueForVariable = (1231, "42000"),
+    /// `ER_WRONG_TYPE_FOR_VAR`.
+    WrongTypeForVariable = (1232, "42000"),
+    /// `ER_NOT_SUPPORTED_YET`: something MySQL supports and tlsql does not.
+    NotSupported = (1235, "42000"),
+    /// `ER_INCORRECT_GLOBAL_LOCAL_VAR`: a variable read or set at a scope it lacks.
+    IncorrectGlobalLocalVariable = (1238, "HY000"),
+    /// `ER_UNKNOWN_STMT_HANDLER`: a prepared statement id that is not open.
+    UnknownStatementHandler = (1243, "HY000"),
+    /// `ER_NOT_SUPPORTED_AUTH_MODE`: the client cannot switch plugins.
+    AuthModeNotSupported = (1251, "08004"),
+    /// `ER_REVOKE_GRANTS`.
+    RevokeGrants = (1269, "HY000"),
+    /// `ER_CANNOT_USER`: an account statement failed for some accounts.
+    CannotUser = (1396, "HY000"),
+    /// `ER_CANT_CREATE_USER_WITH_GRANT`: `GRANT` to an account that does not exist.
+    CantCreateUserWithGrant = (1410, "42000"),
+    /// `ER_MAX_PREPARED_STMT_COUNT_REACHED`.
+    TooManyPreparedStatements = (1461, "42000"),
+    /// `ER_WRONG_STRING_LENGTH`: a user or host name too long.
+    StringTooLong = (1470, "HY000"),
+    /// `ER_PLUGIN_IS_NOT_LOADED`: an authentication plugin tlsql does not have.
+    PluginNotLoaded = (1524, "HY000"),
+    /// `ER_WRONG_VALUE`.
+    WrongValue = (1525, "HY000"),
+    /// `ER_PASSWORD_FORMAT`: a stored password hash of the wrong form.
+    PasswordFormat = (1827, "HY000"),
+    /// `ER_MALFORMED_PACKET`: a command packet that does not follow the protocol.
+    MalformedPacket = (1835, "08S01"),
+    /// `ER_ACCOUNT_HAS_BEEN_LOCKED`.
+    AccountLocked = (3118, "HY000"),
+    /// `ER_SECURE_TRANSPORT_REQUIRED`: `require_secure_transport` refuses the connection.
+    SecureTransportRequired = (3159, "HY000"),
+    /// `ER_NO_SECURE_TRANSPORTS_CONFIGURED`: `require_secure_transport` turned on from an
+    /// insecure connection.
+    NoSecureTransport = (3160, "HY000"),
+    /// `ER_USER_DOES_NOT_EXIST` (a note of `IF EXISTS`).
+    UserDoesNotExist = (3162, "HY000"),
+    /// `ER_USER_ALREADY_EXISTS` (a note of `IF NOT EXISTS`).
+    UserAlreadyExists = (3163, "HY000"),
+    /// `ER_DA_SSL_LIBRARY_ERROR`: the TLS library refused the configuration.
+    SslLibrary = (3888, "HY000"),
+    /// `ER_CLIENT_INTERACTION_TIMEOUT`: sent before closing an idle session (MySQL 8.0.24+).
+    ClientInteractionTimeout = (4031, "HY000"),
+    /// `CR_SERVER_LOST`: a client library's number for a server gone in the middle of a query;
+    /// the gateway sends it when its backend goes, so the client reports what it would have
+    /// reported directly.
+    LostConnection = (2013, "HY000"),
+}
 
 /// An error reported to the client in an ERR packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqlError {
-    /// MySQL error number (`ER_*`).
-    pub code: u16,
-    /// Five-character SQLSTATE.
-    pub state: &'static str,
+    /// What went wrong, which gives the number and SQLSTATE.
+    pub kind: ErrorKind,
     /// Human-readable message, as MySQL words it where MySQL has the same error.
     pub message: String,
 }
 
 impl SqlError {
-    /// An error with an explicit number and SQLSTATE.
-    pub fn new(code: u16, state: &'static str, message: impl Into<String>) -> Self {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            code,
-            state,
+            kind,
             message: message.into(),
         }
+    }
+
+    /// The MySQL error number.
+    pub fn code(&self) -> u16 {
+        self.kind.code()
+    }
+
+    /// The five-character SQLSTATE.
+    pub fn sqlstate(&self) -> &'static str {
+        self.kind.sqlstate()
     }
 
     /// 1064: the statement could not be parsed.
     pub fn syntax(detail: impl fmt::Display) -> Self {
         Self::new(
-            codes::ER_PARSE_ERROR,
-            "42000",
+            ErrorKind::Syntax,
             format!("You have an error in your SQL syntax; {detail}"),
         )
     }
 
     /// 1105: a failure without a more specific MySQL number.
     pub fn unknown(message: impl Into<String>) -> Self {
-        Self::new(codes::ER_UNKNOWN_ERROR, "HY000", message)
+        Self::new(ErrorKind::Unknown, message)
     }
 
     /// 1235: something MySQL supports and tlsql does not.
     pub fn not_supported(what: impl fmt::Display) -> Self {
         Self::new(
-            codes::ER_NOT_SUPPORTED_YET,
-            "42000",
+            ErrorKind::NotSupported,
             format!("This version of tlsql doesn't yet support '{what}'"),
         )
     }
@@ -51,71 +228,36 @@ impl SqlError {
 
 impl fmt::Display for SqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ERROR {} ({}): {}", self.code, self.state, self.message)
+        write!(
+            f,
+            "ERROR {} ({}): {}",
+            self.code(),
+            self.sqlstate(),
+            self.message
+        )
     }
 }
 
 impl std::error::Error for SqlError {}
 
-/// MySQL error numbers used by tlsql (names as in MySQL's `mysqld_error.h`).
-pub mod codes {
-    #![allow(missing_docs)]
-    pub const ER_CON_COUNT_ERROR: u16 = 1040;
-    pub const ER_HANDSHAKE_ERROR: u16 = 1043;
-    pub const ER_DBACCESS_DENIED_ERROR: u16 = 1044;
-    pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
-    pub const ER_NO_DB_ERROR: u16 = 1046;
-    pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
-    pub const ER_BAD_DB_ERROR: u16 = 1049;
-    pub const ER_TABLE_EXISTS_ERROR: u16 = 1050;
-    pub const ER_BAD_TABLE_ERROR: u16 = 1051;
-    pub const ER_SERVER_SHUTDOWN: u16 = 1053;
-    pub const ER_BAD_FIELD_ERROR: u16 = 1054;
-    pub const ER_DUP_ENTRY: u16 = 1062;
-    pub const ER_PARSE_ERROR: u16 = 1064;
-    pub const ER_EMPTY_QUERY: u16 = 1065;
-    pub const ER_DB_CREATE_EXISTS: u16 = 1007;
-    pub const ER_DB_DROP_EXISTS: u16 = 1008;
-    pub const ER_UNKNOWN_ERROR: u16 = 1105;
-    pub const ER_NO_SUCH_TABLE: u16 = 1146;
-    pub const ER_TABLEACCESS_DENIED_ERROR: u16 = 1142;
-    pub const ER_NONEXISTING_GRANT: u16 = 1141;
-    pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
-    pub const ER_NET_PACKETS_OUT_OF_ORDER: u16 = 1156;
-    pub const ER_MAX_PREPARED_STMT_COUNT_REACHED: u16 = 1461;
-    pub const ER_NET_READ_ERROR: u16 = 1158;
-    pub const ER_NET_READ_INTERRUPTED: u16 = 1159;
-    pub const ER_WRONG_ARGUMENTS: u16 = 1210;
-    pub const ER_SPECIFIC_ACCESS_DENIED_ERROR: u16 = 1227;
-    pub const ER_LOCAL_VARIABLE: u16 = 1228;
-    pub const ER_GLOBAL_VARIABLE: u16 = 1229;
-    pub const ER_NO_DEFAULT: u16 = 1230;
-    pub const ER_WRONG_VALUE_FOR_VAR: u16 = 1231;
-    pub const ER_WRONG_TYPE_FOR_VAR: u16 = 1232;
-    pub const ER_VAR_CANT_BE_READ: u16 = 1233;
-    pub const ER_INCORRECT_GLOBAL_LOCAL_VAR: u16 = 1238;
-    pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
-    pub const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
-    pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
-    pub const ER_CANNOT_USER: u16 = 1396;
-    pub const ER_PASSWORD_NO_MATCH: u16 = 1133;
-    pub const ER_NONEXISTING_GRANT_FOR_USER: u16 = 1141;
-    pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
-    pub const ER_WRONG_ARGUMENTS_COUNT: u16 = 1582;
-    pub const ER_PLUGIN_IS_NOT_LOADED: u16 = 1524;
-    pub const ER_UNKNOWN_STORAGE_ENGINE: u16 = 1286;
-    pub const ER_ACCOUNT_HAS_BEEN_LOCKED: u16 = 3118;
-    pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
-    pub const ER_DA_SSL_LIBRARY_ERROR: u16 = 3888;
-    pub const ER_ILLEGAL_USER_VAR: u16 = 3061;
-    pub const ER_PASSWORD_ANONYMOUS_USER: u16 = 1131;
-    pub const ER_WRONG_USAGE: u16 = 1221;
-    pub const ER_REVOKE_GRANTS: u16 = 1269;
-    pub const ER_DUP_ARGUMENT: u16 = 1225;
-    pub const ER_CANT_CREATE_USER_WITH_GRANT: u16 = 1410;
-    pub const ER_WRONG_STRING_LENGTH: u16 = 1470;
-    pub const ER_WRONG_VALUE: u16 = 1525;
-    pub const ER_PASSWORD_FORMAT: u16 = 1827;
-    pub const ER_USER_DOES_NOT_EXIST: u16 = 3162;
-    pub const ER_USER_ALREADY_EXISTS: u16 = 3163;
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_number_and_a_five_character_sqlstate() {
+        let mut codes = HashSet::new();
+        for kind in ALL_KINDS {
+            assert!(codes.insert(kind.code()), "{kind:?}: number used twice");
+            let state = kind.sqlstate();
+            assert_eq!(state.len(), 5, "{kind:?}");
+            assert!(state.bytes().all(|b| b.is_ascii_alphanumeric()), "{kind:?}");
+        }
+        assert_eq!(
+            SqlError::syntax("near 'x'").to_string(),
+            "ERROR 1064 (42000): You have an error in your SQL syntax; near 'x'"
+        );
+    }
 }

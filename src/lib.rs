@@ -7,22 +7,24 @@
 //!
 //! * [`error`], [`logging`], [`files`], [`config`], [`shutdown`]: the errors clients see, what
 //!   may reach the log, private files, the validated configuration, the shutdown signal.
-//! * [`protocol`]: the MySQL wire protocol: packets, handshake, result sets, values.
+//! * [`protocol`]: the MySQL wire protocol: packets, handshake, values, and the response
+//!   writers (taken by value, finished by consuming them).
 //! * [`net`]: the client's transport: a socket with connection-phase deadlines, or TLS over it.
 //! * [`tls`]: the TLS backend in use, the live context and its reloads, auto-generated
 //!   certificates; [`status`]: server-wide counters; [`certs`]: `tlsql certs`, operator-owned
 //!   certificate files made by the auto-tls code.
 //! * [`auth`]: accounts, password plugins, `REQUIRE` policies, privileges.
 //! * [`metrics`]: Prometheus series and the `/metrics` endpoint.
-//! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens,
-//!   statement splitting, `LIKE`.
+//! * [`vars`]: system variable definitions and their global values; [`lex`]: SQL tokens, made
+//!   once per query, statement splitting, `LIKE`.
 //! * [`storage`]: the storage interface a statement needs, and the SQLite engine behind it.
 //! * [`instance`]: what every session shares (configuration, TLS, storage, accounts, counters,
 //!   connection slots).
 //! * [`session`]: one connection: greeting, TLS upgrade, login, command loop, and the
 //!   [`session::Executor`] seam that runs its commands.
-//! * [`sql`]: the local executor: statements the server runs itself (variables, status,
-//!   accounts, ALTER INSTANCE) and the routing of the rest to storage.
+//! * [`sql`]: the local executor: each statement parsed once into a [`sql::stmt::Statement`]
+//!   (sqlparser's AST, and tlsql's grammar for what sqlparser does not read) and run by its
+//!   family: the server itself (variables, status, accounts, ALTER INSTANCE) or storage.
 //! * [`upstream`]: gateway mode, the other service a session can log in to: the login and every
 //!   command relayed to a backend server.
 //! * [`server`]: listeners, the acceptor thread, the worker pool; it gives each session the local

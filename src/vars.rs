@@ -11,7 +11,7 @@ use std::sync::RwLock;
 
 use crate::auth::accounts::{AccountStore, AccountStoreError};
 use crate::config::Config;
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
 
 /// Where a variable exists.
@@ -177,8 +177,7 @@ impl VarValue {
 
 fn wrong_value(name: &str, shown: &str) -> SqlError {
     SqlError::new(
-        codes::ER_WRONG_VALUE_FOR_VAR,
-        "42000",
+        ErrorKind::WrongValueForVariable,
         format!("Variable '{name}' can't be set to the value of '{shown}'"),
     )
 }
@@ -201,8 +200,7 @@ pub fn convert(def: &VarDef, value: &Value) -> Result<VarValue, SqlError> {
             }
             Value::Int(_) | Value::Text(_) => Err(wrong_value(def.name, &shown)),
             _ => Err(SqlError::new(
-                codes::ER_WRONG_TYPE_FOR_VAR,
-                "42000",
+                ErrorKind::WrongTypeForVariable,
                 format!("Incorrect argument type to variable '{}'", def.name),
             )),
         },
@@ -213,8 +211,7 @@ pub fn convert(def: &VarDef, value: &Value) -> Result<VarValue, SqlError> {
                 Value::Double(d) if d.fract() == 0.0 => *d as i64,
                 _ => {
                     return Err(SqlError::new(
-                        codes::ER_WRONG_TYPE_FOR_VAR,
-                        "42000",
+                        ErrorKind::WrongTypeForVariable,
                         format!("Incorrect argument type to variable '{}'", def.name),
                     ));
                 }
@@ -349,17 +346,17 @@ mod tests {
             VarValue::Bool(true)
         );
         assert_eq!(
-            convert(autocommit, &Value::Int(2)).unwrap_err().code,
-            codes::ER_WRONG_VALUE_FOR_VAR
+            convert(autocommit, &Value::Int(2)).unwrap_err().kind,
+            ErrorKind::WrongValueForVariable
         );
         assert_eq!(
-            convert(autocommit, &Value::Double(0.5)).unwrap_err().code,
-            codes::ER_WRONG_TYPE_FOR_VAR
+            convert(autocommit, &Value::Double(0.5)).unwrap_err().kind,
+            ErrorKind::WrongTypeForVariable
         );
         let wait = lookup("wait_timeout").unwrap();
         assert_eq!(
-            convert(wait, &Value::Int(0)).unwrap_err().code,
-            codes::ER_WRONG_VALUE_FOR_VAR
+            convert(wait, &Value::Int(0)).unwrap_err().kind,
+            ErrorKind::WrongValueForVariable
         );
         assert_eq!(convert(wait, &Value::Int(60)).unwrap(), VarValue::Int(60));
         let iso = lookup("transaction_isolation").unwrap();

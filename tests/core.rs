@@ -697,3 +697,21 @@ fn simultaneous_connections_are_all_greeted_while_sessions_stay_open() {
         &failures[..failures.len().min(3)]
     );
 }
+
+#[test]
+fn question_marks_in_strings_and_comments_are_not_parameters() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    c.query_drop("CREATE DATABASE what").unwrap();
+    // Counted from the text, the `?`s here were two parameters, and a statement other than
+    // SELECT/INSERT/UPDATE/DELETE with parameters is refused (1235).
+    let stmt = c.prep("SHOW DATABASES /* which? */ LIKE 'wh?t%' ").unwrap();
+    assert_eq!(stmt.num_params(), 0);
+    let none: Vec<String> = c.exec(&stmt, ()).unwrap();
+    assert!(none.is_empty(), "'?' in a LIKE pattern is a character");
+    let stmt = c.prep("SHOW DATABASES LIKE 'w%' -- which?").unwrap();
+    let dbs: Vec<String> = c.exec(&stmt, ()).unwrap();
+    assert_eq!(dbs, vec!["what"]);
+    let stmt = c.prep("SELECT ?, '?'").unwrap();
+    assert_eq!(stmt.num_params(), 1);
+}

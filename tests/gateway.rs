@@ -128,14 +128,22 @@ fn gateway(setup: Setup) -> TestServer {
 }
 
 /// `'gw_rw'@'%'` with every privilege, for the tests that write (the matrix accounts have
-/// none).
-fn writer(root: &mut mysql::Conn) {
+/// none). Created once per server: an account change makes MariaDB rebuild its privilege
+/// tables, which other tests' logins on a shared server should not have to meet.
+fn writer(port: u16, root: impl FnOnce() -> mysql::Conn) {
+    static DONE: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if done.contains(&port) {
+        return;
+    }
+    let mut root = root();
     root.query_drop(format!(
-        "CREATE OR REPLACE USER 'gw_rw'@'%' IDENTIFIED BY '{PASSWORD}'"
+        "CREATE USER IF NOT EXISTS 'gw_rw'@'%' IDENTIFIED BY '{PASSWORD}'"
     ))
     .unwrap();
     root.query_drop("GRANT ALL PRIVILEGES ON *.* TO 'gw_rw'@'%'")
         .unwrap();
+    done.push(port);
 }
 
 /// Outcomes compare exactly, except a failed TLS handshake: its text is each TLS library's
@@ -539,7 +547,7 @@ fn a_session_whose_backend_dies_gets_an_error() {
     let b = MariaDb::start(&opts);
     for s in [&a, &b] {
         create_accounts(&mut s.root());
-        writer(&mut s.root());
+        writer(s.port, || s.root());
     }
     let gw = gateway(Setup::to(&[a.addr(), b.addr()]));
     let client = Connect::tcp(a.addr(), "gw_rw").verified_tls().to(gw.addr);
@@ -580,7 +588,7 @@ fn a_session_whose_backend_dies_gets_an_error() {
 #[test]
 fn a_large_result_streams_with_bounded_memory() {
     let backend = &pair()[1];
-    writer(&mut backend.root());
+    writer(backend.port, || backend.root());
     let gw = gateway(Setup::to(&[backend.addr()]));
     let client = Connect::tcp(backend.addr(), "gw_rw")
         .verified_tls()
@@ -621,7 +629,7 @@ fn galera_writes_survive_the_serving_node() {
     let cluster = galera();
     cluster.add_ca(&identity_files().0);
     let addrs: Vec<SocketAddr> = (1..=3).map(|i| cluster.node(i).addr()).collect();
-    writer(&mut cluster.node(1).root());
+    writer(cluster.node(1).port, || cluster.node(1).root());
     let gw = gateway(Setup::to(&addrs));
     let client = Connect::tcp(addrs[0], "gw_rw").verified_tls().to(gw.addr);
     let mut first = mysql::Conn::new(opts_of(&client)).unwrap();
@@ -686,7 +694,7 @@ fn galera_writes_survive_the_serving_node() {
 #[test]
 fn change_user_and_local_infile_are_relayed() {
     let backend = &pair()[0];
-    writer(&mut backend.root());
+    writer(backend.port, || backend.root());
     let gw = gateway(Setup::to(&[backend.addr()]));
     let change = |addr: SocketAddr, to: &str| -> String {
         let mut conn = tls_client(addr, "r_none");

@@ -1,10 +1,10 @@
-//! The statement classifier: a COM_QUERY split into statements, each tokenized and routed, and
-//! account statements parsed. Oracle: the statements are pieces of the query, in order.
+//! The statement reader: a COM_QUERY split into statements, each parsed (tlsql's grammar, and
+//! sqlparser's from the same tokens). Oracle: the statements are pieces of the query, in order.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tlsql::lex::{split_statements, tokenize};
-use tlsql::sql::{Route, account_stmt, route};
+use tlsql::lex::split_statements;
+use tlsql::sql::stmt::Statement;
 
 fuzz_target!(|input: &[u8]| {
     let Ok(query) = std::str::from_utf8(input) else {
@@ -16,13 +16,9 @@ fuzz_target!(|input: &[u8]| {
     let mut rest = query;
     for statement in statements {
         let at = rest
-            .find(statement)
+            .find(statement.text)
             .expect("a statement that is not part of the query");
-        rest = &rest[at + statement.len()..];
-        if let Ok(tokens) = tokenize(statement) {
-            if route(&tokens) == Route::Account {
-                let _ = account_stmt::parse(statement);
-            }
-        }
+        rest = &rest[at + statement.text.len()..];
+        let _ = Statement::parse(&statement);
     }
 });

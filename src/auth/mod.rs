@@ -4,14 +4,23 @@
 //!
 //! # Modules
 //!
+//! Each file uses only those listed before it.
+//!
+//! * [`scramble`]: the per-connection nonce, and the byte helpers the plugins build their
+//!   answers with.
 //! * [`native`]: `mysql_native_password` (stored `*` + hex SHA1(SHA1(pw)), 20-byte scramble).
-//! * [`caching_sha2`]: `caching_sha2_password` (salted SHA-256-crypt at rest, fast path through
-//!   a per-account cache of SHA256(SHA256(pw)), full path with the cleartext password).
+//! * [`caching_sha2`]: `caching_sha2_password` (salted SHA-256-crypt at rest, the fast-path
+//!   scramble of SHA256(SHA256(pw)), the full path with the cleartext password).
 //! * [`rsa_key`]: the key pair for the public-key exchange of `caching_sha2_password` on plain
 //!   TCP.
 //! * [`require`]: `REQUIRE NONE | SSL | X509 | CIPHER … ISSUER … SUBJECT … SAN …`: model,
 //!   validation, printing, and the check at login.
+//! * [`plugin`]: [`Plugin`], the two plugins by name, and [`Password`], a cleartext password
+//!   that never reaches a log.
 //! * [`privileges`]: privilege names, sets, per-level grants and the `SHOW GRANTS` text.
+//! * [`account`]: one account ([`account::Account`]) and its name ([`account::AccountKey`]).
+//! * [`fast_auth`]: the per-account cache of SHA256(SHA256(pw)) that lets a
+//!   `caching_sha2_password` login take the fast path.
 //! * [`accounts`]: [`accounts::AccountStore`], the SQLite-backed, in-memory-cached store of
 //!   accounts and persisted global variables, shared by every session.
 //!
@@ -40,152 +49,16 @@
 //! require_secure_transport && !secure              => 3159
 //! ```
 
+pub mod account;
 pub mod accounts;
 pub mod caching_sha2;
+pub mod fast_auth;
 pub mod native;
+pub mod plugin;
 pub mod privileges;
 pub mod require;
 pub mod rsa_key;
+pub mod scramble;
 
-use std::fmt;
-
-/// Length of the scramble (nonce) the server sends in the greeting and in AuthSwitchRequest.
-pub const NONCE_LEN: usize = 20;
-
-/// The per-connection random scramble both plugins mix into the client's response.
-pub type Nonce = [u8; NONCE_LEN];
-
-/// An authentication plugin an account can use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Plugin {
-    /// `mysql_native_password`: SHA-1 challenge/response.
-    MysqlNativePassword,
-    /// `caching_sha2_password`: SHA-256 challenge/response with a full-authentication fallback.
-    CachingSha2Password,
-}
-
-impl Plugin {
-    /// The plugin for accounts created without `IDENTIFIED WITH` (MySQL 8's default).
-    pub const DEFAULT: Plugin = Plugin::CachingSha2Password;
-
-    /// The name on the wire and in SQL.
-    pub fn name(self) -> &'static str {
-        match self {
-            Plugin::MysqlNativePassword => "mysql_native_password",
-            Plugin::CachingSha2Password => "caching_sha2_password",
-        }
-    }
-
-    /// Finds a plugin by name, ignoring ASCII case as MySQL does.
-    pub fn from_name(name: &str) -> Option<Plugin> {
-        [Plugin::MysqlNativePassword, Plugin::CachingSha2Password]
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(name))
-    }
-
-    /// The stored form of `password` for this plugin (an empty password is stored as `""`).
-    /// `caching_sha2_password` draws a fresh salt, so two calls give different strings.
-    pub fn hash_password(self, password: &[u8]) -> String {
-        match self {
-            Plugin::MysqlNativePassword => native::hash_password(password),
-            Plugin::CachingSha2Password => caching_sha2::hash_password(password),
-        }
-    }
-
-    /// Whether `stored` has this plugin's stored form (what `IDENTIFIED WITH p AS '…'` accepts).
-    pub fn is_valid_stored(self, stored: &str) -> bool {
-        match self {
-            Plugin::MysqlNativePassword => native::is_valid_stored(stored),
-            Plugin::CachingSha2Password => caching_sha2::is_valid_stored(stored),
-        }
-    }
-}
-
-impl fmt::Display for Plugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A cleartext password from a statement. Its `Debug` output is redacted so that it can never
-/// reach a log through a `{:?}` of the statement that carries it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    /// Wraps a cleartext password.
-    pub fn new(password: impl Into<String>) -> Self {
-        Self(password.into())
-    }
-
-    /// The password bytes, for hashing.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    /// Whether the password is empty (accounts without a password store `""`).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
-
-/// Upper-case hex, as MySQL prints password hashes.
-fn hex_upper(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// XORs `data` with `key` repeated as often as needed (both scrambles and the RSA payload use
-/// this construction).
-fn xor_repeating(data: &mut [u8], key: &[u8]) {
-    if key.is_empty() {
-        return;
-    }
-    for (d, k) in data.iter_mut().zip(key.iter().cycle()) {
-        *d ^= k;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plugin_names_round_trip_ignoring_case() {
-        assert_eq!(
-            Plugin::from_name("MYSQL_NATIVE_PASSWORD"),
-            Some(Plugin::MysqlNativePassword)
-        );
-        assert_eq!(
-            Plugin::from_name("caching_sha2_password"),
-            Some(Plugin::CachingSha2Password)
-        );
-        assert_eq!(Plugin::from_name("sha256_password"), None);
-        assert_eq!(Plugin::DEFAULT.name(), "caching_sha2_password");
-    }
-
-    #[test]
-    fn password_debug_is_redacted() {
-        let p = Password::new("hunter2");
-        assert!(!format!("{p:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn xor_repeats_the_key() {
-        let mut data = [0u8; 5];
-        xor_repeating(&mut data, &[1, 2]);
-        assert_eq!(data, [1, 2, 1, 2, 1]);
-        assert_eq!(hex_upper(&[0x0a, 0xff]), "0AFF");
-    }
-}
+pub use plugin::{Password, Plugin};
+pub use scramble::{NONCE_LEN, Nonce};

@@ -13,7 +13,7 @@
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use super::{Nonce, hex_upper, xor_repeating};
+use super::scramble::{Nonce, hex_upper, xor_repeating};
 
 /// Length of SHA-1 and of the client's response.
 const DIGEST_LEN: usize = 20;

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 
 /// One privilege.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -401,8 +401,7 @@ impl Grants {
 pub fn specific_access_denied(alternatives: &[Privilege]) -> SqlError {
     let names: Vec<&str> = alternatives.iter().map(|p| p.name()).collect();
     SqlError::new(
-        codes::ER_SPECIFIC_ACCESS_DENIED_ERROR,
-        "42000",
+        ErrorKind::SpecificAccessDenied,
         format!(
             "Access denied; you need (at least one of) the {} privilege(s) for this operation",
             names.join(", ")
@@ -413,8 +412,7 @@ pub fn specific_access_denied(alternatives: &[Privilege]) -> SqlError {
 /// 1044 `Access denied for user 'u'@'h' to database 'db'`.
 pub fn db_access_denied(user: &str, host: &str, db: &str) -> SqlError {
     SqlError::new(
-        codes::ER_DBACCESS_DENIED_ERROR,
-        "42000",
+        ErrorKind::DbAccessDenied,
         format!("Access denied for user '{user}'@'{host}' to database '{db}'"),
     )
 }
@@ -422,8 +420,7 @@ pub fn db_access_denied(user: &str, host: &str, db: &str) -> SqlError {
 /// 1142 `SELECT command denied to user 'u'@'h' for table 't'`.
 pub fn table_access_denied(command: &str, user: &str, host: &str, table: &str) -> SqlError {
     SqlError::new(
-        codes::ER_TABLEACCESS_DENIED_ERROR,
-        "42000",
+        ErrorKind::TableAccessDenied,
         format!("{command} command denied to user '{user}'@'{host}' for table '{table}'"),
     )
 }
@@ -584,7 +581,7 @@ mod tests {
     #[test]
     fn access_denied_messages() {
         let e = specific_access_denied(&[Privilege::CreateUser]);
-        assert_eq!(e.code, 1227);
+        assert_eq!(e.code(), 1227);
         assert_eq!(
             e.message,
             "Access denied; you need (at least one of) the CREATE USER privilege(s) for this operation"
@@ -600,7 +597,7 @@ mod tests {
         );
         let e = table_access_denied("SELECT", "u", "%", "t1");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1142, "SELECT command denied to user 'u'@'%' for table 't1'")
         );
     }

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use tlsql_tls_api::cert::NAME_KEYS;
 use tlsql_tls_api::{CertSummary, SubjectAltName, TlsInfo, cipher};
 
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 
 /// What an account requires of the transport before it may log in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,8 +150,7 @@ impl TlsRequirement {
             };
             if duplicate {
                 return Err(SqlError::new(
-                    codes::ER_DUP_ARGUMENT,
-                    "HY000",
+                    ErrorKind::DuplicateArgument,
                     format!("Option '{keyword}' used twice in statement"),
                 ));
             }
@@ -414,8 +413,7 @@ fn san_to_string(san: &[SubjectAltName]) -> String {
 
 fn incorrect(what: &str, value: &str, reason: impl fmt::Display) -> SqlError {
     SqlError::new(
-        codes::ER_WRONG_VALUE,
-        "HY000",
+        ErrorKind::WrongValue,
         format!("Incorrect {what} value: '{value}': {reason}"),
     )
 }
@@ -890,7 +888,7 @@ mod tests {
             Cipher("AES256-SHA".into()),
         ]);
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code(), e.message.as_str()),
             (1225, "Option 'CIPHER' used twice in statement")
         );
         let e = err(vec![
@@ -903,7 +901,7 @@ mod tests {
         assert_eq!(e.message, "Option 'SAN' used twice in statement");
 
         let e = err(vec![Cipher("NOT-A-CIPHER".into())]);
-        assert_eq!(e.code, 1525);
+        assert_eq!(e.code(), 1525);
         assert!(
             e.message
                 .starts_with("Incorrect CIPHER value: 'NOT-A-CIPHER': unknown cipher suite"),
@@ -970,7 +968,7 @@ mod tests {
         let e = err(vec![San("DNS:".into())]);
         assert!(e.message.contains("has no value"), "{}", e.message);
 
-        assert_eq!(err(vec![]).code, 1064);
+        assert_eq!(err(vec![]).code(), 1064);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
 use sha1::Sha1;
 
-use super::{Nonce, xor_repeating};
+use super::scramble::{Nonce, xor_repeating};
 
 /// Modulus size of generated keys (MySQL's `auto_generate_rsa_keys` default).
 pub const GENERATED_BITS: usize = 2048;

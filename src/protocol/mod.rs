@@ -14,6 +14,8 @@
 //! * [`client`]: the connection phase from the client's side (the gateway is its backends' client).
 //! * [`exchange`]: where a server's response ends, read as a client reads it (the gateway's relay).
 //! * [`response`]: OK, ERR, EOF and result sets in the text and binary protocols.
+//! * [`writers`]: responses built by value and finished by consuming them: OK, ERR, result
+//!   sets, PREPARE_OK.
 //! * [`command`]: the command phase: command bytes and COM_STMT_EXECUTE parameters.
 //! * [`value`]: values and column definitions.
 
@@ -25,6 +27,7 @@ pub mod packet;
 pub mod response;
 pub mod value;
 pub mod wire;
+pub mod writers;
 
 /// A client packet that does not follow the protocol.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

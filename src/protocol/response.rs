@@ -7,6 +7,8 @@
 
 use super::value::{Column, ColumnType, Value};
 use super::wire::{put_lenenc_bytes, put_lenenc_int};
+#[cfg(test)]
+use crate::error::ErrorKind;
 use crate::error::SqlError;
 
 /// `OK_Packet`. With `CLIENT_DEPRECATE_EOF` the end of a result set is an OK packet with the
@@ -42,9 +44,9 @@ pub fn eof(warnings: u16, status: u16) -> Vec<u8> {
 pub fn err(e: &SqlError) -> Vec<u8> {
     let mut out = Vec::with_capacity(9 + e.message.len());
     out.push(0xFF);
-    out.extend_from_slice(&e.code.to_le_bytes());
+    out.extend_from_slice(&e.code().to_le_bytes());
     out.push(b'#');
-    let state = e.state.as_bytes();
+    let state = e.sqlstate().as_bytes();
     out.extend_from_slice(&state[..state.len().min(5)]);
     out.extend(std::iter::repeat_n(b'0', 5 - state.len().min(5)));
     out.extend_from_slice(crate::logging::error_message(&e.message).as_bytes());
@@ -57,7 +59,7 @@ pub fn err(e: &SqlError) -> Vec<u8> {
 pub fn err_before_handshake(e: &SqlError) -> Vec<u8> {
     let mut out = Vec::with_capacity(3 + e.message.len());
     out.push(0xFF);
-    out.extend_from_slice(&e.code.to_le_bytes());
+    out.extend_from_slice(&e.code().to_le_bytes());
     out.extend_from_slice(crate::logging::error_message(&e.message).as_bytes());
     out
 }
@@ -273,7 +275,7 @@ mod tests {
 
     #[test]
     fn err_before_the_handshake_has_no_sqlstate() {
-        let e = SqlError::new(1040, "08004", "Too many connections");
+        let e = SqlError::new(ErrorKind::TooManyConnections, "Too many connections");
         assert_eq!(
             err_before_handshake(&e),
             b"\xFF\x10\x04Too many connections".to_vec()
@@ -282,7 +284,7 @@ mod tests {
 
     #[test]
     fn err_packet_layout() {
-        let e = SqlError::new(1045, "28000", "Access denied");
+        let e = SqlError::new(ErrorKind::AccessDenied, "Access denied");
         let p = err(&e);
         assert_eq!(&p[..3], &[0xFF, 0x15, 0x04]);
         assert_eq!(&p[3..9], b"#28000");

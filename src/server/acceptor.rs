@@ -12,7 +12,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::pool::{Held, Job, Pool, Work};
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::instance::admission::Refused;
 use crate::net::Socket;
@@ -178,7 +178,7 @@ fn refuse_too_many(socket: &mut Socket) {
         .control()
         .set_deadline(std::time::Instant::now() + Duration::from_millis(200));
     let mut stream = PacketStream::new(socket, 0);
-    let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+    let err = SqlError::new(ErrorKind::TooManyConnections, "Too many connections");
     let _ = stream
         .write_packet(&response::err_before_handshake(&err))
         .and_then(|()| stream.flush());

@@ -28,11 +28,12 @@ use super::{
     Client, Established, Executor, Identity, Login, LoginRequest, OpenExecutor, Refusal, Service,
     Session, SessionTls,
 };
-use crate::auth::accounts::{Account, AccountKey};
-use crate::auth::caching_sha2::{self, FastAuthOutcome};
+use crate::auth::account::{Account, AccountKey};
+use crate::auth::caching_sha2;
+use crate::auth::fast_auth::FastAuthOutcome;
 use crate::auth::privileges::Privilege;
 use crate::auth::{Nonce, Plugin, native};
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::admission::Ticket;
 use crate::instance::{Instance, SERVER_VERSION};
 use crate::logging::field;
@@ -90,8 +91,7 @@ fn io_failure(e: impl std::fmt::Display) -> LoginFailure {
 fn framing_error(e: &PacketError) -> Option<SqlError> {
     match e {
         PacketError::TooLarge { .. } => Some(SqlError::new(
-            codes::ER_NET_PACKET_TOO_LARGE,
-            "08S01",
+            ErrorKind::PacketTooLarge,
             "Got a packet bigger than 'max_allowed_packet' bytes",
         )),
         PacketError::OutOfOrder { .. } => Some(super::packets_out_of_order()),
@@ -174,7 +174,7 @@ pub(crate) fn establish(
         Ok(login) => login,
         Err(refusal) => {
             stream
-                .write_packet(&response::err_before_handshake(&refusal.error))
+                .write_packet(&refusal.error.packet_before_handshake())
                 .and_then(|()| stream.flush())
                 .map_err(io_failure)?;
             return Err(LoginFailure::new(refusal.level, refusal.reason));
@@ -265,8 +265,7 @@ pub(crate) fn establish(
         Ok(FirstPacket::Login(response)) => {
             if peer != Peer::Unix && shared.globals.require_secure_transport() {
                 let err = SqlError::new(
-                    codes::ER_SECURE_TRANSPORT_REQUIRED,
-                    "HY000",
+                    ErrorKind::SecureTransportRequired,
                     "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
                 );
                 shared.metrics.login_denied("insecure_transport");
@@ -424,8 +423,7 @@ impl Login for LocalLogin {
         }
         if account.locked {
             let err = SqlError::new(
-                codes::ER_ACCOUNT_HAS_BEEN_LOCKED,
-                "HY000",
+                ErrorKind::AccountLocked,
                 format!(
                     "Access denied for user '{}'@'{}'. Account is locked.",
                     response.user, client_host
@@ -446,7 +444,7 @@ impl Login for LocalLogin {
             || account.grants.has_global(Privilege::ConnectionAdmin);
         if !ticket.confirm(admin) {
             Counters::bump(&shared.counters.connection_errors_max_connections);
-            let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+            let err = SqlError::new(ErrorKind::TooManyConnections, "Too many connections");
             refuse(stream, &err)?;
             return Err(LoginFailure::new(
                 log::Level::Info,
@@ -494,7 +492,10 @@ impl Login for LocalLogin {
         let executor = match (self.open)(shared, established) {
             Ok(executor) => executor,
             Err(refusal) => {
-                refuse(stream, &refusal.error)?;
+                stream
+                    .write_packet(&refusal.error.packet())
+                    .and_then(|()| stream.flush())
+                    .map_err(io_failure)?;
                 return Err(LoginFailure::new(refusal.level, refusal.reason));
             }
         };
@@ -513,14 +514,13 @@ impl Login for LocalLogin {
 }
 
 fn bad_handshake() -> SqlError {
-    SqlError::new(codes::ER_HANDSHAKE_ERROR, "08S01", "Bad handshake")
+    SqlError::new(ErrorKind::BadHandshake, "Bad handshake")
 }
 
 /// ERR 1045, identical for every kind of login refusal.
 fn access_denied(user: &str, host: &str, using_password: bool) -> SqlError {
     SqlError::new(
-        codes::ER_ACCESS_DENIED_ERROR,
-        "28000",
+        ErrorKind::AccessDenied,
         format!(
             "Access denied for user '{user}'@'{host}' (using password: {})",
             if using_password { "YES" } else { "NO" }
@@ -572,8 +572,7 @@ impl Authenticator<'_> {
             if client_caps & caps::PLUGIN_AUTH == 0 {
                 return Err(AuthRefusal {
                     error: SqlError::new(
-                        codes::ER_NOT_SUPPORTED_AUTH_MODE,
-                        "08004",
+                        ErrorKind::AuthModeNotSupported,
                         "Client does not support authentication protocol requested by server; consider upgrading MySQL client",
                     ),
                     reason: format!(

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tlsql_tls_api::{CertSummary, TlsInfo};
 
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::instance::admission::Ticket;
 use crate::net::{Conn, Peer, Socket, SocketControl};
@@ -91,10 +91,44 @@ pub trait Executor: Send {
     fn timeouts(&self) -> (Duration, Duration);
 }
 
+/// What a refused client is told.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    /// An error of tlsql's own.
+    Error(SqlError),
+    /// An ERR packet a backend server sent, passed on as it came (gateway mode): its number,
+    /// SQLSTATE and message are the backend's.
+    Relayed(Vec<u8>),
+}
+
+impl From<SqlError> for Answer {
+    fn from(e: SqlError) -> Self {
+        Self::Error(e)
+    }
+}
+
+impl Answer {
+    /// The ERR packet, for a client that has sent its login (protocol 4.1: with SQLSTATE).
+    pub fn packet(&self) -> Vec<u8> {
+        match self {
+            Self::Error(e) => response::err(e),
+            Self::Relayed(packet) => packet.clone(),
+        }
+    }
+
+    /// The ERR packet sent in place of the greeting (no SQLSTATE, as MySQL sends it then).
+    pub fn packet_before_handshake(&self) -> Vec<u8> {
+        match self {
+            Self::Error(e) => response::err_before_handshake(e),
+            Self::Relayed(packet) => packet.clone(),
+        }
+    }
+}
+
 /// Why an executor could not be opened for a login: the client gets `error`, the log `reason`.
 pub struct Refusal {
     /// What the client is told.
-    pub error: SqlError,
+    pub error: Answer,
     /// How much the operator should care.
     pub level: log::Level,
     /// What the log says.
@@ -279,9 +313,6 @@ enum Awaited {
     Failed(PacketError),
 }
 
-/// The ER_CLIENT_INTERACTION_TIMEOUT number MySQL 8.0.24+ sends before closing an idle session.
-const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
-
 impl Session {
     fn send_error(&mut self, e: &SqlError) -> io::Result<()> {
         self.stream.write_packet(&response::err(e))
@@ -392,8 +423,7 @@ impl Session {
                     "session {id} ({label}): packet of {size} bytes exceeds max_allowed_packet ({limit}); closing"
                 );
                 let err = SqlError::new(
-                    codes::ER_NET_PACKET_TOO_LARGE,
-                    "08S01",
+                    ErrorKind::PacketTooLarge,
                     "Got a packet bigger than 'max_allowed_packet' bytes",
                 );
                 let _ = self.send_error(&err).and_then(|()| self.stream.flush());
@@ -407,8 +437,7 @@ impl Session {
                 Counters::bump(&counters.aborted_clients);
                 log::debug!("session {id} ({label}) idle longer than wait_timeout; closing");
                 let err = SqlError::new(
-                    ER_CLIENT_INTERACTION_TIMEOUT,
-                    "HY000",
+                    ErrorKind::ClientInteractionTimeout,
                     "The client was disconnected by the server because of inactivity. See wait_timeout and interactive_timeout for configuring this behavior.",
                 );
                 self.stream.set_seq(0);
@@ -442,18 +471,10 @@ impl Session {
 
 /// ERR 1156, sent before closing a connection whose packets lost their order.
 pub(crate) fn packets_out_of_order() -> SqlError {
-    SqlError::new(
-        codes::ER_NET_PACKETS_OUT_OF_ORDER,
-        "08S01",
-        "Got packets out of order",
-    )
+    SqlError::new(ErrorKind::PacketsOutOfOrder, "Got packets out of order")
 }
 
 /// ER_SERVER_SHUTDOWN, what sessions get when the server stops.
 pub(crate) fn server_shutdown() -> SqlError {
-    SqlError::new(
-        codes::ER_SERVER_SHUTDOWN,
-        "08S01",
-        "Server shutdown in progress",
-    )
+    SqlError::new(ErrorKind::ServerShutdown, "Server shutdown in progress")
 }

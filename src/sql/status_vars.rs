@@ -9,7 +9,7 @@ use tlsql_tls_api::cert::format_time;
 
 /// All status variables, sorted by name. `tls` is the asking session's TLS state; with
 /// `global` the session-only values are reported empty, as MySQL does.
-pub fn rows(
+pub(crate) fn rows(
     shared: &Instance,
     tls: Option<&SessionTls>,
     global: bool,

@@ -11,7 +11,7 @@ fn path_text(p: Option<&std::path::Path>) -> VarValue {
 
 /// The global value of `def`: stored for settable variables, computed from server state
 /// for the rest.
-pub fn global_value(shared: &Instance, def: &VarDef) -> VarValue {
+pub(crate) fn global_value(shared: &Instance, def: &VarDef) -> VarValue {
     if let Some(v) = shared.globals.get(def.name) {
         return v;
     }

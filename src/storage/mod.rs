@@ -3,15 +3,33 @@
 //! Every MySQL database is one SQLite file in `<data-dir>/db/`. A session owns one SQLite
 //! connection whose `main` schema is in memory; the databases it uses are attached under their
 //! own names, and every table reference is qualified with its database before the statement
-//! reaches SQLite, so `USE` only changes which name unqualified references get. Statements are
-//! parsed with sqlparser's MySQL dialect, checked against the session's privileges, rewritten
-//! where SQLite differs (see [`translate`]) and rendered back to SQL for SQLite.
+//! reaches SQLite, so `USE` only changes which name unqualified references get. Statements come
+//! parsed (sqlparser's AST, by the SQL layer), are checked against the session's privileges,
+//! rewritten where SQLite differs (see [`translate`]) and rendered back to SQL for SQLite. The
+//! `SHOW` statements storage answers itself come as a [`Show`].
 //!
 //! Durability: each database file is in WAL mode with `synchronous=FULL`, so a committed
 //! transaction survives `kill -9` of the server.
 
+//!
+//! # Files
+//!
+//! Each uses only the interface here and those listed before it.
+//!
+//! * `types`: SQLite values and types to MySQL's and back, SQLite errors to MySQL errors.
+//! * `translate`: MySQL statements rewritten for SQLite.
+//! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
+//!   attached to it, the catalog of MySQL definitions, how DDL runs.
+//! * `show`: the `SHOW`s storage answers ([`EngineSession::show`]), COM_FIELD_LIST.
+//! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
+//! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
+//! * `alter`: `ALTER TABLE`.
+//! * `exec`: [`EngineSession::execute`], prepared statements.
+
 mod alter;
-mod engine;
+mod conn;
+mod ddl;
+mod exec;
 mod information_schema;
 mod show;
 mod translate;
@@ -23,7 +41,47 @@ use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-pub use engine::{Engine, EngineSession, Prepared};
+pub use conn::{Engine, EngineSession};
+pub use exec::{Prepared, takes_parameters};
+
+/// A table named in a statement: `t` (in the default database) or `db.t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableName {
+    /// The database, when the statement names one.
+    pub db: Option<String>,
+    /// The table.
+    pub table: String,
+}
+
+/// The `SHOW` statements storage answers from its files and its catalog of MySQL definitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Show {
+    /// `SHOW DATABASES|SCHEMAS [LIKE 'p']`.
+    Databases {
+        /// The `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// `SHOW [FULL] TABLES [FROM|IN db] [LIKE 'p']`.
+    Tables {
+        /// The database (the default database when not given).
+        db: Option<String>,
+        /// `FULL`: a `Table_type` column too.
+        full: bool,
+        /// The `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db] [LIKE 'p']`, `DESCRIBE t`, `EXPLAIN t`.
+    Columns {
+        /// The table.
+        table: TableName,
+        /// The `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// `SHOW CREATE TABLE t`.
+    CreateTable(TableName),
+    /// `SHOW CREATE DATABASE|SCHEMA db`.
+    CreateDatabase(String),
+}
 
 /// Which value of a system variable an expression asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +148,26 @@ pub enum Outcome {
         /// Notes for `SHOW WARNINGS`: what would have been an error without `IF [NOT] EXISTS`.
         notes: Vec<SqlError>,
     },
+}
+
+impl Outcome {
+    /// OK with these counts and no notes.
+    pub(crate) fn done(affected_rows: u64, last_insert_id: u64) -> Outcome {
+        Outcome::Done {
+            affected_rows,
+            last_insert_id,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Nothing changed; what would have been errors are notes (`IF [NOT] EXISTS`).
+    pub(crate) fn noted(notes: Vec<SqlError>) -> Outcome {
+        Outcome::Done {
+            affected_rows: 0,
+            last_insert_id: 0,
+            notes,
+        }
+    }
 }
 
 /// Why a statement failed.

@@ -1,106 +1,102 @@
 //! `SHOW DATABASES`, `SHOW TABLES`, `SHOW COLUMNS`/`DESCRIBE`, `SHOW CREATE TABLE|DATABASE`,
 //! answered from the database files and the catalog of MySQL definitions.
-//!
-//! These are recognised from tokens (sqlparser's MySQL dialect does not parse all of MySQL's
-//! forms), and anything else falls through to the statement parser.
 
 use sqlparser::ast::Statement;
-use sqlparser::tokenizer::Token;
 
-use super::engine::{EngineSession, no_such_table, tables_of, unknown_database};
+use super::conn::{EngineSession, no_such_table, tables_of, unknown_database};
 use super::translate::{self, TableRef, quote};
-use super::types::sql_error;
-use super::{ExecError, Outcome, RowSink, SessionContext};
+use super::types::{column_for, sql_error};
+use super::{ExecError, Outcome, RowSink, SessionContext, Show, TableName};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-/// Runs the statement of `tokens` if it is one of the SHOW forms above.
-pub(super) fn run(
-    session: &mut EngineSession,
-    tokens: &[Token],
-    ctx: &dyn SessionContext,
-    sink: &mut dyn RowSink,
-) -> Result<Option<Outcome>, ExecError> {
-    let mut cur = Cursor { tokens, at: 0 };
-    let first = cur.keyword();
-    let result = match first.as_deref() {
-        Some("DESCRIBE" | "DESC") => {
-            let target = cur.table(session.current.as_deref())?;
-            columns(session, &target, None, ctx)?
-        }
-        Some("EXPLAIN") if matches!(cur.peek_word().as_deref(), Some(w) if !is_statement_keyword(w)) =>
-        {
-            let target = cur.table(session.current.as_deref())?;
-            columns(session, &target, None, ctx)?
-        }
-        Some("SHOW") => {
-            let full = cur.eat("FULL");
-            match cur.keyword().as_deref() {
-                Some("DATABASES" | "SCHEMAS") => {
-                    let pattern = cur.like()?;
-                    databases(session, pattern.as_deref(), ctx)?
-                }
-                Some("TABLES") => {
-                    let db = if cur.eat("FROM") || cur.eat("IN") {
-                        Some(cur.name()?)
-                    } else {
-                        session.current.clone()
-                    };
-                    let db = db.ok_or_else(translate::no_database)?;
-                    let pattern = cur.like()?;
-                    tables(session, &db, full, pattern.as_deref(), ctx)?
-                }
-                Some("COLUMNS" | "FIELDS") => {
-                    if !(cur.eat("FROM") || cur.eat("IN")) {
-                        return Err(SqlError::syntax("SHOW COLUMNS needs FROM <table>").into());
-                    }
-                    let mut target = cur.table(session.current.as_deref())?;
-                    if cur.eat("FROM") || cur.eat("IN") {
-                        target.db = cur.name()?;
-                    }
-                    let pattern = cur.like()?;
-                    columns(session, &target, pattern.as_deref(), ctx)?
-                }
-                Some("CREATE") => match cur.keyword().as_deref() {
-                    Some("TABLE") => {
-                        let target = cur.table(session.current.as_deref())?;
-                        create_table(session, &target, ctx)?
-                    }
-                    Some("DATABASE" | "SCHEMA") => {
-                        let db = cur.name()?;
-                        ctx.authorize_database(&db)?;
-                        if !session.database_exists(&db) {
-                            return Err(unknown_database(&db).into());
-                        }
-                        let text = format!(
-                            "CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
-                        );
-                        Listing::new(&["Database", "Create Database"]).row(vec![db, text])
-                    }
-                    _ => return Ok(None),
-                },
-                _ => return Ok(None),
+impl EngineSession {
+    /// Runs one of the [`Show`] statements, writing its result set to `sink`.
+    pub fn show(
+        &mut self,
+        show: Show,
+        ctx: &dyn SessionContext,
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let listing = match show {
+            Show::Databases { pattern } => databases(self, pattern.as_deref(), ctx)?,
+            Show::Tables { db, full, pattern } => {
+                let db = db
+                    .or_else(|| self.current.clone())
+                    .ok_or_else(translate::no_database)?;
+                tables(self, &db, full, pattern.as_deref(), ctx)?
             }
-        }
-        _ => return Ok(None),
-    };
-    result.send(sink).map(Some)
-}
+            Show::Columns { table, pattern } => {
+                let target = self.table_ref(table)?;
+                columns(self, &target, pattern.as_deref(), ctx)?
+            }
+            Show::CreateTable(table) => {
+                let target = self.table_ref(table)?;
+                create_table(self, &target, ctx)?
+            }
+            Show::CreateDatabase(db) => {
+                ctx.authorize_database(&db)?;
+                if !self.database_exists(&db) {
+                    return Err(unknown_database(&db).into());
+                }
+                let text =
+                    format!("CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */");
+                Listing::new(&["Database", "Create Database"]).row(vec![db, text])
+            }
+        };
+        listing.send(sink)
+    }
 
-fn is_statement_keyword(w: &str) -> bool {
-    matches!(
-        w,
-        "SELECT"
-            | "INSERT"
-            | "UPDATE"
-            | "DELETE"
-            | "REPLACE"
-            | "WITH"
-            | "FORMAT"
-            | "ANALYZE"
-            | "TABLE"
-    )
+    /// COM_FIELD_LIST: the columns of `table` in the default database.
+    pub fn field_list(
+        &mut self,
+        table: &str,
+        wildcard: Option<&str>,
+    ) -> Result<Vec<Column>, SqlError> {
+        let db = self.current.clone().ok_or_else(translate::no_database)?;
+        let target = TableRef {
+            db: db.clone(),
+            table: table.to_string(),
+        };
+        if !self.with_attached(&target)? {
+            return Err(no_such_table(&target));
+        }
+        let stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT * FROM {}.{} LIMIT 0",
+                quote(&db),
+                quote(table)
+            ))
+            .map_err(|e| sql_error(&e, Some(&db)))?;
+        let columns = stmt
+            .columns()
+            .filter(|c| wildcard.is_none_or(|w| crate::lex::like(w, c.name())))
+            .map(|c| {
+                let mut column = column_for(c.name(), c.decl_type(), None);
+                column.schema = db.clone();
+                column.table = table.to_string();
+                column.org_table = table.to_string();
+                column.org_name = c.name().to_string();
+                column
+            })
+            .collect();
+        stmt.finalize().map_err(|e| sql_error(&e, Some(&db)))?;
+        Ok(columns)
+    }
+
+    /// A table name resolved against the default database.
+    fn table_ref(&self, name: TableName) -> Result<TableRef, SqlError> {
+        let db = match name.db {
+            Some(db) => db,
+            None => self.current.clone().ok_or_else(translate::no_database)?,
+        };
+        Ok(TableRef {
+            db,
+            table: name.table,
+        })
+    }
 }
 
 /// A server-computed result set of text columns.
@@ -376,83 +372,6 @@ fn create_table(
             .map_err(|_| no_such_table(target))?,
     };
     Ok(Listing::new(&["Table", "Create Table"]).row(vec![target.table.clone(), definition]))
-}
-
-/// Walks the tokens of a SHOW statement.
-struct Cursor<'a> {
-    tokens: &'a [Token],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn peek_word(&self) -> Option<String> {
-        match self.tokens.get(self.at) {
-            Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-            _ => None,
-        }
-    }
-
-    fn keyword(&mut self) -> Option<String> {
-        let w = self.peek_word()?;
-        self.at += 1;
-        Some(w)
-    }
-
-    fn eat(&mut self, keyword: &str) -> bool {
-        if self.peek_word().as_deref() == Some(keyword) {
-            self.at += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn name(&mut self) -> Result<String, SqlError> {
-        match self.tokens.get(self.at) {
-            Some(Token::Word(w)) => {
-                self.at += 1;
-                Ok(w.value.clone())
-            }
-            other => Err(SqlError::syntax(format!(
-                "expected a name, found '{}'",
-                other.map(ToString::to_string).unwrap_or_default()
-            ))),
-        }
-    }
-
-    /// `t` or `db.t`.
-    fn table(&mut self, current: Option<&str>) -> Result<TableRef, SqlError> {
-        let first = self.name()?;
-        if matches!(self.tokens.get(self.at), Some(Token::Period)) {
-            self.at += 1;
-            let table = self.name()?;
-            return Ok(TableRef { db: first, table });
-        }
-        let db = current.ok_or_else(translate::no_database)?;
-        Ok(TableRef {
-            db: db.to_string(),
-            table: first,
-        })
-    }
-
-    /// An optional `LIKE 'pattern'`; the statement must end after it.
-    fn like(&mut self) -> Result<Option<String>, SqlError> {
-        let pattern = if self.eat("LIKE") {
-            match self.tokens.get(self.at) {
-                Some(Token::SingleQuotedString(p) | Token::DoubleQuotedString(p)) => {
-                    self.at += 1;
-                    Some(p.clone())
-                }
-                _ => return Err(SqlError::syntax("LIKE needs a quoted pattern")),
-            }
-        } else {
-            None
-        };
-        match self.tokens.get(self.at) {
-            None | Some(Token::SemiColon | Token::EOF) => Ok(pattern),
-            Some(t) => Err(SqlError::syntax(format!("near '{t}'"))),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use super::{SessionContext, VarScope};
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
 
 /// Schemas whose tables the server computes instead of storing.
@@ -32,11 +32,7 @@ pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
         Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| SqlError::syntax(e.to_string()))?;
     match statements.len() {
         1 => Ok(statements.remove(0)),
-        0 => Err(SqlError::new(
-            codes::ER_EMPTY_QUERY,
-            "42000",
-            "Query was empty",
-        )),
+        0 => Err(SqlError::new(ErrorKind::EmptyQuery, "Query was empty")),
         _ => Err(SqlError::syntax(
             "multi-statements are not supported; send one statement per query",
         )),
@@ -98,7 +94,7 @@ pub(crate) fn resolve(name: &ObjectName, current: Option<&str>) -> Result<TableR
 
 /// 1046 `No database selected`.
 pub(crate) fn no_database() -> SqlError {
-    SqlError::new(codes::ER_NO_DB_ERROR, "3D000", "No database selected")
+    SqlError::new(ErrorKind::NoDatabaseSelected, "No database selected")
 }
 
 /// A quoted SQLite identifier.
@@ -405,8 +401,7 @@ pub(crate) fn create_table(
     }
     if ct.columns.is_empty() {
         return Err(SqlError::new(
-            1113,
-            "42000",
+            ErrorKind::TableMustHaveColumns,
             "A table must have at least 1 column",
         ));
     }
@@ -453,8 +448,7 @@ pub(crate) fn create_table(
         }
         if auto {
             return Err(SqlError::new(
-                1075,
-                "42000",
+                ErrorKind::WrongAutoKey,
                 "Incorrect table definition; there can be only one auto column and it must be defined as a key",
             ));
         }
@@ -664,7 +658,7 @@ mod tests {
     fn unqualified_tables_need_a_database() {
         let mut s = parse_one("SELECT * FROM t").unwrap();
         assert_eq!(
-            rewrite(&mut s, None, &Fixed).err().map(|e| e.code),
+            rewrite(&mut s, None, &Fixed).err().map(|e| e.code()),
             Some(1046)
         );
     }

@@ -3,7 +3,7 @@
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::{Column, ColumnType, Value, charset, flags};
 
 /// The MySQL column definition for a column SQLite declared as `decl` (the MySQL type the
@@ -129,7 +129,13 @@ pub(crate) fn from_sqlite(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Double(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        // SQLite does not check what it stores as TEXT, so invalid bytes become U+FFFD; but
+        // the lossy decoder walks valid text several times slower than `from_utf8`'s ASCII
+        // path (70 % of a 100 MB result's instructions), so it only sees the rare invalid one.
+        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
     }
 }
@@ -161,8 +167,7 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     ) {
         return SqlError::new(
-            1205,
-            "HY000",
+            ErrorKind::LockWaitTimeout,
             "Lock wait timeout exceeded; try restarting transaction",
         );
     }
@@ -173,15 +178,13 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
             format!("{}.{table}", db.unwrap_or(""))
         };
         return SqlError::new(
-            codes::ER_NO_SUCH_TABLE,
-            "42S02",
+            ErrorKind::NoSuchTable,
             format!("Table '{qualified}' doesn't exist"),
         );
     }
     if let Some(column) = message.strip_prefix("no such column: ") {
         return SqlError::new(
-            codes::ER_BAD_FIELD_ERROR,
-            "42S22",
+            ErrorKind::UnknownColumn,
             format!("Unknown column '{column}' in 'field list'"),
         );
     }
@@ -190,21 +193,22 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
     {
         let table = table.trim_matches(['`', '"']);
         return SqlError::new(
-            codes::ER_TABLE_EXISTS_ERROR,
-            "42S01",
+            ErrorKind::TableExists,
             format!("Table '{table}' already exists"),
         );
     }
     if let Some(key) = message.strip_prefix("UNIQUE constraint failed: ") {
         return SqlError::new(
-            codes::ER_DUP_ENTRY,
-            "23000",
+            ErrorKind::DuplicateEntry,
             format!("Duplicate entry for key '{key}'"),
         );
     }
     if let Some(column) = message.strip_prefix("NOT NULL constraint failed: ") {
         let column = column.rsplit('.').next().unwrap_or(column);
-        return SqlError::new(1048, "23000", format!("Column '{column}' cannot be null"));
+        return SqlError::new(
+            ErrorKind::BadNull,
+            format!("Column '{column}' cannot be null"),
+        );
     }
     if message.contains("syntax error") {
         return SqlError::syntax(message);
@@ -285,7 +289,7 @@ mod tests {
         let e = conn.execute("SELECT * FROM nope", []).unwrap_err();
         let mapped = sql_error(&e, Some("shop"));
         assert_eq!(
-            (mapped.code, mapped.message.as_str()),
+            (mapped.code(), mapped.message.as_str()),
             (1146, "Table 'shop.nope' doesn't exist")
         );
         conn.execute_batch("CREATE TABLE t (a INT PRIMARY KEY, b INT NOT NULL)")
@@ -295,7 +299,7 @@ mod tests {
             &conn.execute("INSERT INTO t VALUES (1, 2)", []).unwrap_err(),
             None,
         );
-        assert_eq!(dup.code, 1062);
+        assert_eq!(dup.code(), 1062);
         let null = sql_error(
             &conn
                 .execute("INSERT INTO t VALUES (2, NULL)", [])
@@ -303,7 +307,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            (null.code, null.message.as_str()),
+            (null.code(), null.message.as_str()),
             (1048, "Column 'b' cannot be null")
         );
     }

@@ -12,7 +12,7 @@ use tlsql_tls_api::TlsStream;
 
 use crate::config::{Balance, ServerAddress};
 use crate::net::Peer;
-use crate::protocol::client::{GreetingError, ServerError, read_greeting};
+use crate::protocol::client::{GreetingError, read_greeting};
 use crate::protocol::handshake::Greeting;
 use crate::protocol::packet::{PacketError, PacketStream};
 
@@ -316,9 +316,10 @@ pub struct Unreachable {
     pub kind: FailureKind,
     /// What happened, in words.
     pub reason: String,
-    /// The ERR the backend sent in place of its greeting, if that is what happened: e.g. 1130
-    /// (no account for the connecting host), 1129 (host blocked), 1040 (too many connections).
-    pub refusal: Option<ServerError>,
+    /// The ERR packet the backend sent in place of its greeting, if that is what happened:
+    /// e.g. 1130 (no account for the connecting host), 1129 (host blocked), 1040 (too many
+    /// connections).
+    pub refusal: Option<Vec<u8>>,
 }
 
 /// The kinds of [`Unreachable`].
@@ -454,7 +455,7 @@ pub(crate) fn connect(
     let greeting = read_greeting(&packet).map_err(|e| match e {
         GreetingError::Refused(err) => Unreachable {
             reason: format!("refused the connection: {err}"),
-            refusal: Some(err),
+            refusal: Some(packet.clone()),
             kind: FailureKind::Greeting,
         },
         GreetingError::Malformed(e) => Unreachable::new(

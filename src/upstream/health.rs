@@ -45,9 +45,13 @@ pub(crate) fn probe(gateway: &Gateway, backend: &Backend) -> Result<(), Unreacha
         // their clients' addresses in the PROXY header): it is up. A server that refuses for
         // lack of connections (1040) is not, for new sessions.
         Err(Unreachable {
-            refusal: Some(ServerError { code, .. }),
+            refusal: Some(packet),
             ..
-        }) if code == HOST_NOT_PRIVILEGED || code == HOST_IS_BLOCKED => return Ok(()),
+        }) if ServerError::parse(&packet)
+            .is_ok_and(|e| e.code == HOST_NOT_PRIVILEGED || e.code == HOST_IS_BLOCKED) =>
+        {
+            return Ok(());
+        }
         Err(failure) => return Err(failure),
     };
     let greeting = greeted.greeting;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{SqlError, codes};
+use crate::error::{ErrorKind, SqlError};
 use crate::logging::field;
 use crate::net::Peer;
 use crate::protocol::client::{NOT_RELAYABLE, ServerError, adjust_login, ssl_request_for};
@@ -236,7 +236,7 @@ impl Login for RelayedLogin<'_> {
         };
         // The backend's OK goes to the client only once the gateway has a slot for the session.
         if !ticket.confirm(false) {
-            let err = SqlError::new(codes::ER_CON_COUNT_ERROR, "08004", "Too many connections");
+            let err = SqlError::new(ErrorKind::TooManyConnections, "Too many connections");
             refuse(stream, &err)?;
             return Err(LoginFailure::new(
                 log::Level::Info,

@@ -41,7 +41,7 @@ use crate::error::SqlError;
 use crate::instance::Instance;
 use crate::metrics::UpstreamState;
 use crate::net::Peer;
-use crate::session::{Login, Refusal, Service};
+use crate::session::{Answer, Login, Refusal, Service};
 
 use backends::{BackendIo, Backends, Lease, Origin, SharedTcp, Unreachable, connect};
 use identity::IdentityAuthority;
@@ -264,14 +264,14 @@ impl Service for Gateway {
                 // connections, a host it does not admit): another backend may take it; if none
                 // does, the client gets that refusal, as it would directly.
                 Err(Unreachable {
-                    refusal: Some(err),
+                    refusal: Some(packet),
                     reason,
                     kind,
                 }) => {
                     log::debug!("connection {id}: backend {} {reason}", backend.address);
                     self.count_failure(&backend, kind);
                     refused = Some(Refusal {
-                        error: SqlError::new(err.code, "HY000", err.message),
+                        error: Answer::Relayed(packet),
                         level: log::Level::Info,
                         reason: format!("backend {} {reason}", backend.address),
                     });
@@ -291,7 +291,7 @@ impl Service for Gateway {
         }
         let reasons = self.backends.unavailable_reasons();
         Err(Refusal {
-            error: SqlError::unknown(format!("no backend available: {reasons}")),
+            error: SqlError::unknown(format!("no backend available: {reasons}")).into(),
             level: log::Level::Warn,
             reason: format!("no backend available: {reasons}"),
         })

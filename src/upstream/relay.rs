@@ -11,7 +11,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::error::SqlError;
+use crate::error::{ErrorKind, SqlError};
 use crate::lex;
 use crate::protocol::exchange::{ClientPart, PREFIX_LEN, Response, Step, command};
 use crate::protocol::packet::MAX_PAYLOAD;
@@ -23,10 +23,6 @@ use super::backends::{BackendIo, Lease};
 
 /// Bytes read from the backend at a time.
 const READ_BUF_BYTES: usize = 64 * 1024;
-
-/// `ER_LOST_CONNECTION`'s number: what a client reports when its server goes away in the middle
-/// of a query, sent by the relay when the backend does.
-const LOST_CONNECTION: u16 = 2013;
 
 /// The `Ssl_*` status rows that describe the client's own connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,21 +97,22 @@ pub(crate) fn is_session_status(query: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(query) else {
         return false;
     };
-    let Ok(tokens) = lex::tokenize(text) else {
+    let Ok(source) = lex::tokenize(text) else {
         return false;
     };
-    let word = |i: usize| match tokens.get(i) {
+    let mut words = source.tokens.iter().filter(|t| !lex::is_trivia(&t.token));
+    let mut next_word = || match words.next().map(|t| &t.token) {
         Some(sqlparser::tokenizer::Token::Word(w)) if w.quote_style.is_none() => {
             Some(w.value.to_ascii_uppercase())
         }
         _ => None,
     };
-    if word(0).as_deref() != Some("SHOW") {
+    if next_word().as_deref() != Some("SHOW") {
         return false;
     }
-    match word(1).as_deref() {
+    match next_word().as_deref() {
         Some("STATUS") => true,
-        Some("SESSION" | "LOCAL") => word(2).as_deref() == Some("STATUS"),
+        Some("SESSION" | "LOCAL") => next_word().as_deref() == Some("STATUS"),
         _ => false,
     }
 }
@@ -376,8 +373,7 @@ impl Relay {
     /// Tells the client why its session ends, when it can still be told.
     fn lost(&self, reason: &str, client: &mut Client<'_>) {
         let err = SqlError::new(
-            LOST_CONNECTION,
-            "HY000",
+            ErrorKind::LostConnection,
             format!(
                 "Lost connection to backend {} during query: {reason}",
                 self.lease.backend().address
@@ -400,7 +396,7 @@ impl Executor for Relay {
 
     fn command(&mut self, packet: &[u8], client: &mut Client<'_>) -> io::Result<()> {
         let Some(&cmd) = packet.first() else {
-            let err = SqlError::new(1835, "08S01", "Malformed communication packet");
+            let err = SqlError::new(ErrorKind::MalformedPacket, "Malformed communication packet");
             return client.stream.write_packet(&response::err(&err));
         };
         if matches!(

@@ -22,24 +22,24 @@
 //! replaced atomically (temporary file + rename): a concurrent reload never sees half a file or a
 //! key that does not match.
 
-use std::fs::{self, DirBuilder, Permissions};
-use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+mod certs;
+mod files;
+
+use std::path::Path;
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, PublicKeyData,
-    RsaKeySize, SanType, SerialNumber,
-};
-use rustls_pki_types::{CertificateDer, ServerName};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyUsagePurpose, SanType};
 use time::OffsetDateTime;
-use tlsql_tls_api::cert::{self, CertSummary};
-use tlsql_tls_api::{SubjectAltName, TlsError};
-use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::FromDer;
+use tlsql_tls_api::cert;
 
+pub(crate) use self::certs::random_serial;
+use self::certs::{
+    BACKDATE, CA_VALIDITY, Ca, Leaf, Role, common_name, expires_within, generate_key, issue,
+    issue_params, load_leaf, load_pair, same_name, san_text, server_names, server_not_after,
+    whole_seconds,
+};
+pub use self::files::{AutoTlsError, AutoTlsPaths};
+use self::files::{CERT_MODE, KEY_MODE, create_dir, exists, incomplete, invalid, write_atomic};
 use crate::config::AutoTlsKey;
 
 /// Subject of the generated CA.
@@ -48,52 +48,6 @@ pub const CA_SUBJECT: &str = "/CN=tlsql auto-tls CA";
 pub const SERVER_SUBJECT: &str = "/CN=tlsql auto-tls server";
 /// Subject of the generated client certificate, as `REQUIRE SUBJECT` takes it.
 pub const CLIENT_SUBJECT: &str = "/CN=tlsql auto-tls client";
-
-const CA_VALIDITY: time::Duration = time::Duration::days(3650);
-const SERVER_VALIDITY: time::Duration = time::Duration::days(365);
-/// Certificates start slightly in the past so that a client whose clock is a little behind
-/// still accepts a certificate made a moment ago.
-const BACKDATE: time::Duration = time::Duration::hours(1);
-
-const KEY_MODE: u32 = crate::files::PRIVATE_MODE;
-/// Certificates are public, but nothing in the data directory is readable by other users.
-const CERT_MODE: u32 = crate::files::GROUP_READABLE_MODE;
-const DIR_MODE: u32 = 0o700;
-
-/// The six files of an auto-TLS directory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AutoTlsPaths {
-    /// The directory, `<data-dir>/tls`.
-    pub dir: PathBuf,
-    /// `ca.pem`: what clients trust (`--ssl-ca`), and what client certificates are verified
-    /// against.
-    pub ca_cert: PathBuf,
-    /// `ca-key.pem`.
-    pub ca_key: PathBuf,
-    /// `server-cert.pem`.
-    pub server_cert: PathBuf,
-    /// `server-key.pem`.
-    pub server_key: PathBuf,
-    /// `client-cert.pem`.
-    pub client_cert: PathBuf,
-    /// `client-key.pem`.
-    pub client_key: PathBuf,
-}
-
-impl AutoTlsPaths {
-    /// The file names inside `dir`.
-    pub fn new(dir: &Path) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            ca_cert: dir.join("ca.pem"),
-            ca_key: dir.join("ca-key.pem"),
-            server_cert: dir.join("server-cert.pem"),
-            server_key: dir.join("server-key.pem"),
-            client_cert: dir.join("client-cert.pem"),
-            client_key: dir.join("client-key.pem"),
-        }
-    }
-}
 
 /// What [`ensure`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,64 +70,6 @@ pub struct AutoTlsFiles {
     pub outcome: Outcome,
     /// When the server certificate now in place expires.
     pub server_not_after: OffsetDateTime,
-}
-
-/// Why auto-TLS files could not be created or used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AutoTlsError {
-    /// The directory could not be created.
-    #[error("cannot create directory {}: {source}", path.display())]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: io::Error,
-    },
-    /// Whether a file exists could not be determined.
-    #[error("cannot access {}: {source}", path.display())]
-    Access {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: io::Error,
-    },
-    /// A file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: io::Error,
-    },
-    /// An existing file is unreadable or not PEM of the right kind (the message names it).
-    #[error(transparent)]
-    File(#[from] TlsError),
-    /// An existing file is readable but wrong: damaged, mismatched or expired.
-    #[error("{}: {reason}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-    /// Half of the CA is missing: replacing it would silently invalidate a CA that clients
-    /// may trust.
-    #[error(
-        "{} is missing but {} exists; auto-tls never replaces a CA that clients may already trust: restore the missing file, or remove every file in {} to generate a new CA",
-        missing.display(), present.display(), dir.display()
-    )]
-    Incomplete {
-        /// The missing file.
-        missing: PathBuf,
-        /// A file that exists.
-        present: PathBuf,
-        /// The auto-TLS directory.
-        dir: PathBuf,
-    },
-    /// Key or certificate generation failed.
-    #[error("cannot generate auto-TLS certificates: {0}")]
-    Generate(#[from] rcgen::Error),
 }
 
 /// Creates the auto-TLS files in `dir` when absent, or checks and reuses them. The server
@@ -481,360 +377,23 @@ pub fn generate_set(
     Ok(paths)
 }
 
-/// The CA, checked and ready to sign.
-struct Ca {
-    der: CertificateDer<'static>,
-    summary: CertSummary,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn load(paths: &AutoTlsPaths, now: OffsetDateTime) -> Result<Self, AutoTlsError> {
-        let der = first_certificate(&paths.ca_cert)?;
-        let key = load_key(&paths.ca_key)?;
-        let ca = Self::from_parts(der, key, &paths.ca_cert)?;
-        if now > ca.summary.not_after {
-            return Err(invalid(
-                &paths.ca_cert,
-                format!(
-                    "the auto-TLS CA expired on {}; remove every file in {} to generate a new one (clients must then trust the new ca.pem)",
-                    cert::format_time(ca.summary.not_after),
-                    paths.dir.display()
-                ),
-            ));
-        }
-        Ok(ca)
-    }
-
-    fn from_parts(
-        der: CertificateDer<'static>,
-        key: KeyPair,
-        path: &Path,
-    ) -> Result<Self, AutoTlsError> {
-        let (_, x509) = X509Certificate::from_der(&der)
-            .map_err(|e| invalid(path, format!("invalid X.509 certificate: {e}")))?;
-        let is_ca = matches!(x509.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
-        if !is_ca {
-            return Err(invalid(
-                path,
-                "not a CA certificate (basicConstraints CA:TRUE is missing)",
-            ));
-        }
-        if key.subject_public_key_info() != x509.public_key().raw {
-            return Err(invalid(
-                path,
-                "the key in ca-key.pem does not belong to this certificate",
-            ));
-        }
-        let summary = CertSummary::from_der(&der).map_err(|e| invalid(path, e))?;
-        let issuer = Issuer::from_ca_cert_der(&der, key)
-            .map_err(|e| invalid(path, format!("cannot use this certificate to sign: {e}")))?;
-        Ok(Self {
-            der,
-            summary,
-            issuer,
-        })
-    }
-}
-
-/// A server or client certificate with its key, checked against the CA.
-struct Leaf {
-    key: KeyPair,
-    summary: CertSummary,
-    key_type: Option<AutoTlsKey>,
-}
-
-/// Loads a certificate and key pair; `None` when both are absent. When only one of them
-/// exists the pair is useless (its other half is gone), so it is reissued, with a warning.
-fn load_pair(cert_path: &Path, key_path: &Path, ca: &Ca) -> Result<Option<Leaf>, AutoTlsError> {
-    match (exists(cert_path)?, exists(key_path)?) {
-        (true, true) => load_leaf(cert_path, key_path, ca).map(Some),
-        (false, false) => Ok(None),
-        (present, _) => {
-            let (have, lack) = if present {
-                (cert_path, key_path)
-            } else {
-                (key_path, cert_path)
-            };
-            log::warn!(
-                "auto-tls: {} exists without {}; issuing a new pair",
-                have.display(),
-                lack.display()
-            );
-            Ok(None)
-        }
-    }
-}
-
-fn load_leaf(cert_path: &Path, key_path: &Path, ca: &Ca) -> Result<Leaf, AutoTlsError> {
-    let der = first_certificate(cert_path)?;
-    let (_, x509) = X509Certificate::from_der(&der)
-        .map_err(|e| invalid(cert_path, format!("invalid X.509 certificate: {e}")))?;
-    let (_, ca_x509) = X509Certificate::from_der(&ca.der)
-        .map_err(|e| invalid(cert_path, format!("invalid CA certificate: {e}")))?;
-    if x509.verify_signature(Some(ca_x509.public_key())).is_err() {
-        return Err(invalid(
-            cert_path,
-            "not signed by the auto-TLS CA in ca.pem (damaged, or left from another CA); remove it and its key to issue a new one",
-        ));
-    }
-    let key = load_key(key_path)?;
-    if key.subject_public_key_info() != x509.public_key().raw {
-        return Err(invalid(
-            key_path,
-            format!(
-                "this key does not belong to {}; remove both files to issue a new pair",
-                cert_path.display()
-            ),
-        ));
-    }
-    let summary = CertSummary::from_der(&der).map_err(|e| invalid(cert_path, e))?;
-    let key_type = AutoTlsKey::ALL
-        .into_iter()
-        .find(|k| key_label(*k) == summary.key_type);
-    Ok(Leaf {
-        key,
-        summary,
-        key_type,
-    })
-}
-
-fn first_certificate(path: &Path) -> Result<CertificateDer<'static>, AutoTlsError> {
-    // read_certificates never returns an empty list.
-    cert::read_certificates(path)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| invalid(path, "no certificate found"))
-}
-
-fn load_key(path: &Path) -> Result<KeyPair, AutoTlsError> {
-    let der = cert::read_private_key(path)?;
-    KeyPair::try_from(&der).map_err(|e| invalid(path, format!("unusable private key: {e}")))
-}
-
-/// How [`CertSummary::key_type`] names each key type.
-fn key_label(key: AutoTlsKey) -> &'static str {
-    match key {
-        AutoTlsKey::EcdsaP256 => "ECDSA P-256",
-        AutoTlsKey::Rsa2048 => "RSA 2048",
-        AutoTlsKey::Rsa4096 => "RSA 4096",
-    }
-}
-
-fn generate_key(key: AutoTlsKey) -> Result<KeyPair, rcgen::Error> {
-    match key {
-        AutoTlsKey::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
-        AutoTlsKey::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048),
-        AutoTlsKey::Rsa4096 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_4096),
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Role {
-    Server,
-    Client,
-}
-
-/// Signs a server or client certificate for `key` with the CA; returns it as PEM.
-fn issue(
-    role: Role,
-    key: &KeyPair,
-    ca: &Ca,
-    now: OffsetDateTime,
-    not_after: OffsetDateTime,
-) -> Result<String, AutoTlsError> {
-    Ok(issue_params(role, key, now, not_after)
-        .signed_by(key, &ca.issuer)?
-        .pem())
-}
-
-/// The parameters [`issue`] signs.
-fn issue_params(
-    role: Role,
-    key: &KeyPair,
-    now: OffsetDateTime,
-    not_after: OffsetDateTime,
-) -> CertificateParams {
-    let mut params = CertificateParams::default();
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.use_authority_key_identifier_extension = true;
-    params.serial_number = Some(random_serial());
-    params.not_before = now.saturating_sub(BACKDATE);
-    params.not_after = not_after;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    match role {
-        Role::Server => {
-            params.distinguished_name = common_name("tlsql auto-tls server");
-            params.subject_alt_names = server_names();
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            // TLS 1.2 suites without forward secrecy encrypt the premaster secret to the
-            // server's RSA key.
-            if key.algorithm() == &PKCS_RSA_SHA256 {
-                params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-            }
-        }
-        Role::Client => {
-            params.distinguished_name = common_name("tlsql auto-tls client");
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        }
-    }
-    params
-}
-
-fn common_name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
-}
-
-/// `localhost`, `127.0.0.1`, `::1` and this machine's host name when it is a valid DNS name,
-/// so that `VERIFY_IDENTITY` works however a local client names the server.
-fn server_names() -> Vec<SanType> {
-    let mut names = vec![
-        SanType::IpAddress([127, 0, 0, 1].into()),
-        SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()),
-    ];
-    let mut dns = vec!["localhost".to_string()];
-    if let Ok(host) = gethostname::gethostname().into_string() {
-        let host = host.to_ascii_lowercase();
-        if matches!(
-            ServerName::try_from(host.as_str()),
-            Ok(ServerName::DnsName(_))
-        ) && host != "localhost"
-        {
-            dns.push(host);
-        }
-    }
-    for name in dns {
-        // Names accepted by ServerName are ASCII, which is all an IA5String needs.
-        if let Ok(name) = name.try_into() {
-            names.push(SanType::DnsName(name));
-        }
-    }
-    names
-}
-
-fn same_name(present: &SubjectAltName, wanted: &SanType) -> bool {
-    match (present, wanted) {
-        (SubjectAltName::Dns(p), SanType::DnsName(w)) => p.eq_ignore_ascii_case(w.as_str()),
-        (SubjectAltName::Ip(p), SanType::IpAddress(w)) => p == w,
-        _ => false,
-    }
-}
-
-fn san_text(san: &SanType) -> String {
-    match san {
-        SanType::DnsName(name) => format!("DNS:{}", name.as_str()),
-        SanType::IpAddress(ip) => format!("IP:{ip}"),
-        other => format!("{other:?}"),
-    }
-}
-
-/// One year, but at least twice `renew_within` (so a new certificate is not due at once), and
-/// never beyond the CA.
-fn server_not_after(now: OffsetDateTime, renew_within: Duration, ca: &Ca) -> OffsetDateTime {
-    let within = time::Duration::try_from(renew_within).unwrap_or(time::Duration::MAX);
-    let validity = SERVER_VALIDITY.max(within.saturating_mul(2));
-    now.checked_add(validity)
-        .map_or(ca.summary.not_after, |t| t.min(ca.summary.not_after))
-}
-
-fn expires_within(not_after: OffsetDateTime, now: OffsetDateTime, within: Duration) -> bool {
-    let within = time::Duration::try_from(within).unwrap_or(time::Duration::MAX);
-    now.checked_add(within)
-        .is_none_or(|limit| not_after <= limit)
-}
-
-/// Certificates hold whole seconds; comparing against a `now` with a fraction would make a
-/// certificate issued this second look a little older than it is.
-fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    t.replace_nanosecond(0).unwrap_or(t)
-}
-
-pub(crate) fn random_serial() -> SerialNumber {
-    let mut bytes: [u8; 16] = rand::random();
-    // Positive and without a leading zero byte, so it encodes in exactly 16 bytes.
-    bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    SerialNumber::from_slice(&bytes)
-}
-
-fn create_dir(dir: &Path) -> Result<(), AutoTlsError> {
-    match fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => {
-            if meta.permissions().mode() & 0o077 != 0 {
-                log::warn!(
-                    "auto-tls: {} is accessible to other users (mode {:o}); 0700 is recommended because it holds private keys",
-                    dir.display(),
-                    meta.permissions().mode() & 0o777
-                );
-            }
-            Ok(())
-        }
-        Ok(_) => Err(AutoTlsError::CreateDir {
-            path: dir.to_path_buf(),
-            source: io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "exists and is not a directory",
-            ),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let fail = |source| AutoTlsError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            };
-            DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(dir)
-                .map_err(fail)?;
-            // The umask may have taken bits away; set exactly 0700.
-            fs::set_permissions(dir, Permissions::from_mode(DIR_MODE)).map_err(fail)
-        }
-        Err(source) => Err(AutoTlsError::Access {
-            path: dir.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-fn exists(path: &Path) -> Result<bool, AutoTlsError> {
-    path.try_exists().map_err(|source| AutoTlsError::Access {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Distinguishes temporary files of concurrent writers in one process.
-/// [`crate::files::write_atomic`], with the file named in the error.
-fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), AutoTlsError> {
-    crate::files::write_atomic(path, contents, mode).map_err(|source| AutoTlsError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn invalid(path: &Path, reason: impl Into<String>) -> AutoTlsError {
-    AutoTlsError::Invalid {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
-}
-
-fn incomplete(paths: &AutoTlsPaths, missing: &Path, present: &Path) -> AutoTlsError {
-    AutoTlsError::Incomplete {
-        missing: missing.to_path_buf(),
-        present: present.to_path_buf(),
-        dir: paths.dir.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::process::Command;
 
     use rustls_pki_types::UnixTime;
-    use x509_parser::extensions::GeneralName;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tlsql_tls_api::SubjectAltName;
+    use tlsql_tls_api::cert::CertSummary;
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::prelude::FromDer;
+
+    use super::certs::{first_certificate, key_label};
     use super::*;
 
     const MONTH: Duration = Duration::from_secs(30 * 86400);

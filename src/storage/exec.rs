@@ -1,0 +1,346 @@
+//! Running a statement: queries and DML rewritten for SQLite (see [`super::translate`]),
+//! transactions, and the dispatch of the rest to [`super::ddl`] and [`super::alter`]; prepared
+//! queries and DML with their parameters.
+
+use rusqlite::params_from_iter;
+use sqlparser::ast::{Statement, TransactionAccessMode, TransactionMode};
+
+use super::conn::{EngineSession, no_such_table};
+use super::translate::{self, quote};
+use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
+use super::{ExecError, Outcome, RowSink, SessionContext, alter, ddl, information_schema};
+use crate::auth::privileges::Privilege;
+use crate::error::{ErrorKind, SqlError};
+use crate::protocol::value::{Column, Value};
+
+/// A prepared query or DML statement: the SQLite form, its parameters and result columns.
+pub struct Prepared {
+    /// Number of `?` parameters.
+    pub params: u16,
+    /// Result columns (empty for statements without a result set).
+    pub columns: Vec<Column>,
+    data: DataStatement,
+}
+
+/// Whether storage binds `?` parameters in `statement` ([`EngineSession::prepare`] takes it):
+/// queries and DML.
+pub fn takes_parameters(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
+    )
+}
+
+/// A query or DML statement rewritten for SQLite, checked against the session's privileges.
+struct DataStatement {
+    /// The SQLite text.
+    sql: String,
+    /// Whether it produces a result set (a query) rather than a change count.
+    rows: bool,
+    /// Whether it inserts (and so reports LAST_INSERT_ID).
+    insert: bool,
+    /// The databases it names, attached before each run.
+    dbs: Vec<String>,
+}
+
+impl EngineSession {
+    /// Runs one statement (parsed by the SQL layer), writing any result set to `sink`.
+    pub fn execute(
+        &mut self,
+        statement: Statement,
+        ctx: &dyn SessionContext,
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let outcome = match statement {
+            Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_) => {
+                let data = self.data_statement(statement, ctx)?;
+                return self.run_data(&data, &[], sink);
+            }
+            Statement::CreateTable(ct) => ddl::create_table(self, &ct, ctx),
+            Statement::CreateIndex(ci) => ddl::create_index(self, &ci, ctx),
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                table,
+                ..
+            } => ddl::drop(self, object_type, if_exists, &names, table.as_ref(), ctx),
+            Statement::CreateDatabase {
+                db_name,
+                if_not_exists,
+                ..
+            } => ddl::create_database(self, &db_name, if_not_exists, ctx),
+            Statement::Truncate(t) => ddl::truncate(self, &t.table_names, ctx),
+            Statement::AlterTable(a) => alter::alter_table(self, &a, ctx),
+            Statement::StartTransaction { modes, .. } => self.start_transaction(&modes),
+            Statement::Commit { .. } => self.end_transaction("COMMIT"),
+            Statement::Rollback {
+                savepoint: None, ..
+            } => self.end_transaction("ROLLBACK"),
+            other => Err(SqlError::not_supported(first_words(&other.to_string()))),
+        };
+        outcome.map_err(ExecError::from)
+    }
+
+    /// `START TRANSACTION` / `BEGIN`: commits an open transaction first, as MySQL does.
+    fn start_transaction(&mut self, modes: &[TransactionMode]) -> Result<Outcome, SqlError> {
+        if self.in_transaction() {
+            self.batch("COMMIT")?;
+        }
+        // A transaction that may write takes SQLite's write lock up front, waiting for it like
+        // a MySQL row lock; a deferred one that reads first could only fail (SQLITE_BUSY) when
+        // it later tries to write while another writes.
+        let read_only = modes.iter().any(|m| {
+            matches!(
+                m,
+                TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)
+            )
+        });
+        self.batch(if read_only {
+            "BEGIN DEFERRED"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        Ok(Outcome::done(0, 0))
+    }
+
+    /// `COMMIT` / `ROLLBACK` of the open transaction, if there is one.
+    fn end_transaction(&mut self, how: &str) -> Result<Outcome, SqlError> {
+        if self.in_transaction() {
+            self.batch(how)?;
+        }
+        Ok(Outcome::done(0, 0))
+    }
+
+    /// Parses, authorizes and rewrites a query or DML statement; returns the SQLite text,
+    /// whether it produces rows, whether it inserts, and the database of its first table.
+    fn data_statement(
+        &mut self,
+        mut statement: Statement,
+        ctx: &dyn SessionContext,
+    ) -> Result<DataStatement, SqlError> {
+        let (privilege, rows, insert) = match &statement {
+            Statement::Query(_) => (Privilege::Select, true, false),
+            Statement::Insert(_) => (Privilege::Insert, false, true),
+            Statement::Update(_) => (Privilege::Update, false, false),
+            _ => (Privilege::Delete, false, false),
+        };
+        let found = translate::rewrite(&mut statement, self.current.as_deref(), ctx)?;
+        for (i, t) in found.tables.iter().enumerate() {
+            ctx.authorize(
+                if i == 0 { privilege } else { Privilege::Select },
+                &t.db,
+                Some(&t.table),
+            )?;
+        }
+        // Virtual tables first: computing information_schema attaches other databases, which
+        // could detach those the statement itself needs.
+        for (schema, table) in &found.virtual_tables {
+            // Status and variables are public, as in MySQL; the account table is not.
+            if schema == "mysql" {
+                ctx.authorize(Privilege::Select, schema, Some(table))?;
+            }
+            self.fill_virtual_table(schema, table, ctx)?;
+        }
+        let keep: Vec<&str> = found.tables.iter().map(|t| t.db.as_str()).collect();
+        for t in &found.tables {
+            if !self.attach_if_exists(&t.db, &keep)? {
+                return Err(no_such_table(t));
+            }
+        }
+        let mut dbs: Vec<String> = found.tables.into_iter().map(|t| t.db).collect();
+        dbs.sort();
+        dbs.dedup();
+        Ok(DataStatement {
+            sql: statement.to_string(),
+            rows,
+            insert,
+            dbs,
+        })
+    }
+
+    /// Runs a data statement: its databases attached, inside the implicit transaction when
+    /// autocommit is off.
+    fn run_data(
+        &mut self,
+        data: &DataStatement,
+        params: &[Value],
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let dbs: Vec<&str> = data.dbs.iter().map(String::as_str).collect();
+        for db in &dbs {
+            self.attach(db, &dbs)?;
+        }
+        self.begin_implicitly()?;
+        if data.rows {
+            self.run_rows(&data.sql, params, sink)
+        } else {
+            self.run_change(&data.sql, params, data.insert)
+                .map_err(ExecError::from)
+        }
+    }
+
+    /// Copies a server-computed table into the temporary table that stands in for it.
+    fn fill_virtual_table(
+        &mut self,
+        schema: &str,
+        table: &str,
+        ctx: &dyn SessionContext,
+    ) -> Result<(), SqlError> {
+        let computed = if schema.eq_ignore_ascii_case("information_schema") {
+            information_schema::table(self, table, ctx)?
+        } else {
+            None
+        };
+        let Some(vt) = computed.or_else(|| ctx.virtual_table(schema, table)) else {
+            return Err(SqlError::new(
+                ErrorKind::NoSuchTable,
+                format!("Table '{schema}.{table}' doesn't exist"),
+            ));
+        };
+        let name = quote(&translate::virtual_table_name(schema, table));
+        let columns: Vec<String> = vt.columns.iter().map(|c| quote(c)).collect();
+        self.batch(&format!(
+            "DROP TABLE IF EXISTS temp.{name}; CREATE TEMP TABLE {name} ({});",
+            columns.join(", ")
+        ))?;
+        let placeholders = vec!["?"; vt.columns.len()].join(", ");
+        let mut insert = self
+            .conn
+            .prepare(&format!("INSERT INTO temp.{name} VALUES ({placeholders})"))
+            .map_err(|e| sql_error(&e, None))?;
+        for row in &vt.rows {
+            insert
+                .execute(params_from_iter(row.iter().map(to_sqlite)))
+                .map_err(|e| sql_error(&e, None))?;
+        }
+        Ok(())
+    }
+
+    /// Runs a statement with a result set, streaming rows to `sink`. The column types come
+    /// from the declared types, or for expressions from the first row, so the first row is
+    /// read before the column definitions are written.
+    fn run_rows(
+        &self,
+        sql: &str,
+        params: &[Value],
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let db = self.current.as_deref();
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error(&e, db))?;
+        let declared: Vec<(String, Option<String>)> = stmt
+            .columns()
+            .map(|c| (c.name().to_string(), c.decl_type().map(str::to_string)))
+            .collect();
+        let width = declared.len();
+        // SQLite keeps DECIMAL(p,s) as a number; MySQL shows it with exactly s decimals.
+        let scales: Vec<Option<usize>> = declared
+            .iter()
+            .map(|(_, decl)| decl.as_deref().and_then(decimal_scale))
+            .collect();
+        let mut rows = stmt
+            .query(params_from_iter(params.iter().map(to_sqlite)))
+            .map_err(|e| sql_error(&e, db))?;
+        let read = |row: &rusqlite::Row<'_>| -> Result<Vec<Value>, SqlError> {
+            (0..width)
+                .map(|i| {
+                    row.get_ref(i)
+                        .map(|v| with_scale(from_sqlite(v), scales[i]))
+                        .map_err(|e| sql_error(&e, db))
+                })
+                .collect()
+        };
+        let first = match rows.next().map_err(|e| sql_error(&e, db))? {
+            Some(row) => Some(read(row)?),
+            None => None,
+        };
+        let columns: Vec<Column> = declared
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, decl))| {
+                column_for(
+                    &name,
+                    decl.as_deref(),
+                    first.as_ref().and_then(|r| r.get(i)),
+                )
+            })
+            .collect();
+        sink.columns(&columns)?;
+        let Some(first) = first else {
+            return Ok(Outcome::Rows);
+        };
+        sink.row(&first)?;
+        while let Some(row) = rows.next().map_err(|e| sql_error(&e, db))? {
+            sink.row(&read(row)?)?;
+        }
+        Ok(Outcome::Rows)
+    }
+
+    fn run_change(&self, sql: &str, params: &[Value], insert: bool) -> Result<Outcome, SqlError> {
+        let db = self.current.as_deref();
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error(&e, db))?;
+        let affected = stmt
+            .execute(params_from_iter(params.iter().map(to_sqlite)))
+            .map_err(|e| sql_error(&e, db))?;
+        // MySQL reports the first id of a multi-row insert; generated ids are consecutive.
+        let last_insert_id = if insert && affected > 0 {
+            u64::try_from(self.conn.last_insert_rowid())
+                .map_or(0, |last| last.saturating_sub(affected as u64 - 1))
+        } else {
+            0
+        };
+        Ok(Outcome::done(affected as u64, last_insert_id))
+    }
+
+    /// COM_STMT_PREPARE of a statement that [takes parameters](takes_parameters).
+    pub fn prepare(
+        &mut self,
+        statement: Statement,
+        ctx: &dyn SessionContext,
+    ) -> Result<Prepared, SqlError> {
+        if !takes_parameters(&statement) {
+            return Err(SqlError::not_supported(
+                "parameters outside SELECT, INSERT, UPDATE and DELETE",
+            ));
+        }
+        let data = self.data_statement(statement, ctx)?;
+        let stmt = self
+            .conn
+            .prepare_cached(&data.sql)
+            .map_err(|e| sql_error(&e, self.current.as_deref()))?;
+        let params = u16::try_from(stmt.parameter_count()).unwrap_or(u16::MAX);
+        let columns = stmt
+            .columns()
+            .map(|c| column_for(c.name(), c.decl_type(), None))
+            .collect();
+        drop(stmt);
+        Ok(Prepared {
+            params,
+            columns,
+            data,
+        })
+    }
+
+    /// COM_STMT_EXECUTE.
+    pub fn execute_prepared(
+        &mut self,
+        prepared: &Prepared,
+        params: &[Value],
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        self.run_data(&prepared.data, params, sink)
+    }
+}
+
+fn first_words(sql: &str) -> String {
+    sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
