@@ -14,7 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shared/ sits beside the main checkout; a worktree elsewhere finds it through the common git dir.
 PEER=${PEER_SH:-$ROOT/../shared/peer/peer.sh}
+[[ -x $PEER ]] || PEER=$(cd "$(git rev-parse --git-common-dir)/../.." && pwd)/shared/peer/peer.sh
 export PEER_DIR=${PEER_DIR:-${TMPDIR:-/tmp}/tlsql-peer}
 BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
 # `load` first: it measures memory per idle connection, which wants a server not yet warmed by

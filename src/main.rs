@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         };
     }
     init_logging(&config);
+    raise_open_file_limit(config.max_connections);
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -54,6 +55,45 @@ fn init_logging(config: &Config) {
     log::set_max_level(logger.filter());
     if log::set_boxed_logger(Box::new(SecretFreeLogger::new(logger))).is_err() {
         eprintln!("tlsql: a logger was already installed");
+    }
+}
+
+/// Descriptors the server needs besides one per connection: listeners, the account store and
+/// the databases sessions attach (three files each: database, log, shared memory), logs.
+const FILES_BESIDES_CONNECTIONS: u64 = 1024;
+
+/// Raises the soft limit on open files to the hard limit, as MySQL does at startup: each
+/// connection holds one descriptor, and the usual soft default (1024) would refuse connections
+/// long before `max-connections`. Says so when even the hard limit is too low.
+fn raise_open_file_limit(max_connections: u32) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(soft), hard) = (limit.current, limit.maximum) else {
+        return;
+    };
+    let mut open_files = soft;
+    if hard.is_none_or(|hard| hard > soft) {
+        let raised = rustix::process::Rlimit {
+            current: hard,
+            maximum: hard,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                open_files = hard.unwrap_or(u64::MAX);
+                log::info!(
+                    "open file limit raised from {soft} to {}",
+                    hard.map_or("unlimited".to_string(), |h| h.to_string())
+                );
+            }
+            Err(e) => log::warn!("cannot raise the open file limit from {soft}: {e}"),
+        }
+    }
+    let needed = u64::from(max_connections) + FILES_BESIDES_CONNECTIONS;
+    if open_files < needed {
+        log::warn!(
+            "the open file limit ({open_files}) is below what max-connections ({max_connections}) needs ({needed}): connections beyond about {} will fail with 'Too many open files'; raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower max-connections",
+            open_files.saturating_sub(FILES_BESIDES_CONNECTIONS)
+        );
     }
 }
 

@@ -77,6 +77,11 @@ struct Limits {
     deadline: Option<Instant>,
     /// Otherwise each read waits at most this long (`wait_timeout`); `None` waits forever.
     idle: Option<Duration>,
+    /// While set, a read that finds nothing before this instant gives up early: the session
+    /// is idle and its worker parks it (see [`SocketControl::grace`]).
+    grace: Option<Instant>,
+    /// Set when a read gave up because `grace` passed.
+    grace_expired: bool,
 }
 
 /// The client connection as the session reads and writes it.
@@ -175,22 +180,31 @@ impl Socket {
     /// shutdown both fail with `WouldBlock`, what a socket read timeout reports: TLS libraries
     /// keep their state on it, so the session can still answer through TLS.
     fn wait_readable(&self) -> io::Result<()> {
-        let until = {
+        let (until, grace) = {
             let limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
-            limits.deadline.or_else(|| {
+            let until = limits.deadline.or_else(|| {
                 limits
                     .idle
                     .and_then(|idle| Instant::now().checked_add(idle))
-            })
+            });
+            match (until, limits.grace) {
+                (Some(until), Some(grace)) if until <= grace => (Some(until), false),
+                (_, Some(grace)) => (Some(grace), true),
+                (until, None) => (until, false),
+            }
         };
         loop {
             let timeout = match until {
-                Some(until) => Some(
-                    Timespec::try_from(time_left(until)?)
-                        .map_err(|_| io::Error::other("timeout out of range"))?,
-                ),
+                // A grace that has passed still lets data already there be read: a TLS
+                // library reads a record in several calls, and a late one must not fail.
+                Some(until) if grace => Some(until.saturating_duration_since(Instant::now())),
+                Some(until) => Some(time_left(until)?),
                 None => None,
-            };
+            }
+            .map(|left| {
+                Timespec::try_from(left).map_err(|_| io::Error::other("timeout out of range"))
+            })
+            .transpose()?;
             let wake = self.shutdown.as_ref().map(|s| s.wake_fd());
             // Without a shutdown to watch only the first entry is polled.
             let mut fds = [
@@ -203,6 +217,16 @@ impl Socket {
                     return Err(io::Error::new(
                         io::ErrorKind::WouldBlock,
                         "server shutdown in progress",
+                    ));
+                }
+                Ok(0) if grace => {
+                    self.limits
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .grace_expired = true;
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "no command within the idle grace period",
                     ));
                 }
                 Ok(0) => {
@@ -271,6 +295,8 @@ impl SocketControl {
         *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = Limits {
             deadline: None,
             idle: Some(idle.max(Duration::from_millis(1))),
+            grace: None,
+            grace_expired: false,
         };
         self.raw
             .set_write_timeout(Some(write.max(Duration::from_millis(1))))
@@ -282,6 +308,33 @@ impl SocketControl {
             raw: Arc::clone(&self.raw),
             limits: Arc::clone(&self.limits),
         }
+    }
+
+    /// How long a read may wait for the client (`wait_timeout`), once logged in.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.limits.lock().unwrap_or_else(|p| p.into_inner()).idle
+    }
+
+    /// Runs `read` with reads that give up once `until` passes with nothing to read; returns
+    /// what `read` returned and whether it gave up for that reason. The session uses it to
+    /// wait a little for the next command before it lets go of its thread: the TLS library
+    /// reads the socket only when it has no data of its own left, so data it already holds
+    /// is never mistaken for an idle client.
+    pub fn grace<T>(&self, until: Instant, read: impl FnOnce() -> T) -> (T, bool) {
+        {
+            let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+            limits.grace = Some(until);
+            limits.grace_expired = false;
+        }
+        let result = read();
+        let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits.grace = None;
+        (result, std::mem::take(&mut limits.grace_expired))
+    }
+
+    /// The socket's descriptor, for a poller to watch while the session is parked.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.raw.fd()
     }
 
     /// Closes both directions (unblocks a read in another thread, e.g. for KILL).
@@ -422,6 +475,32 @@ mod tests {
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_grace_ends_only_a_wait_with_nothing_to_read() {
+        let (mut client, mut socket) = pair();
+        let control = socket.control();
+        control
+            .set_idle_timeouts(Duration::from_secs(60), Duration::from_secs(5))
+            .unwrap();
+        // A grace already over when the read comes (a TLS library's second read of one
+        // record, late): what arrived is read all the same.
+        client.write_all(b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let (read, quiet) = control.grace(Instant::now(), || socket.read(&mut [0u8; 4]));
+        assert_eq!((read.unwrap(), quiet), (1, false));
+        // Nothing arrives: the read gives up at the grace, and says so.
+        let started = Instant::now();
+        let (read, quiet) = control.grace(started + Duration::from_millis(50), || {
+            socket.read(&mut [0u8; 4])
+        });
+        assert_eq!(read.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert!(quiet);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // Outside a grace the idle timeout applies again.
+        client.write_all(b"y").unwrap();
+        assert_eq!(socket.read(&mut [0u8; 4]).unwrap(), 1);
     }
 
     #[test]

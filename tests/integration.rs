@@ -12,6 +12,8 @@
 //! * `lifecycle`: reloads, SIGHUP-style reloads, auto-reload, resumption, per backend.
 //! * `metrics`: `/metrics` scraped with curl after real logins, failures, reloads and a resumed
 //!   handshake; `promtool check metrics` on what it serves.
+//! * `idle`: quiet sessions hold no worker thread; their next command (pipelined ones too),
+//!   `wait_timeout` and shutdown reach them, over plain TCP and every TLS backend.
 //! * `shutdown`: graceful shutdown: ERR 1053, close_notify, running statements, checkpoint.
 //! * `gateway`: gateway mode against the real MariaDB backends and Galera cluster: every
 //!   outcome compared with the same connection made directly to the backend.
@@ -49,6 +51,7 @@ mod core;
 mod gateway;
 mod groups;
 mod hostile;
+mod idle;
 mod lifecycle;
 mod metrics;
 mod policy;

@@ -15,7 +15,7 @@ use crate::NAME;
 use crate::common::{self, Stream, library};
 use crate::lib::error::ErrorStack;
 use crate::lib::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslOptions, SslSessionCacheMode, SslVerifyMode,
+    Ssl, SslContext, SslContextBuilder, SslMode, SslOptions, SslSessionCacheMode, SslVerifyMode,
 };
 use crate::shim::{self, LIBRARY, OfferHook};
 
@@ -42,6 +42,9 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     set_resumption(&mut builder, settings.session_cache)?;
     shim::set_session_timeout(&mut builder, settings.session_timeout);
     let offers = OfferHook::install(&mut builder).map_err(library)?;
+    // The record buffers are freed whenever they are empty: an idle session keeps none.
+    // BoringSSL always does this; OpenSSL only when asked.
+    builder.set_mode(SslMode::RELEASE_BUFFERS);
     Ok(Arc::new(Context {
         ctx: builder.build(),
         offers,

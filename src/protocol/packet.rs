@@ -8,6 +8,8 @@
 //! [`PacketStream`] owns both directions of one connection. Reads are buffered, and writes are
 //! collected and sent by [`PacketStream::flush`] (or when the buffer grows large), so a result
 //! set leaves in a few large writes: on TLS each write is a record, and small records are slow.
+//! Both buffers are allocated when first needed and given back by
+//! [`PacketStream::release_buffers`], so an idle connection holds neither.
 
 use std::io::{self, Read, Write};
 
@@ -24,6 +26,11 @@ const GROW_STEP_BYTES: usize = 16 * 1024;
 
 /// Written data is sent once this much has accumulated, without waiting for a flush.
 const WRITE_FLUSH_BYTES: usize = 64 * 1024;
+
+/// A write buffer that grew past this (a large row) is shrunk back to [`WRITE_FLUSH_BYTES`]
+/// when the response is flushed, so one large result does not pin memory for the session's
+/// lifetime.
+const WRITE_KEEP_BYTES: usize = 2 * WRITE_FLUSH_BYTES;
 
 /// Why a packet could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +66,7 @@ pub enum PacketError {
 /// Buffered packet reader and writer over one byte stream.
 pub struct PacketStream<S> {
     stream: S,
+    /// Empty until the first read needs it ([`READ_BUF_BYTES`] then).
     rbuf: Box<[u8]>,
     rpos: usize,
     rend: usize,
@@ -72,10 +80,10 @@ impl<S: Read + Write> PacketStream<S> {
     pub fn new(stream: S, max_payload: usize) -> Self {
         Self {
             stream,
-            rbuf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
+            rbuf: Box::default(),
             rpos: 0,
             rend: 0,
-            wbuf: Vec::with_capacity(WRITE_FLUSH_BYTES),
+            wbuf: Vec::new(),
             seq: 0,
             max_payload,
         }
@@ -168,34 +176,70 @@ impl<S: Read + Write> PacketStream<S> {
         Ok(())
     }
 
+    /// Whether bytes of a next packet are already buffered.
+    pub fn has_input(&self) -> bool {
+        self.rpos < self.rend
+    }
+
+    /// Waits until the next packet has begun to arrive, consuming nothing: afterwards at least
+    /// one byte of it is buffered. A stream that ends first is [`PacketError::Closed`]; a read
+    /// error leaves the stream as it was, so the read can be tried again.
+    pub fn fill(&mut self) -> Result<(), PacketError> {
+        if self.has_input() || self.refill()? > 0 {
+            Ok(())
+        } else {
+            Err(PacketError::Closed)
+        }
+    }
+
+    /// Gives the buffers' memory back while nothing is buffered in them (an idle session);
+    /// the next read or write allocates again.
+    pub fn release_buffers(&mut self) {
+        if !self.has_input() {
+            self.rbuf = Box::default();
+            self.rpos = 0;
+            self.rend = 0;
+        }
+        if self.wbuf.is_empty() {
+            self.wbuf = Vec::new();
+        }
+    }
+
+    /// Reads what the stream has into the (empty) read buffer; 0 at the end of the stream.
+    fn refill(&mut self) -> io::Result<usize> {
+        if self.rbuf.is_empty() {
+            self.rbuf = vec![0u8; READ_BUF_BYTES].into_boxed_slice();
+        }
+        let n = self.stream.read(&mut self.rbuf)?;
+        self.rpos = 0;
+        self.rend = n;
+        Ok(n)
+    }
+
     /// Fills `out` completely; `Ok(false)` if the stream ended before the first byte.
     fn read_exact_buffered(&mut self, out: &mut [u8]) -> Result<bool, PacketError> {
+        let ended = |done: usize| {
+            if done == 0 {
+                Ok(false)
+            } else {
+                Err(PacketError::Truncated)
+            }
+        };
         let mut done = 0;
         while done < out.len() {
             if self.rpos == self.rend {
                 // Large payloads bypass the buffer; small reads refill it.
-                if out.len() - done >= self.rbuf.len() {
+                if out.len() - done >= READ_BUF_BYTES {
                     let n = self.stream.read(&mut out[done..])?;
                     if n == 0 {
-                        return if done == 0 {
-                            Ok(false)
-                        } else {
-                            Err(PacketError::Truncated)
-                        };
+                        return ended(done);
                     }
                     done += n;
                     continue;
                 }
-                let n = self.stream.read(&mut self.rbuf)?;
-                if n == 0 {
-                    return if done == 0 {
-                        Ok(false)
-                    } else {
-                        Err(PacketError::Truncated)
-                    };
+                if self.refill()? == 0 {
+                    return ended(done);
                 }
-                self.rpos = 0;
-                self.rend = n;
             }
             let n = (self.rend - self.rpos).min(out.len() - done);
             out[done..done + n].copy_from_slice(&self.rbuf[self.rpos..self.rpos + n]);
@@ -225,6 +269,29 @@ impl<S: Read + Write> PacketStream<S> {
         }
     }
 
+    /// Queues one logical packet whose payload `encode` appends to the write buffer, so the
+    /// payload is built where it is sent from rather than copied there. Split at 0xFFFFFF
+    /// bytes like [`PacketStream::write_packet`].
+    pub fn write_packet_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        let start = self.wbuf.len();
+        self.wbuf.extend_from_slice(&[0; 4]);
+        encode(&mut self.wbuf);
+        let len = self.wbuf.len() - start - 4;
+        if len >= MAX_PAYLOAD {
+            // Rare (16 MiB and more): framed again by the splitting writer.
+            let payload = self.wbuf.split_off(start + 4);
+            self.wbuf.truncate(start);
+            return self.write_packet(&payload);
+        }
+        let le = len.to_le_bytes();
+        self.wbuf[start..start + 4].copy_from_slice(&[le[0], le[1], le[2], self.seq]);
+        self.seq = self.seq.wrapping_add(1);
+        if self.wbuf.len() >= WRITE_FLUSH_BYTES {
+            self.send_buffered()?;
+        }
+        Ok(())
+    }
+
     /// Queues bytes that are already framed packets (the gateway forwards a backend's packets
     /// as they came). The caller keeps the sequence id right with [`PacketStream::set_seq`].
     pub fn write_framed(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -246,9 +313,12 @@ impl<S: Read + Write> PacketStream<S> {
         Ok(())
     }
 
-    /// Sends everything queued.
+    /// Sends everything queued (the end of a response).
     pub fn flush(&mut self) -> io::Result<()> {
         self.send_buffered()?;
+        if self.wbuf.capacity() > WRITE_KEEP_BYTES {
+            self.wbuf.shrink_to(WRITE_FLUSH_BYTES);
+        }
         self.stream.flush()
     }
 }

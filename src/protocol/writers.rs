@@ -122,7 +122,6 @@ impl<'a, S: Read + Write> ResponseWriter<'a, S> {
             format: self.format,
             deprecate_eof: self.deprecate_eof,
             columns: columns.to_vec(),
-            row: Vec::new(),
         })
     }
 
@@ -150,18 +149,17 @@ pub struct RowWriter<'a, S> {
     format: RowFormat,
     deprecate_eof: bool,
     columns: Vec<Column>,
-    row: Vec<u8>,
 }
 
 impl<S: Read + Write> RowWriter<'_, S> {
-    /// One row, as many values as columns.
+    /// One row, as many values as columns, encoded straight into the packet buffer (a 1 MB
+    /// value is copied there once, not into a row buffer first).
     pub fn row(&mut self, values: &[Value]) -> io::Result<()> {
-        self.row.clear();
-        match self.format {
-            RowFormat::Text => response::text_row(values, &mut self.row),
-            RowFormat::Binary => response::binary_row(&self.columns, values, &mut self.row),
-        }
-        self.stream.write_packet(&self.row)
+        let (format, columns) = (self.format, &self.columns);
+        self.stream.write_packet_with(|out| match format {
+            RowFormat::Text => response::text_row(values, out),
+            RowFormat::Binary => response::binary_row(columns, values, out),
+        })
     }
 
     /// The end of the result set.

@@ -1,6 +1,7 @@
 //! The acceptor: one thread, one mio `Poll`, registered only for the listening sockets.
 //! It accepts until `WouldBlock`, applies admission (`max-connections`, the per-host limit; see
-//! [`crate::instance::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with the poll: workers own them.
+//! [`crate::instance::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with this poll: workers own them, and the idle poller
+//! ([`super::idle`]) watches the quiet ones.
 
 use std::io;
 use std::os::unix::net::UnixListener as StdUnixListener;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::pool::{Job, Pool};
+use super::pool::{Held, Job, Pool, Work};
 use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::instance::admission::Refused;
@@ -71,7 +72,7 @@ impl Acceptor {
         shared: &Arc<Instance>,
         service: Arc<dyn Service>,
     ) -> io::Result<()> {
-        let pool = Pool::new(Arc::clone(shared), service);
+        let pool = Pool::new(Arc::clone(shared), service)?;
         let mut events = Events::with_capacity(64);
         loop {
             match self.poll.poll(&mut events, None) {
@@ -162,10 +163,12 @@ fn admit(shared: &Arc<Instance>, pool: &Pool, mut socket: Socket) {
     socket.watch_shutdown(&shared.shutdown);
     let open = shared.shutdown.open_session();
     pool.dispatch(Job {
-        socket,
-        connected,
-        ticket,
-        open,
+        work: Work::Connect(socket),
+        held: Held {
+            ticket,
+            _connected: connected,
+            _open: open,
+        },
     });
 }
 

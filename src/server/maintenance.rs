@@ -7,7 +7,9 @@
 //! * the certificate check, at startup and then daily: auto-tls reissues its server
 //!   certificate before it comes within `expiry-warning` of its end and swaps it in live;
 //!   a configured certificate that expires within `expiry-warning` is a warning in the log,
-//!   an expired one an error.
+//!   an expired one an error;
+//! * memory: once a burst of connections has closed, the allocator's free memory goes back to
+//!   the system ([`super::memory`]).
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -23,6 +25,7 @@ use tlsql_tls_api::cert::format_time;
 
 use crate::instance::Instance;
 use crate::metrics::ReloadTrigger;
+use crate::status::Counters;
 use crate::tls::auto;
 
 /// Quiet time after the last change to a watched file before reloading.
@@ -73,6 +76,28 @@ pub(crate) fn start(shared: &Arc<Instance>) -> Maintenance {
     match checker {
         Ok(t) => threads.push(t),
         Err(e) => log::error!("cannot start the certificate check thread: {e}"),
+    }
+    let trimmer = {
+        let shared = Arc::clone(shared);
+        let stopped = stopped.clone();
+        std::thread::Builder::new()
+            .name("tlsql-memory".into())
+            .spawn(move || {
+                let mut trimmer = super::memory::Trimmer::default();
+                while matches!(
+                    stopped.recv_timeout(super::memory::CHECK_INTERVAL),
+                    Err(RecvTimeoutError::Timeout)
+                ) {
+                    let open = Counters::get(&shared.counters.threads_connected);
+                    if trimmer.observe(open) {
+                        super::memory::trim();
+                    }
+                }
+            })
+    };
+    match trimmer {
+        Ok(t) => threads.push(t),
+        Err(e) => log::error!("cannot start the memory trimming thread: {e}"),
     }
     let mut watcher = None;
     if shared.config.security.auto_reload {

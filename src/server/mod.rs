@@ -1,8 +1,10 @@
 //! The server: shared state, listeners, the acceptor thread and the worker pool.
 //!
 //! ```text
-//! mio acceptor ──(crossbeam channel)──▶ worker thread ──▶ session::run
-//!   accept, admission (1040)              one connection, greeting to close
+//! mio acceptor ──(hand-off)──▶ worker thread ──▶ session::run ──(client quiet)──▶ idle poller
+//!   accept, admission (1040)     login, commands                   epoll, wait_timeout
+//!                                     ▲                                 │
+//!                                     └───── next command, shutdown ────┘
 //! ```
 //!
 //! [`Server::start`] binds and loads everything that can fail (data directory, accounts, TLS),
@@ -11,7 +13,9 @@
 //! `shutdown-timeout` passed) and storage is checkpointed.
 
 pub(crate) mod acceptor;
+mod idle;
 pub mod maintenance;
+mod memory;
 pub(crate) mod pool;
 
 use std::io;

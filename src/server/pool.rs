@@ -1,149 +1,270 @@
-//! Worker threads: one per connection for the whole life of the connection, created on demand
-//! and kept in a cache when idle so a steady connection rate does not pay for thread creation.
+//! Worker threads: a worker runs a connection's login and then its commands for as long as the
+//! client keeps sending them. When the client goes quiet the worker lets go of the session
+//! (see [`crate::session::IdleSession`]), hands it to the idle poller ([`super::idle`]) and
+//! takes other work; the poller hands it back to a worker when the client sends its next
+//! command. So threads follow the connections that are doing something, not every open one.
 //!
-//! The acceptor is the only producer. It spawns a worker when no idle one is waiting, so the
-//! number of workers follows the number of open connections (bounded by admission, see
-//! [`crate::instance::admission`]) plus at most [`IDLE_CACHE`] idle ones. A panic in a session is caught
-//! here: that connection is closed and the worker lives on.
+//! ```text
+//! acceptor ──Work::Connect──▶ worker: login, commands ──(quiet client)──▶ idle poller
+//!                               ▲                                            │
+//!                               └──── Work::Resume (the client sent) ────────┘
+//! ```
+//!
+//! Workers are created on demand and kept when idle, at most [`IDLE_CACHE`] of them, so a
+//! steady connection rate does not pay for thread creation. A job goes straight to the idle
+//! worker that waited last (its stack and caches are the warmest): each worker waits on its
+//! own condition variable, so a hand-off wakes exactly one thread and nothing spins or
+//! yields while waiting. A panic in a session is caught here: that connection is closed and
+//! the worker lives on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-
+use super::idle::{Parked, Parking};
 use crate::instance::Instance;
 use crate::instance::admission::Ticket;
 use crate::net::Socket;
-use crate::session::{self, Service};
+use crate::session::{self, IdleSession, Service};
 use crate::shutdown::SessionGuard;
-use crate::status::{GaugeGuard, SharedGauge};
+use crate::status::{Counters, GaugeGuard, SharedGauge};
 
-/// Idle workers kept beyond this number exit.
-const IDLE_CACHE: usize = 16;
+/// Idle workers kept beyond this number exit. MariaDB keeps 256 (`thread_cache_size`); with
+/// idle sessions holding no thread, workers are needed only for the connections doing
+/// something at once, and each cached one keeps the stack it touched (64 KiB after a query).
+const IDLE_CACHE: usize = 64;
 
 /// An idle worker that waits this long without work exits.
 const IDLE_LIFETIME: Duration = Duration::from_secs(60);
 
-/// Threads can be smaller than the platform default: a session's deepest stack is SQL parsing.
-const WORKER_STACK_BYTES: usize = 1024 * 1024;
+/// Threads can be smaller than the platform default (8 MiB): a session's deepest stack is a
+/// statement at the parser's nesting limit, measured with a margin in BENCHMARKS.md and
+/// checked by the `deep_nesting_fits_the_worker_stack` integration test.
+pub(crate) const WORKER_STACK_BYTES: usize = 1024 * 1024;
 
-/// A connection waiting for a worker.
-pub(crate) struct Job {
-    pub(crate) socket: Socket,
-    /// Holds `Threads_connected` up from admission until the session ends.
-    pub(crate) connected: SharedGauge<Instance>,
+/// What a connection holds from admission until its session ends, wherever it is. Dropped in
+/// this order: the slot, the gauge, and last what a shutdown waits for.
+pub(crate) struct Held {
     /// The connection's slot, given back when the session ends.
     pub(crate) ticket: Ticket,
+    /// Holds `Threads_connected` up.
+    pub(crate) _connected: SharedGauge<Instance>,
     /// Keeps a shutdown waiting for this connection until the session ends.
-    pub(crate) open: SessionGuard,
+    pub(crate) _open: SessionGuard,
 }
 
+/// Work for a worker thread.
+pub(crate) enum Work {
+    /// A new connection: greeting, login, then commands.
+    Connect(Socket),
+    /// An idle session whose client sent something (or closed).
+    Resume(IdleSession),
+}
+
+/// A connection and what it holds.
+pub(crate) struct Job {
+    pub(crate) work: Work,
+    pub(crate) held: Held,
+}
+
+/// A handle on the workers (the acceptor's and the idle poller's). Idle workers exit once
+/// every handle is gone.
+#[derive(Clone)]
 pub(crate) struct Pool {
-    shared: Arc<Instance>,
+    workers: Arc<Workers>,
+    _closer: Arc<Closer>,
+}
+
+struct Workers {
+    instance: Arc<Instance>,
     service: Arc<dyn Service>,
-    sender: Sender<Job>,
-    receiver: Receiver<Job>,
-    idle: Arc<AtomicUsize>,
+    idle: Mutex<Idle>,
+    /// Where quiet sessions wait for their next command.
+    parking: Arc<Parking>,
+}
+
+#[derive(Default)]
+struct Idle {
+    /// Waiting workers, the one that waited last at the end.
+    waiting: Vec<Arc<Slot>>,
+    /// No handle is left: workers exit instead of waiting.
+    closed: bool,
+}
+
+/// Where one idle worker waits for its next job.
+#[derive(Default)]
+struct Slot {
+    hand: Mutex<Hand>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+enum Hand {
+    #[default]
+    Empty,
+    Job(Job),
+    Close,
+}
+
+/// Closes the idle workers when the last [`Pool`] handle drops.
+struct Closer(Arc<Workers>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let waiting = {
+            let mut idle = lock(&self.0.idle);
+            idle.closed = true;
+            std::mem::take(&mut idle.waiting)
+        };
+        for slot in waiting {
+            *lock(&slot.hand) = Hand::Close;
+            slot.ready.notify_one();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Pool {
-    pub(crate) fn new(shared: Arc<Instance>, service: Arc<dyn Service>) -> Self {
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        Self {
-            shared,
+    /// The workers (none yet) and the idle poller (started now).
+    pub(crate) fn new(instance: Arc<Instance>, service: Arc<dyn Service>) -> std::io::Result<Self> {
+        let (poll, parking) = super::idle::parking()?;
+        let workers = Arc::new(Workers {
+            instance: Arc::clone(&instance),
             service,
-            sender,
-            receiver,
-            idle: Arc::new(AtomicUsize::new(0)),
-        }
+            idle: Mutex::default(),
+            parking: Arc::clone(&parking),
+        });
+        let pool = Self {
+            _closer: Arc::new(Closer(Arc::clone(&workers))),
+            workers,
+        };
+        super::idle::start(poll, parking, instance, pool.clone())?;
+        Ok(pool)
     }
 
-    /// Hands a connection to an idle worker, or to a new one when none is free.
-    ///
-    /// `idle` counts waiting workers whose place has not been claimed yet. Dispatch claims one
-    /// (or starts a worker already claimed for this job) before sending, and a worker leaves
-    /// only if it can take its own place back unclaimed, so every queued job has a worker that
-    /// will not leave without it. Counting instead the workers blocked in `recv` would race:
-    /// a worker that has just received a job still counts as idle for a moment.
+    /// Hands a job to the idle worker that waited last, or to a new one when none waits.
     pub(crate) fn dispatch(&self, job: Job) {
-        if !claim(&self.idle) {
-            self.spawn_worker();
-        }
-        if self.sender.send(job).is_err() {
-            log::error!("worker pool is gone; dropping a connection");
+        let slot = lock(&self.workers.idle).waiting.pop();
+        match slot {
+            Some(slot) => {
+                *lock(&slot.hand) = Hand::Job(job);
+                slot.ready.notify_one();
+            }
+            None => self.spawn_worker(job),
         }
     }
 
-    fn spawn_worker(&self) {
-        let shared = Arc::clone(&self.shared);
-        let service = Arc::clone(&self.service);
-        let receiver = self.receiver.clone();
-        let idle = Arc::clone(&self.idle);
+    fn spawn_worker(&self, job: Job) {
+        let workers = Arc::clone(&self.workers);
         let spawned = thread::Builder::new()
             .name("tlsql-worker".into())
             .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || worker(shared, service, receiver, idle));
+            .spawn(move || worker(&workers, job));
         match spawned {
-            Ok(_) => crate::status::Counters::bump(&self.shared.counters.threads_created),
-            Err(e) => log::error!("cannot start a worker thread: {e}"),
+            Ok(_) => Counters::bump(&self.workers.instance.counters.threads_created),
+            // The job went down with the closure: its connection is closed.
+            Err(e) => log::error!("cannot start a worker thread, closing a connection: {e}"),
         }
     }
 }
 
-/// Takes one unclaimed idle place; false when there is none.
-fn claim(idle: &AtomicUsize) -> bool {
-    idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-        .is_ok()
+fn worker(workers: &Workers, mut job: Job) {
+    let slot = Arc::new(Slot::default());
+    loop {
+        workers.run(job);
+        match workers.next_job(&slot) {
+            Some(next) => job = next,
+            None => return,
+        }
+    }
 }
 
-fn worker(
-    shared: Arc<Instance>,
-    service: Arc<dyn Service>,
-    receiver: Receiver<Job>,
-    idle: Arc<AtomicUsize>,
-) {
-    // A new worker was started for a job that is already on its way.
-    let mut claimed = true;
-    loop {
-        if !claimed {
-            idle.fetch_add(1, Ordering::AcqRel);
-        }
-        let cached = GaugeGuard::raise(&shared.counters.threads_cached);
-        let job = loop {
-            match receiver.recv_timeout(IDLE_LIFETIME) {
-                Ok(job) => break Some(job),
-                Err(RecvTimeoutError::Disconnected) => break None,
-                // Leave only with an unclaimed place; a claimed one means a job is coming.
-                Err(RecvTimeoutError::Timeout) if !claimed && claim(&idle) => break None,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
+impl Workers {
+    fn run(&self, job: Job) {
+        let Job { work, mut held } = job;
+        let label = match &work {
+            Work::Connect(socket) => socket.peer_label(),
+            Work::Resume(idle) => idle.label().to_string(),
         };
-        drop(cached);
-        claimed = false;
-        let Some(job) = job else { return };
-        let Job {
-            socket,
-            connected,
-            mut ticket,
-            open,
-        } = job;
-        let peer = socket.peer_label();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            session::run(&shared, socket, &mut ticket, &*service)
+        let outcome = catch_unwind(AssertUnwindSafe(|| match work {
+            Work::Connect(socket) => {
+                session::run(&self.instance, socket, &mut held.ticket, &*self.service)
+            }
+            Work::Resume(idle) => idle.resume(),
         }));
-        drop(ticket);
-        drop(connected);
-        drop(open);
-        if outcome.is_err() {
-            log::error!(
-                "session with {peer} panicked; its connection was closed, the server continues"
-            );
+        match outcome {
+            Ok(Some(idle)) => self.park(idle, held),
+            Ok(None) => {}
+            Err(_) => log::error!(
+                "session with {label} panicked; its connection was closed, the server continues"
+            ),
         }
-        if idle.load(Ordering::Acquire) >= IDLE_CACHE {
-            return;
+    }
+
+    /// Hands a quiet session to the idle poller. Once the poller has stopped (shutdown) the
+    /// session is served here to its end instead.
+    fn park(&self, idle: IdleSession, held: Held) {
+        let mut parked = Parked {
+            session: idle,
+            held,
+        };
+        loop {
+            match self.parking.park(parked) {
+                Ok(()) => return,
+                Err(back) => parked = back,
+            }
+            let Parked { session, held } = parked;
+            match catch_unwind(AssertUnwindSafe(|| session.resume())) {
+                Ok(Some(session)) => parked = Parked { session, held },
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    /// Waits, as the most recent idle worker, for the next job; `None` when this worker
+    /// should exit (the cache is full, the pool closed, or no job came in [`IDLE_LIFETIME`]).
+    fn next_job(&self, slot: &Arc<Slot>) -> Option<Job> {
+        {
+            let mut idle = lock(&self.idle);
+            if idle.closed || idle.waiting.len() >= IDLE_CACHE {
+                return None;
+            }
+            idle.waiting.push(Arc::clone(slot));
+        }
+        let _cached = GaugeGuard::raise(&self.instance.counters.threads_cached);
+        let mut hand = lock(&slot.hand);
+        let mut until = Some(Instant::now() + IDLE_LIFETIME);
+        loop {
+            match std::mem::take(&mut *hand) {
+                Hand::Job(job) => return Some(job),
+                Hand::Close => return None,
+                Hand::Empty => {}
+            }
+            hand = match until {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        // Leave only while still listed; a slot already taken off the list
+                        // has a job on its way.
+                        let mut idle = lock(&self.idle);
+                        if let Some(i) = idle.waiting.iter().position(|s| Arc::ptr_eq(s, slot)) {
+                            idle.waiting.remove(i);
+                            return None;
+                        }
+                        until = None;
+                        continue;
+                    }
+                    slot.ready
+                        .wait_timeout(hand, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+                None => slot.ready.wait(hand).unwrap_or_else(|p| p.into_inner()),
+            };
         }
     }
 }

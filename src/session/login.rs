@@ -45,7 +45,7 @@ use crate::protocol::handshake::{
 };
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
-use crate::status::Counters;
+use crate::status::{Counters, SharedGauge};
 
 /// Largest packet accepted before login (a login with connection attributes fits easily).
 const PRE_AUTH_MAX_PACKET: usize = 256 * 1024;
@@ -156,6 +156,7 @@ fn new_scramble() -> [u8; SCRAMBLE_LEN] {
 pub(crate) fn establish(
     shared: &Arc<Instance>,
     socket: Socket,
+    label: &str,
     ticket: &mut Ticket,
     service: &dyn Service,
 ) -> Result<Session, LoginFailure> {
@@ -313,6 +314,8 @@ pub(crate) fn establish(
         executor,
         id,
         instance: Arc::clone(shared),
+        label: label.to_string(),
+        _logged_in: SharedGauge::raise(Arc::clone(shared), |s| &s.metrics.sessions),
     })
 }
 
@@ -459,17 +462,20 @@ impl Login for LocalLogin {
             ));
         }
 
-        let logged_in = format!(
-            "'{}'@'{}' logged in as '{}'@'{}'{}",
-            field(&response.user),
-            client_host,
-            field(&account.user),
-            field(&account.host),
-            match &tls {
-                Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
-                None => String::new(),
-            }
-        );
+        // Built only when the debug level is on; otherwise every login formats it for nothing.
+        let logged_in = log::log_enabled!(log::Level::Debug).then(|| {
+            format!(
+                "'{}'@'{}' logged in as '{}'@'{}'{}",
+                field(&response.user),
+                client_host,
+                field(&account.user),
+                field(&account.host),
+                match &tls {
+                    Some(t) => format!(" over {} {}", t.info.version, t.info.cipher),
+                    None => String::new(),
+                }
+            )
+        });
         let established = Established {
             id,
             peer,
@@ -502,7 +508,9 @@ impl Login for LocalLogin {
                 account.host
             );
         }
-        log::debug!("connection {id}: {logged_in}");
+        if let Some(logged_in) = logged_in {
+            log::debug!("connection {id}: {logged_in}");
+        }
         Ok(executor)
     }
 }

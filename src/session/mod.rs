@@ -13,8 +13,9 @@ pub use login::{Local, LoginFailure, refuse};
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tlsql_tls_api::{CertSummary, TlsInfo};
 
@@ -25,7 +26,7 @@ use crate::net::{Conn, Peer, Socket, SocketControl};
 use crate::protocol::handshake::{Greeting, HandshakeResponse};
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::response;
-use crate::status::{Counters, GaugeGuard};
+use crate::status::{Counters, GaugeGuard, SharedGauge};
 use crate::tls::ActiveTls;
 
 /// A session's TLS parameters, fixed at the handshake.
@@ -82,7 +83,7 @@ pub struct Client<'a> {
 
 /// What runs a logged-in session's commands. It owns everything a command can change; the
 /// session only frames packets and keeps the connection.
-pub trait Executor {
+pub trait Executor: Send {
     /// Queues the OK that completes the login (its status flags are the executor's).
     fn login_ok(&mut self, client: &mut Client<'_>) -> io::Result<()>;
 
@@ -200,70 +201,193 @@ pub struct LoginRequest<'a> {
     pub ticket: &'a mut Ticket,
 }
 
-/// An authenticated session.
+/// An authenticated session. It moves between threads: a worker serves it while the client
+/// sends commands, and lets go of it when the client goes quiet (see [`IdleSession`]).
 pub struct Session {
     stream: PacketStream<Conn>,
     control: SocketControl,
     executor: Box<dyn Executor>,
     id: u32,
     instance: Arc<Instance>,
+    /// The client's address for log lines.
+    label: String,
+    /// Counts the session as logged in (the metrics' `sessions`) until it is dropped.
+    _logged_in: SharedGauge<Instance>,
 }
 
-/// Serves one connection until it closes. Errors are logged, never propagated: one client's
-/// failure must not affect the server.
+/// How long a worker waits for a session's next command before it lets the session go idle
+/// and takes other work. A client that sends its commands back to back (a benchmark, a batch,
+/// a transaction) keeps its worker and never pays for the hand-over; one that pauses longer
+/// holds no thread while it pauses. The price of going idle is two `epoll_ctl` calls and a
+/// wake-up by the poller when the next command comes (measured in BENCHMARKS.md).
+const IDLE_GRACE: Duration = Duration::from_millis(10);
+
+/// A logged-in session that no worker is serving: its client has sent nothing for
+/// [`IDLE_GRACE`]. It holds its socket, TLS state and executor but no thread and no packet
+/// buffers; whoever watches [`IdleSession::fd`] hands it back to a worker with
+/// [`IdleSession::resume`] when the client sends something (or closes), or ends it with
+/// [`IdleSession::expire`] once [`IdleSession::deadline`] (`wait_timeout`) passes, or with
+/// [`IdleSession::end_for_shutdown`].
+pub struct IdleSession {
+    /// Boxed: idle sessions are handed between threads and kept by the thousand.
+    session: Box<Session>,
+    /// When the client's last response was done: `wait_timeout` counts from here.
+    since: Instant,
+}
+
+/// Serves one connection until it closes, or until its client goes quiet after login: then the
+/// session comes back idle for the caller to watch. Errors are logged, never propagated: one
+/// client's failure must not affect the server.
 pub(crate) fn run(
     instance: &Arc<Instance>,
     socket: Socket,
     ticket: &mut Ticket,
     service: &dyn Service,
-) {
+) -> Option<IdleSession> {
     let label = socket.peer_label();
-    match login::establish(instance, socket, ticket, service) {
-        Ok(mut session) => {
+    match login::establish(instance, socket, &label, ticket, service) {
+        Ok(session) => {
             instance.metrics.login_ok();
-            let _logged_in = GaugeGuard::raise(&instance.metrics.sessions);
             log::debug!("session {} ({label}) started", session.id);
-            session.command_loop(&label);
+            session.serve()
         }
         Err(failure) => {
             Counters::bump(&instance.counters.aborted_connects);
             failure.log(&label);
+            None
         }
+    }
+}
+
+impl IdleSession {
+    /// The client's socket: readable when the client sends its next command or closes.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.session.control.fd()
+    }
+
+    /// The client's address, for log lines.
+    pub fn label(&self) -> &str {
+        &self.session.label
+    }
+
+    /// When `wait_timeout` ends the session if the client stays quiet; `None` never.
+    pub fn deadline(&self) -> Option<Instant> {
+        let wait = self.session.control.idle_timeout()?;
+        self.since.checked_add(wait)
+    }
+
+    /// Serves the client again (its socket turned readable); comes back idle like [`run`].
+    pub fn resume(self) -> Option<IdleSession> {
+        (*self.session).serve()
+    }
+
+    /// Ends the session because `wait_timeout` passed: the client is told why, as when a
+    /// worker's own wait runs out. The write must be done by `until` (the caller is not a
+    /// worker and must not be held up by a client that does not read).
+    pub fn expire(mut self, until: Instant) {
+        self.session.control.set_deadline(until);
+        self.session
+            .end_on_read_error(PacketError::Io(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "wait_timeout passed while idle",
+            )));
+    }
+
+    /// Ends the session for the server's shutdown (ERR 1053, then the close), writing by
+    /// `until` as [`IdleSession::expire`] does.
+    pub fn end_for_shutdown(mut self, until: Instant) {
+        self.session.control.set_deadline(until);
+        self.session.stream.set_seq(0);
+        self.session.end_for_shutdown();
     }
 }
 
 /// COM_QUIT: the one command the session answers itself (by closing).
 const COM_QUIT: u8 = 0x01;
 
+/// Where the command loop stopped.
+enum Step {
+    /// The session is over.
+    Ended,
+    /// No command arrived within [`IDLE_GRACE`] of this instant.
+    Idle(Instant),
+}
+
+/// What waiting for the next command found.
+enum Awaited {
+    /// It has begun to arrive.
+    Ready,
+    /// Nothing came within [`IDLE_GRACE`] of this instant.
+    Quiet(Instant),
+    /// The read failed (closed, timed out, shutdown): handled as the command's read error.
+    Failed(PacketError),
+}
+
 impl Session {
     fn send_error(&mut self, e: &SqlError) -> io::Result<()> {
         self.stream.write_packet(&response::err(e))
     }
 
-    fn command_loop(&mut self, label: &str) {
+    /// Runs commands until the session ends, or gives it back idle.
+    fn serve(mut self) -> Option<IdleSession> {
+        match self.command_loop() {
+            Step::Ended => None,
+            Step::Idle(since) => {
+                self.stream.release_buffers();
+                Some(IdleSession {
+                    session: Box::new(self),
+                    since,
+                })
+            }
+        }
+    }
+
+    /// Waits up to [`IDLE_GRACE`] for the next command to begin arriving. The wait goes
+    /// through the TLS library, which answers from what it already holds before it reads the
+    /// socket.
+    fn await_command(&mut self) -> Awaited {
+        if self.stream.has_input() {
+            return Awaited::Ready;
+        }
+        let since = Instant::now();
+        let (filled, quiet) = self
+            .control
+            .grace(since + IDLE_GRACE, || self.stream.fill());
+        match filled {
+            Ok(()) => Awaited::Ready,
+            Err(_) if quiet && !self.instance.shutdown.started() => Awaited::Quiet(since),
+            Err(e) => Awaited::Failed(e),
+        }
+    }
+
+    fn command_loop(&mut self) -> Step {
         loop {
             self.stream.set_seq(0);
-            let read = self.stream.read_packet();
+            let read = match self.await_command() {
+                Awaited::Ready => self.stream.read_packet(),
+                Awaited::Quiet(since) => return Step::Idle(since),
+                Awaited::Failed(e) => Err(e),
+            };
             if self.instance.shutdown.started() {
                 // A command read after shutdown began is answered, not run; a wait for the
                 // next command that shutdown cut short gets the error unsolicited (seq 0).
                 if read.is_err() {
                     self.stream.set_seq(0);
                 }
-                self.end_for_shutdown(label);
-                return;
+                self.end_for_shutdown();
+                return Step::Ended;
             }
             let packet = match read {
                 Ok(p) => p,
                 Err(e) => {
-                    self.end_on_read_error(e, label);
-                    return;
+                    self.end_on_read_error(e);
+                    return Step::Ended;
                 }
             };
             if packet.first() == Some(&COM_QUIT) {
-                log::debug!("session {} ({label}) quit", self.id);
+                log::debug!("session {} ({}) quit", self.id, self.label);
                 self.close();
-                return;
+                return Step::Ended;
             }
             let instance = Arc::clone(&self.instance);
             let _running = GaugeGuard::raise(&instance.counters.threads_running);
@@ -274,20 +398,25 @@ impl Session {
             let outcome = self.executor.command(&packet, &mut client);
             if let Err(e) = outcome.and_then(|()| self.stream.flush()) {
                 Counters::bump(&self.instance.counters.aborted_clients);
-                log::debug!("session {} ({label}) ended while writing: {e}", self.id);
-                return;
+                log::debug!(
+                    "session {} ({}) ended while writing: {e}",
+                    self.id,
+                    self.label
+                );
+                return Step::Ended;
             }
             if self.executor.closing() {
                 Counters::bump(&self.instance.counters.aborted_clients);
-                log::debug!("session {} ({label}) closed by the server", self.id);
+                log::debug!("session {} ({}) closed by the server", self.id, self.label);
                 self.close();
-                return;
+                return Step::Ended;
             }
         }
     }
 
-    fn end_on_read_error(&mut self, e: PacketError, label: &str) {
+    fn end_on_read_error(&mut self, e: PacketError) {
         let id = self.id;
+        let label = self.label.clone();
         let counters = &self.instance.counters;
         match e {
             PacketError::Closed => {
@@ -338,8 +467,12 @@ impl Session {
     }
 
     /// ERR 1053, then the close (close_notify over TLS), as MySQL tells its sessions.
-    fn end_for_shutdown(&mut self, label: &str) {
-        log::debug!("session {} ({label}) closed: server shutdown", self.id);
+    fn end_for_shutdown(&mut self) {
+        log::debug!(
+            "session {} ({}) closed: server shutdown",
+            self.id,
+            self.label
+        );
         let _ = self.send_error(&server_shutdown());
         self.close();
     }

@@ -130,8 +130,9 @@ pub(crate) fn from_sqlite(v: ValueRef<'_>) -> Value {
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Double(f),
         // Text that is not UTF-8 came from a literal of other bytes: given back as they are.
+        // `from_utf8`'s ASCII path is the fast one for the valid text of a large result.
         ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(text) => Value::Text(text.to_string()),
+            Ok(text) => Value::Text(text.to_owned()),
             Err(_) => Value::Bytes(t.to_vec()),
         },
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),

@@ -367,6 +367,25 @@ impl RawClient {
         let mut p = vec![0x03];
         p.extend_from_slice(sql);
         self.write_packet(&p).map_err(io_err)?;
+        self.read_result()
+    }
+
+    /// Sends several COM_QUERYs in one write, without waiting for any answer: the server
+    /// finds the later ones already buffered (in its TLS library, too) when it answers the
+    /// first. Read the answers with [`RawClient::read_result`], one per statement.
+    pub fn pipeline(&mut self, statements: &[&str]) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        for sql in statements {
+            let len = sql.len() + 1;
+            out.extend_from_slice(&[len as u8, (len >> 8) as u8, (len >> 16) as u8, 0, 0x03]);
+            out.extend_from_slice(sql.as_bytes());
+        }
+        self.stream.write_all(&out)?;
+        self.stream.flush()
+    }
+
+    /// Reads the answer to a text query: its rows as the bytes the server sent, or the error.
+    pub fn read_result(&mut self) -> Result<Vec<Vec<Option<Vec<u8>>>>, ServerError> {
         let first = self.read_packet().map_err(io_err)?;
         match first[0] {
             0x00 => return Ok(Vec::new()),
