@@ -1661,3 +1661,62 @@ fn resource_limits_are_enforced_as_mysql_does() {
         1203
     );
 }
+
+/// MySQL counts the rows an UPDATE changed, or with CLIENT_FOUND_ROWS those it matched (what
+/// ORMs' optimistic locking counts on); SQLite counts matched rows.
+#[test]
+fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
+    let server = TestServer::start();
+    let mut setup = server.root();
+    setup
+        .query_drop(
+            "CREATE DATABASE u; CREATE TABLE u.t (id INT PRIMARY KEY, name VARCHAR(10), n INT); \
+             INSERT INTO u.t VALUES (1, 'alice', 5), (2, 'bob', NULL), (3, 'carol', 5)",
+        )
+        .unwrap();
+    let mut changed = server.root();
+    let mut matched = mysql::Conn::new(
+        server
+            .opts("root", "")
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS),
+    )
+    .unwrap();
+
+    changed.query_drop("UPDATE u.t SET n = 5").unwrap();
+    assert_eq!(changed.affected_rows(), 1, "only bob's NULL became 5");
+    matched.query_drop("UPDATE u.t SET n = 5").unwrap();
+    assert_eq!(matched.affected_rows(), 3);
+    // A case-insensitive column still changes when only the case does.
+    changed
+        .query_drop("UPDATE u.t SET name = 'ALICE' WHERE id = 1")
+        .unwrap();
+    assert_eq!(changed.affected_rows(), 1);
+    changed
+        .query_drop("UPDATE u.t SET name = 'ALICE', n = n WHERE id = 1")
+        .unwrap();
+    assert_eq!(changed.affected_rows(), 0);
+    // Prepared: the SET value's parameter is also the one compared, the WHERE's stays its own.
+    let update = "UPDATE u.t SET n = ? WHERE id >= ?";
+    changed.exec_drop(update, (7, 2)).unwrap();
+    assert_eq!(changed.affected_rows(), 2);
+    changed.exec_drop(update, (7, 1)).unwrap();
+    assert_eq!(changed.affected_rows(), 1, "rows 2 and 3 already hold 7");
+    matched.exec_drop(update, (7, 1)).unwrap();
+    assert_eq!(matched.affected_rows(), 3);
+    changed
+        .query_drop("UPDATE u.t SET n = NULL WHERE id = 2")
+        .unwrap();
+    changed.query_drop("UPDATE u.t SET n = NULL").unwrap();
+    assert_eq!(changed.affected_rows(), 2, "NULL over NULL is no change");
+    let rows: Vec<(i64, String, Option<i64>)> = setup
+        .query("SELECT id, name, n FROM u.t ORDER BY id")
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "ALICE".to_string(), None),
+            (2, "bob".to_string(), None),
+            (3, "carol".to_string(), None)
+        ]
+    );
+}

@@ -244,6 +244,10 @@ impl<'a> Context<'a> {
 }
 
 impl SessionContext for Context<'_> {
+    fn found_rows(&self) -> bool {
+        self.state.client_caps & caps::FOUND_ROWS != 0
+    }
+
     fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError> {
         read_variable(self.state, scope, name)
     }

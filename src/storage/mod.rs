@@ -145,6 +145,9 @@ pub trait SessionContext {
     /// Whether the session holds any privilege on `db` (what `USE` and `SHOW TABLES` need):
     /// `Ok` or 1044.
     fn authorize_database(&self, db: &str) -> Result<(), SqlError>;
+    /// Whether an UPDATE reports the rows it matched (the client asked for CLIENT_FOUND_ROWS)
+    /// rather than those it changed.
+    fn found_rows(&self) -> bool;
 }
 
 /// Where a result set goes: the client's result writer, or a capture.

@@ -11,13 +11,13 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments, OnConflict,
-    OnConflictAction, OnInsert, visit_expressions_mut,
+    AssignmentTarget, BinaryOperator, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments,
+    OnConflict, OnConflictAction, OnInsert, visit_expressions_mut,
 };
 use sqlparser::ast::{
     ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, SqliteOnConflict, Statement, Value as SqlValue, Visit, VisitMut, Visitor,
-    VisitorMut, visit_relations_mut,
+    SelectItem, SetExpr, SqliteOnConflict, Statement, UnaryOperator, Update, Value as SqlValue,
+    Visit, VisitMut, Visitor, VisitorMut, visit_relations_mut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -196,7 +196,88 @@ pub(crate) fn rewrite(
     if let ControlFlow::Break(e) = VisitMut::visit(statement, &mut Substitutions { current, ctx }) {
         return Err(e);
     }
+    if !ctx.found_rows()
+        && let Statement::Update(update) = statement
+    {
+        only_changed_rows(update);
+    }
     Ok(found)
+}
+
+/// Without the client's CLIENT_FOUND_ROWS, MySQL counts the rows an UPDATE changed, not those
+/// it matched: a row whose every assigned value is already there is left out of the WHERE, so
+/// SQLite neither writes nor counts it. Values are compared byte for byte (`COLLATE BINARY`),
+/// as MySQL compares a row before and after. With ORDER BY … LIMIT the rows left out would
+/// change which rows the limit picks, and a multi-table UPDATE assigns across tables: both
+/// keep the matched count.
+fn only_changed_rows(update: &mut Update) {
+    if update.from.is_some()
+        || !update.table.joins.is_empty()
+        || update.limit.is_some()
+        || !update.order_by.is_empty()
+    {
+        return;
+    }
+    let mut columns = Vec::new();
+    for assignment in &update.assignments {
+        let AssignmentTarget::ColumnName(column) = &assignment.target else {
+            return;
+        };
+        let Some(parts) = column
+            .0
+            .iter()
+            .map(|p| p.as_ident().cloned())
+            .collect::<Option<Vec<Ident>>>()
+        else {
+            return;
+        };
+        columns.push(Expr::CompoundIdentifier(parts));
+    }
+    // The values are about to appear twice: `?` placeholders are numbered in the order the
+    // client counts them (SET before WHERE), so both copies take the same parameter.
+    let mut count = 0;
+    let _ = visit_expressions_mut(update, |e| {
+        if let Expr::Value(v) = e
+            && let SqlValue::Placeholder(p) = &mut v.value
+            && p == "?"
+        {
+            count += 1;
+            *p = format!("?{count}");
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let unchanged = columns
+        .into_iter()
+        .zip(&update.assignments)
+        .map(|(column, assignment)| {
+            Expr::Nested(Box::new(Expr::IsNotDistinctFrom(
+                Box::new(column),
+                Box::new(Expr::Collate {
+                    expr: Box::new(Expr::Nested(Box::new(assignment.value.clone()))),
+                    collation: ObjectName::from(vec![Ident::new("BINARY")]),
+                }),
+            )))
+        })
+        .reduce(|all, one| Expr::BinaryOp {
+            left: Box::new(all),
+            op: BinaryOperator::And,
+            right: Box::new(one),
+        });
+    let Some(unchanged) = unchanged else {
+        return;
+    };
+    let changed = Expr::UnaryOp {
+        op: UnaryOperator::Not,
+        expr: Box::new(Expr::Nested(Box::new(unchanged))),
+    };
+    update.selection = Some(match update.selection.take() {
+        None => changed,
+        Some(filter) => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(filter))),
+            op: BinaryOperator::And,
+            right: Box::new(changed),
+        },
+    });
 }
 
 /// `INSERT … ON DUPLICATE KEY UPDATE c = VALUES(c) | alias.c | expr` → SQLite's
@@ -743,6 +824,9 @@ mod tests {
         }
         fn authorize_database(&self, _: &str) -> Result<(), SqlError> {
             Ok(())
+        }
+        fn found_rows(&self) -> bool {
+            true
         }
     }
 
