@@ -817,8 +817,21 @@ fn functions_tools_send_are_answered() {
         .unwrap()
         .unwrap();
     assert_eq!(count, 1);
+    // FOUND_ROWS(): the rows the last query sent, or with SQL_CALC_FOUND_ROWS those it had
+    // without its LIMIT.
+    let first: Vec<i64> = c
+        .query("SELECT SQL_CALC_FOUND_ROWS g FROM f.t ORDER BY g DESC LIMIT 1")
+        .unwrap();
+    assert_eq!(first, vec![2]);
+    let found: i64 = c.query_first("SELECT FOUND_ROWS()").unwrap().unwrap();
+    assert_eq!(found, 3);
+    let found: i64 = c.query_first("SELECT FOUND_ROWS()").unwrap().unwrap();
+    assert_eq!(found, 1, "the previous SELECT FOUND_ROWS() sent one row");
+    let ones: Vec<i64> = c.exec("SELECT g FROM f.t WHERE g = ?", (1,)).unwrap();
+    assert_eq!(ones.len(), 2);
+    let found: i64 = c.query_first("SELECT FOUND_ROWS()").unwrap().unwrap();
+    assert_eq!(found, 2);
     for (sql, code) in [
-        ("SELECT SQL_CALC_FOUND_ROWS g FROM f.t LIMIT 1", 1235),
         ("CREATE TEMPORARY TABLE f.tmp (a INT)", 1235),
         ("SELECT NO_SUCH_FUNCTION(1)", 1305),
     ] {

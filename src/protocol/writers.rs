@@ -122,6 +122,7 @@ impl<'a, S: Read + Write> ResponseWriter<'a, S> {
             format: self.format,
             deprecate_eof: self.deprecate_eof,
             columns: columns.to_vec(),
+            written: 0,
         })
     }
 
@@ -149,9 +150,16 @@ pub struct RowWriter<'a, S> {
     format: RowFormat,
     deprecate_eof: bool,
     columns: Vec<Column>,
+    /// Rows written so far (`FOUND_ROWS()`).
+    written: u64,
 }
 
 impl<S: Read + Write> RowWriter<'_, S> {
+    /// How many rows have been written.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// One row, as many values as columns, encoded straight into the packet buffer (a 1 MB
     /// value is copied there once, not into a row buffer first).
     pub fn row(&mut self, values: &[Value]) -> io::Result<()> {
@@ -159,7 +167,9 @@ impl<S: Read + Write> RowWriter<'_, S> {
         self.stream.write_packet_with(|out| match format {
             RowFormat::Text => response::text_row(values, out),
             RowFormat::Binary => response::binary_row(columns, values, out),
-        })
+        })?;
+        self.written += 1;
+        Ok(())
     }
 
     /// The end of the result set.

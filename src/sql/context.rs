@@ -41,6 +41,9 @@ pub(crate) struct SessionState {
     pub(crate) user_vars: HashMap<String, Value>,
     /// The previous statement's warnings and notes (`SHOW WARNINGS`).
     pub(crate) warnings: Vec<SqlError>,
+    /// `FOUND_ROWS()`: the rows of the last result set storage sent, or for a query with
+    /// `SQL_CALC_FOUND_ROWS` those it would have sent without its `LIMIT`.
+    pub(crate) found_rows: u64,
 }
 
 impl SessionState {
@@ -272,6 +275,9 @@ impl SessionContext for Context<'_> {
             ))),
             "VERSION" => Some(Value::Text(SERVER_VERSION.to_string())),
             "CONNECTION_ID" => Some(Value::Int(i64::from(self.state.id))),
+            "FOUND_ROWS" => Some(Value::Int(
+                i64::try_from(self.state.found_rows).unwrap_or(i64::MAX),
+            )),
             _ => None,
         }
     }

@@ -130,6 +130,7 @@ impl Exchange<'_> {
         };
         match answer {
             (Ok(Outcome::Rows), Answer::Rows(rows)) => {
+                self.state.found_rows = rows.written();
                 rows.finish(status, self.state.warning_count())
             }
             (

@@ -98,6 +98,7 @@ pub(crate) fn open(
             vars: HashMap::new(),
             user_vars: HashMap::new(),
             warnings: Vec::new(),
+            found_rows: 0,
         },
         prepared: PreparedStatements::default(),
         multi_statements: login.client_caps & caps::MULTI_STATEMENTS != 0,

@@ -232,7 +232,8 @@ pub(super) fn function(
             return Ok(Some(literal(&current.map_or(Value::Null, Value::from))));
         }
         (
-            "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION" | "CONNECTION_ID",
+            "CURRENT_USER" | "USER" | "SESSION_USER" | "SYSTEM_USER" | "VERSION" | "CONNECTION_ID"
+            | "FOUND_ROWS",
             [],
         ) => return Ok(ctx.function(&name).map(|v| literal(&v))),
         ("NOW" | "LOCALTIME" | "LOCALTIMESTAMP" | "SYSDATE" | "CURRENT_TIMESTAMP", []) => {

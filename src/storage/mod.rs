@@ -129,7 +129,8 @@ pub trait SessionContext {
     fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError>;
     /// The value of a user variable (`@x`), NULL when unset.
     fn user_variable(&self, name: &str) -> Value;
-    /// Session functions (`USER()`, `CURRENT_USER()`, `VERSION()`, `CONNECTION_ID()`), by
+    /// Session functions (`USER()`, `CURRENT_USER()`, `VERSION()`, `CONNECTION_ID()`,
+    /// `FOUND_ROWS()`), by
     /// upper-case name; `None` when the name is not one of them.
     fn function(&self, name: &str) -> Option<Value>;
     /// A server-computed table, if `schema.table` is one.

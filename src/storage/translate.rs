@@ -359,13 +359,6 @@ impl VisitorMut for QueryHints {
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<SqlError> {
         query.locks.clear();
         if let SetExpr::Select(select) = query.body.as_mut() {
-            if select
-                .select_modifiers
-                .as_ref()
-                .is_some_and(|m| m.sql_calc_found_rows)
-            {
-                return ControlFlow::Break(SqlError::not_supported("SQL_CALC_FOUND_ROWS"));
-            }
             select.select_modifiers = None;
         }
         ControlFlow::Continue(())

@@ -72,6 +72,62 @@ pub(super) fn show_where(
     Statement::Query(Box::new(query(outer)))
 }
 
+/// For a `SELECT SQL_CALC_FOUND_ROWS …`: `SELECT COUNT(*) FROM (<the query without its
+/// modifiers, ORDER BY and LIMIT>) AS found`, the rows `FOUND_ROWS()` then reports.
+pub(super) fn found_rows_count(statement: &Statement) -> Option<Statement> {
+    let Statement::Query(q) = statement else {
+        return None;
+    };
+    let SetExpr::Select(body) = q.body.as_ref() else {
+        return None;
+    };
+    if !body
+        .select_modifiers
+        .as_ref()
+        .is_some_and(|m| m.sql_calc_found_rows)
+    {
+        return None;
+    }
+    let mut inner = Query::clone(q);
+    inner.limit_clause = None;
+    inner.order_by = None;
+    if let SetExpr::Select(s) = inner.body.as_mut() {
+        s.select_modifiers = None;
+    }
+    let count = Expr::Function(sqlparser::ast::Function {
+        name: ObjectName::from(vec![Ident::new("COUNT")]),
+        uses_odbc_syntax: false,
+        parameters: sqlparser::ast::FunctionArguments::None,
+        args: sqlparser::ast::FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![sqlparser::ast::FunctionArg::Unnamed(
+                sqlparser::ast::FunctionArgExpr::Wildcard,
+            )],
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    });
+    let outer = select(
+        vec![SelectItem::UnnamedExpr(count)],
+        Some(table_factor(TableFactor::Derived {
+            lateral: false,
+            subquery: Box::new(inner),
+            alias: Some(TableAlias {
+                explicit: true,
+                name: Ident::new("found"),
+                columns: Vec::new(),
+                at: None,
+            }),
+            sample: None,
+        })),
+        None,
+    );
+    Some(Statement::Query(Box::new(query(outer))))
+}
+
 /// `<schema>.<table>` in a `FROM`.
 fn named_table(schema: &str, table: &str) -> TableWithJoins {
     table_factor(TableFactor::Table {

@@ -9,6 +9,7 @@ use sqlparser::ast;
 
 use super::parser::Parser;
 use crate::error::SqlError;
+use crate::protocol::value::Value;
 use crate::sql::exchange::Exchange;
 use crate::storage::{Show, TableName};
 
@@ -46,7 +47,17 @@ pub(super) fn keys(table: TableName, ex: &mut Exchange<'_>) -> io::Result<()> {
 
 /// Runs a statement sqlparser parsed.
 pub(super) fn execute(statement: ast::Statement, ex: &mut Exchange<'_>) -> io::Result<()> {
-    ex.in_storage(|engine, ctx, sink| engine.execute(statement, ctx, sink))
+    let count = super::query::found_rows_count(&statement);
+    ex.in_storage(|engine, ctx, sink| engine.execute(statement, ctx, sink))?;
+    // `SQL_CALC_FOUND_ROWS`: the rows without the LIMIT, counted once the result is sent (a
+    // query that failed fails again here and leaves the count of what was sent).
+    if let Some(count) = count
+        && let Ok(rows) = super::set::evaluate_query(ex, count)
+        && let Some(Value::Int(n)) = rows.first().and_then(|r| r.first())
+    {
+        ex.state.found_rows = u64::try_from(*n).unwrap_or(0);
+    }
+    Ok(())
 }
 
 /// Runs one of storage's `SHOW`s.
