@@ -1011,6 +1011,20 @@ fn alter_table_rebuilds_what_sqlite_cannot_change_in_place() {
             .unwrap_err(),
     );
     assert_eq!(code, 1452, "the added foreign key is enforced");
+    // Restores turn the checks off while they load tables in any order.
+    c.query_drop("SET foreign_key_checks = 0").unwrap();
+    c.query_drop("INSERT INTO log (user_id) VALUES (99)")
+        .unwrap();
+    c.query_drop("DELETE FROM log WHERE user_id = 99").unwrap();
+    c.query_drop("SET foreign_key_checks = DEFAULT").unwrap();
+    let (code, _) = server_error(
+        c.query_drop("INSERT INTO log (user_id) VALUES (99)")
+            .unwrap_err(),
+    );
+    assert_eq!(
+        code, 1452,
+        "checked again once foreign_key_checks is back on"
+    );
     let (code, message) = server_error(
         c.query_drop("ALTER TABLE log ADD CONSTRAINT bad FOREIGN KEY (id) REFERENCES u (flag)")
             .unwrap_err(),

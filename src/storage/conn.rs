@@ -227,13 +227,14 @@ impl EngineSession {
         Ok(())
     }
 
-    /// COM_RESET_CONNECTION: roll back, autocommit on, no default database kept.
+    /// COM_RESET_CONNECTION: roll back, autocommit and foreign key checks on, no default
+    /// database kept.
     pub fn reset(&mut self) -> Result<(), SqlError> {
         if self.in_transaction() {
             self.batch("ROLLBACK")?;
         }
         self.autocommit = true;
-        Ok(())
+        self.set_foreign_key_checks(true)
     }
 
     pub(super) fn batch(&self, sql: &str) -> Result<(), SqlError> {

@@ -573,14 +573,21 @@ fn apply(ex: &mut Exchange<'_>, change: Change) -> Result<(), SqlError> {
             for name in linked(def.name) {
                 ex.state.vars.remove(name);
             }
-            if def.name == "autocommit" {
-                ex.engine.set_autocommit(true)?;
+            match def.name {
+                "autocommit" => ex.engine.set_autocommit(true)?,
+                "foreign_key_checks" => ex.engine.set_foreign_key_checks(true)?,
+                _ => {}
             }
             timeouts_changed(ex, def)?;
         }
         Change::Session(def, value) => {
-            if let ("autocommit", VarValue::Bool(on)) = (def.name, &value) {
-                ex.engine.set_autocommit(*on)?;
+            match (def.name, &value) {
+                ("autocommit", VarValue::Bool(on)) => ex.engine.set_autocommit(*on)?,
+                // Storage enforces foreign keys (restores turn the checks off while they load).
+                ("foreign_key_checks", VarValue::Bool(on)) => {
+                    ex.engine.set_foreign_key_checks(*on)?
+                }
+                _ => {}
             }
             for (name, value) in with_linked(def.name, value) {
                 ex.state.vars.insert(name, value);
