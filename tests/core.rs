@@ -1747,3 +1747,84 @@ fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
         ]
     );
 }
+
+#[test]
+fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE DATABASE pooled").unwrap();
+    root.query_drop("CREATE TABLE pooled.parent (id INT PRIMARY KEY)")
+        .unwrap();
+    root.query_drop("CREATE TABLE pooled.child (id INT PRIMARY KEY, parent_id INT)")
+        .unwrap();
+    // Everything a session may leave on its storage connection, then a disconnect. Storage
+    // keeps the connection for the next session, which gets the one given back last.
+    let mut dirty = server.root();
+    let dirty_id = dirty.connection_id();
+    for sql in [
+        "USE pooled",
+        "ALTER TABLE child ADD CONSTRAINT child_fk FOREIGN KEY (parent_id) REFERENCES parent (id)",
+        "SET foreign_key_checks = 0",
+        "SELECT COUNT(*) FROM information_schema.TABLES",
+        "INSERT INTO parent VALUES (41)",
+        "SET autocommit = 0",
+        "INSERT INTO parent VALUES (42)",
+    ] {
+        dirty.query_drop(sql).unwrap();
+    }
+    std::thread::scope(|s| {
+        let sleeping = s.spawn(|| dirty.query_first::<i64, _>("SELECT SLEEP(60)"));
+        eventually("the sleep to run", || {
+            let rows: Vec<(u32, Option<String>)> = root
+                .query("SELECT ID, INFO FROM information_schema.PROCESSLIST")
+                .unwrap();
+            rows.contains(&(dirty_id, Some("SELECT SLEEP(60)".into())))
+        });
+        root.query_drop(format!("KILL QUERY {dirty_id}")).unwrap();
+        assert_eq!(sleeping.join().unwrap().unwrap(), Some(1));
+    });
+    drop(dirty);
+    eventually("the session to end", || {
+        let rows: Vec<u32> = root
+            .query("SELECT ID FROM information_schema.PROCESSLIST")
+            .unwrap();
+        !rows.contains(&dirty_id)
+    });
+    for _ in 0..2 {
+        let mut next = server.root();
+        let database: Option<String> = next.query_first("SELECT DATABASE()").unwrap().unwrap();
+        assert_eq!(database, None);
+        let id: i64 = next
+            .query_first("SELECT LAST_INSERT_ID()")
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, 0);
+        let started = std::time::Instant::now();
+        let slept: i64 = next.query_first("SELECT SLEEP(0.2)").unwrap().unwrap();
+        assert_eq!(slept, 0, "not interrupted");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let rows: Vec<i64> = next.query("SELECT id FROM pooled.parent").unwrap();
+        assert_eq!(rows, vec![41], "the uncommitted row rolled back");
+        // Nothing holds the database's write lock (a wait would end in 1205 after 10 s).
+        root.query_drop("INSERT INTO pooled.parent VALUES (43)")
+            .unwrap();
+        root.query_drop("DELETE FROM pooled.parent WHERE id = 43")
+            .unwrap();
+        assert_eq!(
+            code(next.query_drop("INSERT INTO pooled.child VALUES (2, 99)")),
+            1452,
+            "foreign keys enforced"
+        );
+        next.query_drop("INSERT INTO pooled.child VALUES (3, 41)")
+            .unwrap();
+        next.query_drop("DELETE FROM pooled.child WHERE id = 3")
+            .unwrap();
+        let tables: i64 = next
+            .query_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'pooled'",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(tables, 2);
+    }
+}

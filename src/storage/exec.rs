@@ -289,6 +289,7 @@ impl EngineSession {
             .iter()
             .map(|c| format!("{} COLLATE NOCASE", quote(c)))
             .collect();
+        self.temp_used = true;
         self.batch(&format!(
             "DROP TABLE IF EXISTS temp.{name}; CREATE TEMP TABLE {name} ({});",
             columns.join(", ")
