@@ -47,7 +47,8 @@ measure() {
   RESULTS_DIR=$OUT/$label "$PEER" summary >"$OUT/$label/summary-table.txt"
   echo "== $label"
   cat "$OUT/$label/summary-table.txt"
-  [[ -f $OUT/$label/load.txt ]] && cat "$OUT/$label/load.txt"
+  # Without the `load` step there is no load.txt, which must not end the run.
+  if [[ -f $OUT/$label/load.txt ]]; then cat "$OUT/$label/load.txt"; fi
 }
 
 LOAD_SECS=${LOAD_SECS:-5}
