@@ -832,7 +832,7 @@ fn functions_tools_send_are_answered() {
     let found: i64 = c.query_first("SELECT FOUND_ROWS()").unwrap().unwrap();
     assert_eq!(found, 2);
     for (sql, code) in [
-        ("CREATE TEMPORARY TABLE f.tmp (a INT)", 1235),
+        ("CREATE TEMPORARY TABLE f.tmp (a INT) AS SELECT 1", 1235),
         ("SELECT NO_SUCH_FUNCTION(1)", 1305),
     ] {
         let (got, message) = server_error(c.query_drop(sql).unwrap_err());
@@ -1749,6 +1749,194 @@ fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
 }
 
 #[test]
+fn temporary_tables_belong_to_their_session() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    let failure = |r: mysql::Result<()>| server_error(r.unwrap_err());
+    assert_eq!(
+        failure(c.query_drop("CREATE TEMPORARY TABLE t (a INT)")).0,
+        1046
+    );
+    c.query_drop("CREATE DATABASE tmp").unwrap();
+    c.query_drop("USE tmp").unwrap();
+    c.query_drop("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))")
+        .unwrap();
+    c.query_drop("INSERT INTO items VALUES (1, 'base')")
+        .unwrap();
+    c.query_drop("CREATE TABLE prices (id INT PRIMARY KEY, price INT)")
+        .unwrap();
+    c.query_drop("INSERT INTO prices VALUES (1, 10), (2, 20)")
+        .unwrap();
+
+    // AUTO_INCREMENT, keys and NOT NULL as for a base table.
+    c.query_drop(
+        "CREATE TEMPORARY TABLE scratch (id INT NOT NULL AUTO_INCREMENT, item INT NOT NULL, \
+         note VARCHAR(10), PRIMARY KEY (id), UNIQUE KEY by_item (item))",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO scratch (item, note) VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    assert_eq!(c.last_insert_id(), 1);
+    assert_eq!(
+        failure(c.query_drop("INSERT INTO scratch (item) VALUES (1)")),
+        (1062, "Duplicate entry '1' for key 'scratch.by_item'".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("INSERT INTO scratch (item) VALUES (NULL)")),
+        (1048, "Column 'item' cannot be null".into())
+    );
+    // Joined with a base table, in a subquery, qualified by its name, prepared.
+    let joined: Vec<(String, i64)> = c
+        .query(
+            "SELECT scratch.note, p.price FROM scratch JOIN prices p ON p.id = scratch.item \
+             ORDER BY scratch.id",
+        )
+        .unwrap();
+    assert_eq!(joined, vec![("a".into(), 10), ("b".into(), 20)]);
+    let priced: Vec<i64> = c
+        .query(
+            "SELECT price FROM prices WHERE id IN (SELECT item FROM tmp.scratch WHERE note = 'b')",
+        )
+        .unwrap();
+    assert_eq!(priced, vec![20]);
+    c.query_drop("UPDATE scratch SET note = 'c' WHERE scratch.item = 2")
+        .unwrap();
+    assert_eq!(c.affected_rows(), 1);
+    c.query_drop("DELETE FROM scratch WHERE item = 1").unwrap();
+    assert_eq!(c.affected_rows(), 1);
+    let notes: Vec<String> = c
+        .exec("SELECT note FROM scratch WHERE item = ?", (2,))
+        .unwrap();
+    assert_eq!(notes, vec!["c".to_string()]);
+
+    // Described as a temporary table, listed nowhere.
+    let (_, create): (String, String) =
+        c.query_first("SHOW CREATE TABLE scratch").unwrap().unwrap();
+    assert!(
+        create
+            .starts_with("CREATE TEMPORARY TABLE `scratch` (\n  `id` int NOT NULL AUTO_INCREMENT,"),
+        "{create}"
+    );
+    assert!(create.contains("UNIQUE KEY `by_item` (`item`)"), "{create}");
+    assert!(create.contains("AUTO_INCREMENT=3"), "{create}");
+    let described: Vec<(String, String, String, String)> = c
+        .query("DESCRIBE scratch")
+        .unwrap()
+        .into_iter()
+        .map(|row: mysql::Row| {
+            let (field, kind, null, key, _, _): (
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+                String,
+            ) = mysql::from_row(row);
+            (field, kind, null, key)
+        })
+        .collect();
+    assert_eq!(
+        described,
+        vec![
+            ("id".into(), "int".into(), "NO".into(), "PRI".into()),
+            ("item".into(), "int".into(), "NO".into(), "UNI".into()),
+            ("note".into(), "varchar(10)".into(), "YES".into(), "".into()),
+        ]
+    );
+    let full: Vec<mysql::Row> = c.query("SHOW FULL COLUMNS FROM tmp.scratch").unwrap();
+    assert_eq!(full.len(), 3);
+    let keys: Vec<mysql::Row> = c.query("SHOW INDEX FROM scratch").unwrap();
+    assert_eq!(keys.len(), 2);
+    let tables: Vec<String> = c.query("SHOW TABLES").unwrap();
+    assert_eq!(tables, vec!["items".to_string(), "prices".to_string()]);
+    let listed: i64 = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'tmp'")
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed, 2);
+    c.query_drop("CREATE TEMPORARY TABLE IF NOT EXISTS scratch (a INT)")
+        .unwrap();
+    assert_eq!(c.warnings(), 1);
+    assert_eq!(
+        failure(c.query_drop("CREATE TEMPORARY TABLE scratch (a INT)")),
+        (1050, "Table 'scratch' already exists".into())
+    );
+
+    // TRUNCATE restarts AUTO_INCREMENT; ALTER TABLE and CREATE INDEX are refused by name.
+    c.query_drop("TRUNCATE TABLE scratch").unwrap();
+    c.query_drop("INSERT INTO scratch (item) VALUES (5)")
+        .unwrap();
+    assert_eq!(c.last_insert_id(), 1);
+    for sql in [
+        "ALTER TABLE scratch ADD COLUMN extra INT",
+        "CREATE INDEX by_note ON scratch (note)",
+        "DROP INDEX by_item ON scratch",
+    ] {
+        let (code, message) = failure(c.query_drop(sql));
+        assert_eq!(code, 1235, "{sql}: {message}");
+        assert!(message.contains("TEMPORARY"), "{sql}: {message}");
+        assert!(
+            !message.contains("_tlsql_") && !message.contains("sqlite"),
+            "{message}"
+        );
+    }
+
+    // A temporary table shadows the base table of its name for every statement.
+    c.query_drop("CREATE TEMPORARY TABLE items (id INT, name VARCHAR(20))")
+        .unwrap();
+    c.query_drop("INSERT INTO items VALUES (1, 'temporary')")
+        .unwrap();
+    let names: Vec<String> = c.query("SELECT name FROM tmp.items").unwrap();
+    assert_eq!(names, vec!["temporary".to_string()]);
+    let (_, create): (String, String) = c.query_first("SHOW CREATE TABLE items").unwrap().unwrap();
+    assert!(create.starts_with("CREATE TEMPORARY TABLE"), "{create}");
+
+    // Other sessions never see it.
+    let mut other = server.root();
+    let names: Vec<String> = other.query("SELECT name FROM tmp.items").unwrap();
+    assert_eq!(names, vec!["base".to_string()]);
+    assert_eq!(
+        failure(other.query_drop("SELECT * FROM tmp.scratch")),
+        (1146, "Table 'tmp.scratch' doesn't exist".into())
+    );
+    assert_eq!(
+        failure(other.query_drop("DROP TEMPORARY TABLE tmp.items")),
+        (1051, "Unknown table 'tmp.items'".into())
+    );
+
+    // DROP drops the temporary table first; the base table is seen again.
+    c.query_drop("DROP TABLE items").unwrap();
+    let names: Vec<String> = c.query("SELECT name FROM items").unwrap();
+    assert_eq!(names, vec!["base".to_string()]);
+    assert_eq!(
+        failure(c.query_drop("DROP TEMPORARY TABLE items")),
+        (1051, "Unknown table 'tmp.items'".into())
+    );
+    c.query_drop("DROP TEMPORARY TABLE IF EXISTS items")
+        .unwrap();
+    assert_eq!(c.warnings(), 1);
+    let names: Vec<String> = c.query("SELECT name FROM items").unwrap();
+    assert_eq!(names, vec!["base".to_string()], "the base table is kept");
+
+    // COM_RESET_CONNECTION drops the session's temporary tables.
+    c.query_drop("CREATE TEMPORARY TABLE items (id INT)")
+        .unwrap();
+    c.reset().unwrap();
+    assert_eq!(
+        failure(c.query_drop("SELECT * FROM tmp.scratch")),
+        (1146, "Table 'tmp.scratch' doesn't exist".into())
+    );
+    let names: Vec<String> = c.query("SELECT name FROM tmp.items").unwrap();
+    assert_eq!(names, vec!["base".to_string()]);
+    // So does COM_CHANGE_USER.
+    c.query_drop("CREATE TEMPORARY TABLE tmp.items (id INT)")
+        .unwrap();
+    c.change_user(mysql::ChangeUserOpts::default()).unwrap();
+    let names: Vec<String> = c.query("SELECT name FROM tmp.items").unwrap();
+    assert_eq!(names, vec!["base".to_string()]);
+}
+
+#[test]
 fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
     let server = TestServer::start();
     let mut root = server.root();
@@ -1767,6 +1955,8 @@ fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
         "SET foreign_key_checks = 0",
         "SELECT COUNT(*) FROM information_schema.TABLES",
         "INSERT INTO parent VALUES (41)",
+        "CREATE TEMPORARY TABLE child (id INT)",
+        "INSERT INTO child VALUES (5)",
         "SET autocommit = 0",
         "INSERT INTO parent VALUES (42)",
     ] {
@@ -1814,6 +2004,14 @@ fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
             code(next.query_drop("INSERT INTO pooled.child VALUES (2, 99)")),
             1452,
             "foreign keys enforced"
+        );
+        let (_, create): (String, String) = next
+            .query_first("SHOW CREATE TABLE pooled.child")
+            .unwrap()
+            .unwrap();
+        assert!(
+            create.starts_with("CREATE TABLE"),
+            "not the temporary table: {create}"
         );
         next.query_drop("INSERT INTO pooled.child VALUES (3, 41)")
             .unwrap();

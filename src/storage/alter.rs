@@ -46,6 +46,7 @@ pub(super) fn alter_table(
     ctx: &dyn SessionContext,
 ) -> Result<Outcome, SqlError> {
     let target = translate::resolve(&alter.name, s.current.as_deref())?;
+    s.refuse_temporary(&target, "ALTER TABLE")?;
     ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
     ctx.authorize(Privilege::Drop, &target.db, Some(&target.table))?;
     if !s.with_attached(&target)? {
@@ -79,7 +80,7 @@ pub(super) fn alter_table(
     for operation in &alter.operations {
         plan_operation(s, &mut plan, operation)?;
     }
-    let new = translate::create_table(&plan.table, &plan.target)?;
+    let new = translate::create_table(&plan.table, &plan.target, &plan.target)?;
     let schema = quote(&target.db);
     let next = s.next_auto_increment(&target)?;
     let mut statements = if plan.rebuild {

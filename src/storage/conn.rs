@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, InterruptHandle, OptionalExtension};
 
 use super::definition::TableDef;
-use super::translate::{TableRef, quote};
+use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, StorageError};
 use crate::error::{ErrorKind, SqlError};
@@ -109,6 +109,7 @@ impl Engine {
             foreign_key_checks: true,
             pragmas_changed: false,
             temp_used: false,
+            temporary: Vec::new(),
             attached: Vec::new(),
             files: Vec::new(),
             databases_changed: Arc::clone(&self.databases_changed),
@@ -205,8 +206,11 @@ pub struct EngineSession {
     foreign_key_checks: bool,
     /// Whether a PRAGMA that sessions change was changed (foreign keys, legacy ALTER TABLE).
     pragmas_changed: bool,
-    /// Whether temporary tables were made (`information_schema` and the server's tables).
+    /// Whether tables were made in SQLite's `temp` schema (`information_schema`, the server's
+    /// tables, the session's temporary tables).
     pub(super) temp_used: bool,
+    /// The session's temporary tables (`CREATE TEMPORARY TABLE`), in the order they were made.
+    pub(super) temporary: Vec<Temporary>,
     /// Attached databases, least recently used first.
     attached: Vec<String>,
     /// The file (device, inode) each attached database was opened from.
@@ -214,6 +218,14 @@ pub struct EngineSession {
     databases_changed: Arc<AtomicU64>,
     /// The value of `databases_changed` when this session last looked at its files.
     databases_seen: u64,
+}
+
+/// A temporary table: the session's own, in SQLite's `temp` schema under
+/// [`translate::temporary_name`], its MySQL definition kept here rather than in a catalog.
+pub(super) struct Temporary {
+    /// Its MySQL name.
+    pub(super) table: TableRef,
+    pub(super) def: TableDef,
 }
 
 /// The device and inode of a file, which tell a database file from one made later under the
@@ -294,14 +306,53 @@ impl EngineSession {
         Ok(())
     }
 
-    /// COM_RESET_CONNECTION: roll back, autocommit and foreign key checks on, no default
-    /// database kept.
+    /// COM_RESET_CONNECTION: roll back, the temporary tables dropped, autocommit and foreign
+    /// key checks on, no default database kept.
     pub fn reset(&mut self) -> Result<(), SqlError> {
         if self.in_transaction() {
             self.batch("ROLLBACK")?;
         }
+        for t in std::mem::take(&mut self.temporary) {
+            let table = translate::temporary_table(&t.table);
+            self.batch(&format!("DROP TABLE temp.{}", quote(&table.table)))?;
+        }
         self.autocommit = true;
         self.set_foreign_key_checks(true)
+    }
+
+    /// The session's temporary table that `t` names: by its MySQL name, or as a rewritten
+    /// statement names it (`temp`.[`translate::temporary_name`]).
+    pub(super) fn temporary(&self, t: &TableRef) -> Option<&Temporary> {
+        self.temporary.iter().find(|tmp| {
+            if t.db == "temp" {
+                translate::temporary_name(&tmp.table) == t.table
+            } else {
+                translate::names_temporary(&tmp.table, t)
+            }
+        })
+    }
+
+    /// 1235 naming `statement` when `t` is a temporary table, which `statement` cannot
+    /// change (it would otherwise reach the base table the temporary one shadows).
+    pub(super) fn refuse_temporary(&self, t: &TableRef, statement: &str) -> Result<(), SqlError> {
+        match self.temporary(t) {
+            Some(_) => Err(SqlError::not_supported(format!(
+                "{statement} on a TEMPORARY table"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The MySQL names of the session's temporary tables.
+    pub(super) fn temporary_names(&self) -> Vec<TableRef> {
+        self.temporary.iter().map(|tmp| tmp.table.clone()).collect()
+    }
+
+    /// Where SQLite keeps the table `t` names: a temporary table's in `temp`, a base table
+    /// under its own name.
+    pub(super) fn sqlite_table(&self, t: &TableRef) -> TableRef {
+        self.temporary(t)
+            .map_or_else(|| t.clone(), |tmp| translate::temporary_table(&tmp.table))
     }
 
     pub(super) fn batch(&self, sql: &str) -> Result<(), SqlError> {
@@ -469,12 +520,21 @@ impl EngineSession {
             .map_err(|e| sql_error(&e, Some(&t.db)))
     }
 
-    /// The MySQL definition of `table` as MySQL describes it, if the catalog has one.
+    /// The MySQL definition of the table `t` names as MySQL describes it: the session's
+    /// temporary table's, or the catalog's (see [`EngineSession::catalog_def`]).
     pub(super) fn table_def(&self, t: &TableRef) -> Result<Option<TableDef>, SqlError> {
+        match self.temporary(t) {
+            Some(tmp) => Ok(Some(tmp.def.clone())),
+            None => self.catalog_def(t),
+        }
+    }
+
+    /// The MySQL definition of base table `t` as MySQL describes it, if the catalog has one.
+    pub(super) fn catalog_def(&self, t: &TableRef) -> Result<Option<TableDef>, SqlError> {
         let Some(text) = self.definition(t)? else {
             return Ok(None);
         };
-        match super::translate::parse_one(&text)? {
+        match translate::parse_one(&text)? {
             sqlparser::ast::Statement::CreateTable(ct) => {
                 TableDef::from_create(&ct, &t.table).map(Some)
             }
@@ -493,7 +553,8 @@ impl EngineSession {
     }
 
     /// The value AUTO_INCREMENT gives the next row of `t` (SQLite's sequence plus one), or
-    /// `None` when the table has no AUTO_INCREMENT column.
+    /// `None` when the table has no AUTO_INCREMENT column; `t` as SQLite names it (see
+    /// [`EngineSession::sqlite_table`]).
     pub(super) fn next_auto_increment(&self, t: &TableRef) -> Result<Option<u64>, SqlError> {
         let schema = quote(&t.db);
         let has_sequence = self
@@ -682,11 +743,17 @@ impl EngineSession {
                  DELETE FROM temp._tlsql_fresh WHERE x <> 0",
             )?;
         }
+        self.temporary.clear();
         if self.temp_used {
+            // SQLite's own `sqlite_sequence` (made by a temporary table with AUTO_INCREMENT)
+            // cannot be dropped: the check below then closes the connection.
             let tables: Vec<String> = {
                 let mut stmt = self
                     .conn
-                    .prepare("SELECT name FROM temp.sqlite_master WHERE type = 'table'")
+                    .prepare(
+                        "SELECT name FROM temp.sqlite_master WHERE type = 'table' \
+                         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                    )
                     .map_err(|e| sql_error(&e, None))?;
                 stmt.query_map([], |r| r.get(0))
                     .and_then(|names| names.collect())

@@ -1,7 +1,10 @@
 //! Definitions: `CREATE`/`DROP TABLE`, `CREATE`/`DROP INDEX`, `CREATE`/`DROP DATABASE`,
 //! `TRUNCATE`. Each runs as MySQL runs DDL ([`EngineSession::ddl`]): it commits an open
 //! transaction first and is atomic itself. A table's MySQL definition is kept in the database's
-//! catalog, beside the SQLite table made from it.
+//! catalog, beside the SQLite table made from it; a temporary table's is kept by the session
+//! ([`EngineSession::temporary`]), its SQLite table in `temp`. Creating or dropping a temporary
+//! table commits an open transaction too (MySQL's does not): were it part of the transaction,
+//! a rollback would undo the SQLite table and not the session's record of it.
 
 use std::fs;
 use std::path::PathBuf;
@@ -9,7 +12,9 @@ use std::path::PathBuf;
 use rusqlite::OptionalExtension;
 use sqlparser::ast::{CreateIndex, CreateTable, ObjectName, ObjectType, TruncateTableTarget};
 
-use super::conn::{CATALOG, EngineSession, check_database_name, no_such_table, unknown_database};
+use super::conn::{
+    CATALOG, EngineSession, Temporary, check_database_name, no_such_table, unknown_database,
+};
 use super::definition::KeyKind;
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
@@ -24,6 +29,7 @@ pub(super) fn create_table(
     ctx: &dyn SessionContext,
 ) -> Result<Outcome, SqlError> {
     let target = translate::resolve(&ct.name, s.current.as_deref())?;
+    // tlsql has no separate CREATE TEMPORARY TABLES privilege.
     ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
     if !s.database_exists(&target.db) {
         return Err(unknown_database(&target.db));
@@ -36,8 +42,19 @@ pub(super) fn create_table(
             format!("Incorrect table name '{}'", target.table),
         ));
     }
-    let definition = translate::create_table(ct, &target)?;
-    if s.with_attached(&target)? {
+    let sqlite = if ct.temporary {
+        translate::temporary_table(&target)
+    } else {
+        target.clone()
+    };
+    let definition = translate::create_table(ct, &target, &sqlite)?;
+    // A temporary table may shadow a base table, not another temporary one.
+    let exists = if ct.temporary {
+        s.temporary(&target).is_some()
+    } else {
+        s.with_attached(&target)?
+    };
+    if exists {
         let exists = SqlError::new(
             ErrorKind::TableExists,
             format!("Table '{}' already exists", target.table),
@@ -49,11 +66,22 @@ pub(super) fn create_table(
         };
     }
     let mut statements = definition.sqlite;
-    statements.push(EngineSession::catalog_statement(&target, &definition.def));
-    if let Some(next) = definition.def.auto_increment.filter(|n| *n > 1) {
-        statements.extend(set_auto_increment(&target, next));
+    if !ct.temporary {
+        statements.push(EngineSession::catalog_statement(&target, &definition.def));
     }
-    s.ddl(&[target.db.as_str()], &statements)
+    if let Some(next) = definition.def.auto_increment.filter(|n| *n > 1) {
+        statements.extend(set_auto_increment(&sqlite, next));
+    }
+    if !ct.temporary {
+        return s.ddl(&[target.db.as_str()], &statements);
+    }
+    s.temp_used = true;
+    let done = s.ddl(&[], &statements)?;
+    s.temporary.push(Temporary {
+        table: target,
+        def: definition.def,
+    });
+    Ok(done)
 }
 
 /// SQLite's statements that make `next` the AUTO_INCREMENT value of the next row of `t` (the
@@ -77,6 +105,7 @@ pub(super) fn create_index(
     ctx: &dyn SessionContext,
 ) -> Result<Outcome, SqlError> {
     let target = translate::resolve(&ci.table_name, s.current.as_deref())?;
+    s.refuse_temporary(&target, "CREATE INDEX")?;
     ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
     let Some(name) = &ci.name else {
         return Err(SqlError::syntax("CREATE INDEX needs a name"));
@@ -118,10 +147,13 @@ pub(super) fn create_index(
     s.ddl(&[target.db.as_str()], &statements)
 }
 
-/// `DROP TABLE`, `DROP DATABASE|SCHEMA`, `DROP INDEX … ON t`.
+/// `DROP [TEMPORARY] TABLE`, `DROP DATABASE|SCHEMA`, `DROP INDEX … ON t`. A name drops the
+/// session's temporary table of that name if there is one (as MySQL), else the base table
+/// unless `temporary` is given.
 pub(super) fn drop(
     s: &mut EngineSession,
     object_type: ObjectType,
+    temporary: bool,
     if_exists: bool,
     names: &[ObjectName],
     index_table: Option<&ObjectName>,
@@ -136,7 +168,19 @@ pub(super) fn drop(
             let mut missing = Vec::new();
             let mut statements = Vec::new();
             let mut dbs = Vec::new();
+            let mut dropped = Vec::new();
             for t in &targets {
+                if let Some(tmp) = s.temporary(t) {
+                    // The session's own table: no privilege is checked, as in MySQL.
+                    let sqlite = translate::temporary_table(&tmp.table);
+                    statements.push(format!("DROP TABLE temp.{}", quote(&sqlite.table)));
+                    dropped.push(tmp.table.clone());
+                    continue;
+                }
+                if temporary {
+                    missing.push(format!("{}.{}", t.db, t.table));
+                    continue;
+                }
                 ctx.authorize(Privilege::Drop, &t.db, Some(&t.table))?;
                 if !s.with_attached(t)? {
                     missing.push(format!("{}.{}", t.db, t.table));
@@ -158,6 +202,7 @@ pub(super) fn drop(
             }
             let dbs: Vec<&str> = dbs.iter().map(String::as_str).collect();
             s.ddl(&dbs, &statements)?;
+            s.temporary.retain(|tmp| !dropped.contains(&tmp.table));
             Ok(Outcome::noted(missing.iter().map(|m| unknown(m)).collect()))
         }
         ObjectType::Database | ObjectType::Schema => {
@@ -173,6 +218,7 @@ pub(super) fn drop(
                 return Err(SqlError::syntax("DROP INDEX needs ON <table>"));
             };
             let target = translate::resolve(table, s.current.as_deref())?;
+            s.refuse_temporary(&target, "DROP INDEX")?;
             ctx.authorize(Privilege::Drop, &target.db, Some(&target.table))?;
             let index = translate::name_parts(name)?.pop().unwrap_or_default();
             if !s.with_attached(&target)? {
@@ -293,11 +339,16 @@ pub(super) fn truncate(
     ctx: &dyn SessionContext,
 ) -> Result<Outcome, SqlError> {
     for target in tables {
-        let target = translate::resolve(&target.name, s.current.as_deref())?;
-        ctx.authorize(Privilege::Drop, &target.db, Some(&target.table))?;
-        if !s.with_attached(&target)? {
-            return Err(no_such_table(&target));
+        let named = translate::resolve(&target.name, s.current.as_deref())?;
+        let temporary = s.temporary(&named).is_some();
+        // The session's temporary table needs no privilege and no database attached.
+        if !temporary {
+            ctx.authorize(Privilege::Drop, &named.db, Some(&named.table))?;
+            if !s.with_attached(&named)? {
+                return Err(no_such_table(&named));
+            }
         }
+        let target = s.sqlite_table(&named);
         let schema = quote(&target.db);
         let mut statements = vec![format!("DELETE FROM {schema}.{}", quote(&target.table))];
         let has_sequence = s.conn.query_row(
@@ -315,7 +366,12 @@ pub(super) fn truncate(
                 target.table.replace('\'', "''")
             ));
         }
-        s.ddl(&[target.db.as_str()], &statements)?;
+        let dbs = if temporary {
+            Vec::new()
+        } else {
+            vec![named.db.as_str()]
+        };
+        s.ddl(&dbs, &statements)?;
     }
     Ok(Outcome::done(0, 0))
 }

@@ -45,7 +45,7 @@ pub(super) fn entry_error(
             Statement::Update(update) => updated_value(s, update, &key.columns),
             _ => None,
         };
-        Some((t.table.clone(), key.name.clone(), value))
+        Some((def.name.clone(), key.name.clone(), value))
     });
     let message = match found {
         Some((table, key, Some(value))) => {

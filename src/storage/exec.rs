@@ -73,8 +73,17 @@ impl EngineSession {
                 if_exists,
                 names,
                 table,
+                temporary,
                 ..
-            } => ddl::drop(self, object_type, if_exists, &names, table.as_ref(), ctx),
+            } => ddl::drop(
+                self,
+                object_type,
+                temporary,
+                if_exists,
+                &names,
+                table.as_ref(),
+                ctx,
+            ),
             Statement::CreateDatabase {
                 db_name,
                 if_not_exists,
@@ -106,7 +115,7 @@ impl EngineSession {
     }
 
     /// `ALTER TABLE t {DISABLE|ENABLE} KEYS`: nothing to do once the table is found (SQLite
-    /// keeps every index up to date as rows change).
+    /// keeps every index up to date as rows change); a temporary table needs no privilege.
     pub fn keys(
         &mut self,
         table: crate::storage::TableName,
@@ -120,6 +129,9 @@ impl EngineSession {
             db,
             table: table.table,
         };
+        if self.temporary(&target).is_some() {
+            return Ok(Outcome::done(0, 0));
+        }
         ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
         if !self.with_attached(&target)? {
             return Err(no_such_table(&target).into());
@@ -208,10 +220,15 @@ impl EngineSession {
             Statement::Update(_) => (Privilege::Update, false, false),
             _ => (Privilege::Delete, false, false),
         };
-        let found = translate::rewrite(&mut statement, self.current.as_deref(), ctx)?;
+        let temporary = self.temporary_names();
+        let found = translate::rewrite(&mut statement, self.current.as_deref(), &temporary, ctx)?;
         for (i, t) in found.tables.iter().enumerate() {
             ctx.authorize(
-                if i == 0 { privilege } else { Privilege::Select },
+                if i == 0 && !found.first_temporary {
+                    privilege
+                } else {
+                    Privilege::Select
+                },
                 &t.db,
                 Some(&t.table),
             )?;

@@ -210,7 +210,7 @@ fn per_table(
     let mut all = Vec::new();
     for t in visible_tables(s, ctx)? {
         s.attach(&t.db, &[])?;
-        if let Some(def) = s.table_def(&t)? {
+        if let Some(def) = s.catalog_def(&t)? {
             all.extend(rows(&t, &def));
         }
     }
@@ -251,7 +251,10 @@ fn tables_table(s: &mut EngineSession, ctx: &dyn SessionContext) -> Result<Virtu
     for t in visible_tables(s, ctx)? {
         s.attach(&t.db, &[])?;
         let next = s.next_auto_increment(&t)?;
-        let comment = s.table_def(&t)?.and_then(|d| d.comment).unwrap_or_default();
+        let comment = s
+            .catalog_def(&t)?
+            .and_then(|d| d.comment)
+            .unwrap_or_default();
         rows.push(vec![
             Value::from(CATALOG),
             Value::Text(t.db),

@@ -23,7 +23,8 @@
 //!   keys), read by every `SHOW` and `information_schema` table.
 //! * `translate`: MySQL statements rewritten for SQLite.
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
-//!   attached to it, the catalog of MySQL definitions, how DDL runs.
+//!   attached to it, the catalog of MySQL definitions, the session's temporary tables, how DDL
+//!   runs.
 //! * `show`: the `SHOW`s storage answers ([`EngineSession::show`]), COM_FIELD_LIST.
 //! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
 //! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.

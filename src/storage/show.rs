@@ -77,15 +77,16 @@ impl EngineSession {
             db: db.clone(),
             table: table.to_string(),
         };
-        if !self.with_attached(&target)? {
+        if self.temporary(&target).is_none() && !self.with_attached(&target)? {
             return Err(no_such_table(&target));
         }
+        let sqlite = self.sqlite_table(&target);
         let stmt = self
             .conn
             .prepare(&format!(
                 "SELECT * FROM {}.{} LIMIT 0",
-                quote(&db),
-                quote(table)
+                quote(&sqlite.db),
+                quote(&sqlite.table)
             ))
             .map_err(|e| sql_error(&e, Some(&db)))?;
         let columns = stmt
@@ -191,12 +192,15 @@ fn tables(
 }
 
 /// What describing a table needs: a privilege on it (MySQL asks for any; SELECT here), its
-/// database attached, and the table itself.
+/// database attached, and the table itself; the session's temporary table, nothing.
 fn open_table(
     session: &mut EngineSession,
     target: &TableRef,
     ctx: &dyn SessionContext,
 ) -> Result<(), SqlError> {
+    if session.temporary(target).is_some() {
+        return Ok(());
+    }
     ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
     if !session.database_exists(&target.db) {
         return Err(no_such_table(target));
@@ -404,7 +408,10 @@ fn create_table(
 ) -> Result<Listing, SqlError> {
     open_table(session, target, ctx)?;
     let definition = match session.table_def(target)? {
-        Some(def) => def.show_create(false, session.next_auto_increment(target)?),
+        Some(def) => def.show_create(
+            session.temporary(target).is_some(),
+            session.next_auto_increment(&session.sqlite_table(target))?,
+        ),
         None => session
             .conn
             .query_row(
@@ -568,7 +575,7 @@ fn table_status(
             )
             .map_err(|e| sql_error(&e, Some(db)))?;
         let comment = session
-            .table_def(&target)?
+            .catalog_def(&target)?
             .and_then(|d| d.comment)
             .unwrap_or_default();
         let next = session.next_auto_increment(&target)?;

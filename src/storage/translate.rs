@@ -16,14 +16,15 @@ use sqlparser::ast::{
 };
 use sqlparser::ast::{
     ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, SqliteOnConflict, Statement, UnaryOperator, Update, Value as SqlValue,
-    Visit, VisitMut, Visitor, VisitorMut, visit_relations_mut,
+    SelectItem, SetExpr, SqliteOnConflict, Statement, TableAlias, TableFactor, UnaryOperator,
+    Update, Value as SqlValue, Visit, VisitMut, Visitor, VisitorMut, visit_relations_mut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use super::definition::{KeyKind, TableDef};
+use super::types::TEMPORARY_PREFIX;
 use super::{SessionContext, VarScope, functions};
 use crate::error::{ErrorKind, SqlError};
 use crate::protocol::value::Value;
@@ -51,11 +52,14 @@ pub(crate) struct TableRef {
     pub(crate) table: String,
 }
 
-/// What a rewrite found: real tables (in order of appearance) and server-computed ones.
+/// What a rewrite found: base tables (in order of appearance) and server-computed ones.
 #[derive(Default)]
 pub(crate) struct Rewritten {
     pub(crate) tables: Vec<TableRef>,
     pub(crate) virtual_tables: Vec<(String, String)>,
+    /// Whether the statement's first table (the one an INSERT, UPDATE or DELETE writes) is one
+    /// of the session's temporary tables, which need no privilege once made.
+    pub(crate) first_temporary: bool,
 }
 
 /// The temporary table that stands in for `schema.table` while a statement runs.
@@ -65,6 +69,32 @@ pub(crate) fn virtual_table_name(schema: &str, table: &str) -> String {
         schema.to_ascii_lowercase(),
         table.to_ascii_lowercase()
     )
+}
+
+/// The table of SQLite's `temp` schema that holds the session's temporary table `t`: the
+/// prefix keeps it apart from the server-computed tables (`_tlsql_<schema>_…`), and a database
+/// name has no `.`, so no two temporary tables share one.
+pub(crate) fn temporary_name(t: &TableRef) -> String {
+    format!("{TEMPORARY_PREFIX}{}.{}", t.db, t.table)
+}
+
+/// Where the session's temporary table `t` is: `temp`.[`temporary_name`].
+pub(crate) fn temporary_table(t: &TableRef) -> TableRef {
+    TableRef {
+        db: "temp".to_string(),
+        table: temporary_name(t),
+    }
+}
+
+/// Whether a reference to `t` names the temporary table `tmp` (table names compare as SQLite
+/// compares them, without case, as base tables do here).
+pub(crate) fn names_temporary(tmp: &TableRef, t: &TableRef) -> bool {
+    tmp.db == t.db && tmp.table.eq_ignore_ascii_case(&t.table)
+}
+
+/// The temporary table among `temporary` that a reference to `t` names, if there is one.
+pub(crate) fn find_temporary<'a>(temporary: &'a [TableRef], t: &TableRef) -> Option<&'a TableRef> {
+    temporary.iter().find(|tmp| names_temporary(tmp, t))
 }
 
 /// The identifiers of an object name (`db.t` → `["db", "t"]`).
@@ -132,15 +162,62 @@ impl Visitor for CteNames {
     }
 }
 
-/// Rewrites a query or DML statement for SQLite (see the module documentation).
+/// Gives each reference to a temporary table without an alias its own name as alias, so that
+/// columns qualified with the table's name (`t.a`) still find it once it is renamed to its
+/// table in `temp`.
+struct TemporaryAliases<'a> {
+    current: Option<&'a str>,
+    temporary: &'a [TableRef],
+    ctes: &'a HashSet<String>,
+}
+
+impl VisitorMut for TemporaryAliases<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name,
+            alias: alias @ None,
+            ..
+        } = factor
+            && let Ok(parts) = name_parts(name)
+            && !(parts.len() == 1 && self.ctes.contains(&parts[0].to_ascii_lowercase()))
+            && let Ok(table) = resolve(name, self.current)
+            && find_temporary(self.temporary, &table).is_some()
+        {
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: Ident::with_quote('"', table.table),
+                columns: Vec::new(),
+                at: None,
+            });
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Rewrites a query or DML statement for SQLite (see the module documentation). A reference to
+/// one of the session's `temporary` tables names its table in `temp` (see [`temporary_name`]),
+/// which shadows a base table of the same name.
 pub(crate) fn rewrite(
     statement: &mut Statement,
     current: Option<&str>,
+    temporary: &[TableRef],
     ctx: &dyn SessionContext,
 ) -> Result<Rewritten, SqlError> {
     let mut ctes = CteNames(HashSet::new());
     let _ = Visit::visit(statement, &mut ctes);
     let mut found = Rewritten::default();
+    if !temporary.is_empty() {
+        let _ = VisitMut::visit(
+            statement,
+            &mut TemporaryAliases {
+                current,
+                temporary,
+                ctes: &ctes.0,
+            },
+        );
+    }
 
     if let Statement::Query(query) = statement {
         name_projected_expressions(query);
@@ -163,6 +240,8 @@ pub(crate) fn rewrite(
         upsert(insert);
     }
 
+    // Tables named so far (CTEs aside).
+    let mut seen = 0;
     let relations = visit_relations_mut(statement, |name| {
         let parts = match name_parts(name) {
             Ok(p) => p,
@@ -177,12 +256,16 @@ pub(crate) fn rewrite(
             Ok(t) => t,
             Err(e) => return ControlFlow::Break(e),
         };
+        seen += 1;
         if let Some(schema) = VIRTUAL_SCHEMAS
             .iter()
             .find(|s| s.eq_ignore_ascii_case(&table.db))
         {
             *name = qualified("temp", &virtual_table_name(schema, &table.table));
             found.virtual_tables.push((schema.to_string(), table.table));
+        } else if let Some(tmp) = find_temporary(temporary, &table) {
+            *name = qualified("temp", &temporary_name(tmp));
+            found.first_temporary |= seen == 1;
         } else {
             *name = qualified(&table.db, &table.table);
             found.tables.push(table);
@@ -593,10 +676,11 @@ pub(crate) fn index_name(table: &str, index: &str) -> String {
 
 /// Renders `CREATE TABLE` for SQLite (see the module documentation): the table with its
 /// primary key, checks and foreign keys, then one index per other key, named after the MySQL
-/// key.
+/// key. The SQLite table is made as `sqlite` (a temporary table's is not its MySQL name).
 pub(crate) fn create_table(
     ct: &CreateTable,
     target: &TableRef,
+    sqlite: &TableRef,
 ) -> Result<TableDefinition, SqlError> {
     if ct.query.is_some() || ct.like.is_some() || ct.clone.is_some() {
         return Err(SqlError::not_supported("CREATE TABLE … AS / LIKE"));
@@ -607,11 +691,14 @@ pub(crate) fn create_table(
             "A table must have at least 1 column",
         ));
     }
-    if ct.temporary {
-        return Err(SqlError::not_supported("CREATE TEMPORARY TABLE"));
-    }
     let def = TableDef::from_create(ct, &target.table)?;
-    let sqlite = table_sql(&def, target)?;
+    // SQLite's foreign keys stay within one schema, and `temp` holds no base table.
+    if ct.temporary && !def.foreign_keys.is_empty() {
+        return Err(SqlError::not_supported(
+            "a FOREIGN KEY on a TEMPORARY table",
+        ));
+    }
+    let sqlite = table_sql(&def, sqlite)?;
     Ok(TableDefinition { sqlite, def })
 }
 
@@ -825,7 +912,7 @@ mod tests {
 
     fn rewritten(sql: &str, current: Option<&str>) -> (String, Rewritten) {
         let mut s = parse_one(sql).unwrap();
-        let found = rewrite(&mut s, current, &Fixed).unwrap();
+        let found = rewrite(&mut s, current, &[], &Fixed).unwrap();
         (s.to_string(), found)
     }
 
@@ -850,10 +937,32 @@ mod tests {
     }
 
     #[test]
+    fn temporary_tables_are_their_tables_in_temp_under_their_own_name() {
+        let temporary = [TableRef {
+            db: "d".into(),
+            table: "t".into(),
+        }];
+        let mut s = parse_one("SELECT t.a FROM t JOIN u ON t.id = u.id").unwrap();
+        let found = rewrite(&mut s, Some("d"), &temporary, &Fixed).unwrap();
+        assert_eq!(
+            s.to_string(),
+            "SELECT t.a FROM \"temp\".\"_tlsql_temporary.d.t\" AS \"t\" JOIN \"d\".\"u\" ON t.id = u.id"
+        );
+        assert_eq!(
+            found.tables,
+            vec![TableRef {
+                db: "d".into(),
+                table: "u".into()
+            }]
+        );
+        assert!(found.first_temporary);
+    }
+
+    #[test]
     fn unqualified_tables_need_a_database() {
         let mut s = parse_one("SELECT * FROM t").unwrap();
         assert_eq!(
-            rewrite(&mut s, None, &Fixed).err().map(|e| e.code()),
+            rewrite(&mut s, None, &[], &Fixed).err().map(|e| e.code()),
             Some(1046)
         );
     }
@@ -913,14 +1022,11 @@ mod tests {
         .unwrap() else {
             panic!("not CREATE TABLE")
         };
-        let def = create_table(
-            &ct,
-            &TableRef {
-                db: "shop".into(),
-                table: "items".into(),
-            },
-        )
-        .unwrap();
+        let items = TableRef {
+            db: "shop".into(),
+            table: "items".into(),
+        };
+        let def = create_table(&ct, &items, &items).unwrap();
         assert_eq!(
             def.sqlite[0],
             "CREATE TABLE \"shop\".\"items\" (\n  \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,\n  \"name\" VARCHAR(40) COLLATE NOCASE NOT NULL DEFAULT (''),\n  \

@@ -154,6 +154,10 @@ pub(crate) fn to_sqlite(v: &Value) -> ToSqlOutput<'_> {
     }
 }
 
+/// How the tables of SQLite's `temp` schema that hold a session's temporary tables begin,
+/// before `<db>.<table>`.
+pub(crate) const TEMPORARY_PREFIX: &str = "_tlsql_temporary.";
+
 /// The MySQL error for a SQLite failure, worded as MySQL words the same condition.
 pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
     // The message alone: SQLite's statement is tlsql's rewrite, not what the client sent.
@@ -173,6 +177,11 @@ pub(crate) fn sql_error(e: &rusqlite::Error, db: Option<&str>) -> SqlError {
         );
     }
     if let Some(table) = message.strip_prefix("no such table: ") {
+        // A temporary table dropped since a statement naming it was prepared: its MySQL name.
+        let table = table
+            .strip_prefix("temp.")
+            .and_then(|t| t.strip_prefix(TEMPORARY_PREFIX))
+            .unwrap_or(table);
         let qualified = if table.contains('.') {
             table.to_string()
         } else {
