@@ -161,8 +161,20 @@ fn matrix_of_require_accounts_on_mariadb() {
     let mut mismatches = Vec::new();
     for (user, cells) in &expected {
         for (column, want) in cells.iter().enumerate() {
-            let first = outcome(&way(&servers[0], user, column));
-            let second = outcome(&way(&servers[1], user, column));
+            // MariaDB's ed25519 login with the `mysql` crate fails about once in 300 attempts
+            // on its own: a refusal of that account is tried again.
+            let login = |server: &MariaDb| {
+                let mut got = outcome(&way(server, user, column));
+                for _ in 0..2 {
+                    if *user != "r_ed25519" || !matches!(got, Outcome::Err { code: 1045, .. }) {
+                        break;
+                    }
+                    got = outcome(&way(server, user, column));
+                }
+                got
+            };
+            let first = login(&servers[0]);
+            let second = login(&servers[1]);
             assert_eq!(
                 first, second,
                 "{user} over {}: the two servers disagree",
