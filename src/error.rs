@@ -121,6 +121,12 @@ error_kinds! {
     NoSuchFunction = (1305, "42000"),
     /// `ER_WRONG_OBJECT`: `SHOW CREATE VIEW` of a table, and the like.
     WrongObject = (1347, "HY000"),
+    /// `ER_VIEW_SELECT_VARIABLE`: a view whose query reads a user variable.
+    ViewSelectVariable = (1351, "HY000"),
+    /// `ER_VIEW_SELECT_TMPTABLE`: a view over one of the session's temporary tables.
+    ViewSelectTemporary = (1352, "HY000"),
+    /// `ER_VIEW_WRONG_LIST`: a view's column list and its SELECT list differ in length.
+    ViewWrongList = (1353, "HY000"),
     /// `ER_NONEXISTING_GRANT`.
     NoSuchGrant = (1141, "42000"),
     /// `ER_TABLEACCESS_DENIED_ERROR`: no privilege on a table.
@@ -174,6 +180,8 @@ error_kinds! {
     UnknownCollation = (1273, "HY000"),
     /// `ER_UNKNOWN_STORAGE_ENGINE`.
     UnknownStorageEngine = (1286, "42000"),
+    /// `ER_NON_UPDATABLE_TABLE`: `INSERT`, `UPDATE` or `DELETE` on a view.
+    NonUpdatableTable = (1288, "HY000"),
     /// `ER_UNKNOWN_TIME_ZONE`.
     UnknownTimeZone = (1298, "HY000"),
     /// `ER_QUERY_INTERRUPTED`: `KILL QUERY`, or the session's own `KILL`.

@@ -2026,3 +2026,299 @@ fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
         assert_eq!(tables, 2);
     }
 }
+
+#[test]
+fn views_are_read_like_tables_and_described_as_mysql_does() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    let failure = |r: mysql::Result<()>| server_error(r.unwrap_err());
+    c.query_drop("CREATE DATABASE shop").unwrap();
+    c.query_drop("CREATE DATABASE other").unwrap();
+    c.query_drop("CREATE TABLE other.t (a INT)").unwrap();
+    c.query_drop("USE shop").unwrap();
+    c.query_drop("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price INT)")
+        .unwrap();
+    c.query_drop("INSERT INTO items VALUES (1, 'pen', 3), (2, 'ink', 7), (3, 'pad', 12)")
+        .unwrap();
+    c.query_drop("CREATE TABLE stock (item INT, qty INT)")
+        .unwrap();
+    c.query_drop("INSERT INTO stock VALUES (1, 5), (2, 0), (3, 9)")
+        .unwrap();
+
+    // Made with MySQL's clauses, read with joins, WHERE, an expression's name and prepared.
+    c.query_drop(
+        "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW cheap AS \
+         SELECT id, name, price * 2 FROM items WHERE price < 10",
+    )
+    .unwrap();
+    let rows: Vec<(i64, String, i64)> = c.query("SELECT * FROM cheap ORDER BY id").unwrap();
+    assert_eq!(rows, vec![(1, "pen".into(), 6), (2, "ink".into(), 14)]);
+    let joined: Vec<(String, i64)> = c
+        .query(
+            "SELECT v.name, s.qty FROM cheap v JOIN stock s ON s.item = v.id \
+             WHERE s.qty > 0 ORDER BY v.id",
+        )
+        .unwrap();
+    assert_eq!(joined, vec![("pen".into(), 5)]);
+    let prepared: Vec<String> = c
+        .exec("SELECT name FROM shop.cheap WHERE id = ?", (2,))
+        .unwrap();
+    assert_eq!(prepared, vec!["ink".to_string()]);
+    let described: Vec<(String, String)> = c
+        .query_map("DESCRIBE cheap", |row: mysql::Row| {
+            (
+                row.get::<String, _>(0).unwrap(),
+                row.get::<String, _>(1).unwrap(),
+            )
+        })
+        .unwrap();
+    let fields: Vec<&str> = described.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, vec!["id", "name", "price * 2"]);
+    let columns: Vec<String> = c
+        .query_map("SHOW COLUMNS FROM cheap", |row: mysql::Row| {
+            row.get::<String, _>(0).unwrap()
+        })
+        .unwrap();
+    assert_eq!(columns.len(), 3);
+
+    // A column list; OR REPLACE replaces a view, and a view over a view.
+    c.query_drop("CREATE VIEW named (item, label) AS SELECT id, name FROM items")
+        .unwrap();
+    let labels: Vec<String> = c.query("SELECT label FROM named WHERE item = 3").unwrap();
+    assert_eq!(labels, vec!["pad".to_string()]);
+    c.query_drop("CREATE OR REPLACE VIEW named (item, label) AS SELECT id, UPPER(name) FROM cheap")
+        .unwrap();
+    let labels: Vec<String> = c.query("SELECT label FROM named ORDER BY item").unwrap();
+    assert_eq!(labels, vec!["PEN".to_string(), "INK".to_string()]);
+
+    // MySQL's functions in a view, read by another session (whose connection attaches the
+    // database afresh).
+    c.query_drop(
+        "CREATE VIEW labelled AS SELECT CONCAT(name, ':', IF(price > 5, 'dear', 'cheap')) AS l \
+         FROM items",
+    )
+    .unwrap();
+    let mut other = server.root();
+    let labels: Vec<String> = other
+        .query("SELECT l FROM shop.labelled ORDER BY l")
+        .unwrap();
+    assert_eq!(labels, vec!["ink:dear", "pad:dear", "pen:cheap"]);
+    other.query_drop("DROP VIEW shop.labelled").unwrap();
+
+    // Shown as MySQL shows a view, by SHOW CREATE VIEW and SHOW CREATE TABLE.
+    for show in ["SHOW CREATE VIEW cheap", "SHOW CREATE TABLE cheap"] {
+        let row: mysql::Row = c.query_first(show).unwrap().unwrap();
+        let names: Vec<String> = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "View",
+                "Create View",
+                "character_set_client",
+                "collation_connection"
+            ]
+        );
+        let create: String = row.get(1).unwrap();
+        assert!(
+            create.starts_with(
+                "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `cheap` AS SELECT"
+            ),
+            "{create}"
+        );
+    }
+    // The view's own database is left out of the definition shown, so that a dump restores
+    // the view into any database.
+    c.query_drop("CREATE VIEW qualified AS SELECT id FROM shop.items")
+        .unwrap();
+    let (_, create): (String, String) = c
+        .query_first("SHOW CREATE VIEW qualified")
+        .unwrap()
+        .map(|(v, c, _, _): (String, String, String, String)| (v, c))
+        .unwrap();
+    assert!(
+        create.ends_with("VIEW `qualified` AS SELECT id FROM `items`"),
+        "{create}"
+    );
+    c.query_drop("DROP VIEW qualified").unwrap();
+    let (_, create): (String, String) = c
+        .query_first("SHOW CREATE TABLE named")
+        .unwrap()
+        .map(|(v, c, _, _): (String, String, String, String)| (v, c))
+        .unwrap();
+    assert!(
+        // The definer by default: the account creating the view.
+        create.starts_with("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`127.0.0.1` SQL SECURITY DEFINER VIEW `named` (`item`,`label`) AS SELECT"),
+        "{create}"
+    );
+    assert_eq!(
+        failure(c.query_drop("SHOW CREATE VIEW items")),
+        (1347, "'shop.items' is not VIEW".into())
+    );
+
+    // Listed as views.
+    let full: Vec<(String, String)> = c.query("SHOW FULL TABLES").unwrap();
+    assert_eq!(
+        full,
+        vec![
+            ("cheap".into(), "VIEW".into()),
+            ("items".into(), "BASE TABLE".into()),
+            ("named".into(), "VIEW".into()),
+            ("stock".into(), "BASE TABLE".into()),
+        ]
+    );
+    let status: Vec<(String, Option<String>, String)> = c
+        .query_map("SHOW TABLE STATUS LIKE 'cheap'", |row: mysql::Row| {
+            (
+                row.get(0).unwrap(),
+                row.get(1).unwrap(),
+                row.get(17).unwrap(),
+            )
+        })
+        .unwrap();
+    assert_eq!(status, vec![("cheap".into(), None, "VIEW".into())]);
+    let types: Vec<(String, String, Option<String>)> = c
+        .query(
+            "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = 'shop' ORDER BY TABLE_NAME",
+        )
+        .unwrap();
+    assert_eq!(
+        types,
+        vec![
+            ("cheap".into(), "VIEW".into(), None),
+            ("items".into(), "BASE TABLE".into(), Some("InnoDB".into())),
+            ("named".into(), "VIEW".into(), None),
+            ("stock".into(), "BASE TABLE".into(), Some("InnoDB".into())),
+        ]
+    );
+    let views: Vec<(String, String, String, String, String)> = c
+        .query(
+            "SELECT TABLE_NAME, VIEW_DEFINITION, IS_UPDATABLE, DEFINER, SECURITY_TYPE \
+             FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'shop' ORDER BY TABLE_NAME",
+        )
+        .unwrap();
+    assert_eq!(views.len(), 2);
+    assert_eq!(views[0].0, "cheap");
+    assert!(views[0].1.starts_with("SELECT id, name"), "{}", views[0].1);
+    assert_eq!(
+        (
+            views[0].2.as_str(),
+            views[0].3.as_str(),
+            views[0].4.as_str()
+        ),
+        ("NO", "root@localhost", "DEFINER")
+    );
+
+    // Names taken, views refused where MySQL refuses them.
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW cheap AS SELECT 1")),
+        (1050, "Table 'cheap' already exists".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW items AS SELECT 1")),
+        (1050, "Table 'items' already exists".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE TABLE cheap (a INT)")),
+        (1050, "Table 'cheap' already exists".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("ALTER TABLE stock RENAME TO cheap")),
+        (1050, "Table 'cheap' already exists".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE OR REPLACE VIEW items AS SELECT 1")).0,
+        1347
+    );
+    let (number, message) = failure(c.query_drop("CREATE VIEW across AS SELECT a FROM other.t"));
+    assert_eq!(number, 1235, "{message}");
+    assert!(message.contains("another database"), "{message}");
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW missing AS SELECT * FROM nothing")).0,
+        1146
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW wrong (a, b) AS SELECT id FROM items")).0,
+        1353
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW twice AS SELECT id, id FROM items")),
+        (1060, "Duplicate column name 'id'".into())
+    );
+    c.query_drop("CREATE TEMPORARY TABLE scratch (a INT)")
+        .unwrap();
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW over_temporary AS SELECT a FROM scratch")).0,
+        1352
+    );
+    assert_eq!(
+        failure(c.query_drop("CREATE VIEW variable AS SELECT id FROM items WHERE id > @x")).0,
+        1351
+    );
+
+    // Not updatable: MySQL's error, never SQLite's.
+    for (statement, verb) in [
+        ("INSERT INTO cheap (id, name) VALUES (9, 'x')", "INSERT"),
+        ("UPDATE cheap SET name = 'x'", "UPDATE"),
+        ("DELETE FROM cheap WHERE id = 1", "DELETE"),
+    ] {
+        assert_eq!(
+            failure(c.query_drop(statement)),
+            (
+                1288,
+                format!("The target table cheap of the {verb} is not updatable")
+            ),
+            "{statement}"
+        );
+    }
+    // Reading a view into a table is fine.
+    c.query_drop("CREATE TABLE copy (id INT, name VARCHAR(20), doubled INT)")
+        .unwrap();
+    c.query_drop("INSERT INTO copy SELECT * FROM cheap")
+        .unwrap();
+    assert_eq!(c.affected_rows(), 2);
+
+    // Privileges: CREATE to make one, SELECT on what it reads.
+    c.query_drop("CREATE USER viewer IDENTIFIED BY 'pw'")
+        .unwrap();
+    c.query_drop("GRANT SELECT ON shop.* TO viewer").unwrap();
+    let mut viewer = mysql::Conn::new(server.opts("viewer", "pw").db_name(Some("shop"))).unwrap();
+    let names: Vec<String> = viewer.query("SELECT name FROM cheap ORDER BY id").unwrap();
+    assert_eq!(names, vec!["pen".to_string(), "ink".to_string()]);
+    assert_eq!(
+        code(viewer.query_drop("CREATE VIEW mine AS SELECT id FROM items")),
+        1142
+    );
+    assert_eq!(code(viewer.query_drop("DROP VIEW cheap")), 1142);
+
+    // DROP TABLE does not drop a view; DROP VIEW does not drop a table.
+    assert_eq!(
+        failure(c.query_drop("DROP TABLE cheap")),
+        (1051, "Unknown table 'shop.cheap'".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("DROP VIEW items")),
+        (1347, "'shop.items' is not VIEW".into())
+    );
+    assert_eq!(
+        failure(c.query_drop("DROP VIEW cheap, gone")),
+        (1051, "Unknown table 'shop.gone'".into())
+    );
+    c.query_drop("DROP VIEW IF EXISTS named, gone").unwrap();
+    let notes: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").unwrap();
+    let notes: Vec<(u16, &str)> = notes.iter().map(|(_, n, m)| (*n, m.as_str())).collect();
+    assert_eq!(notes, vec![(1051, "Unknown table 'shop.gone'")]);
+    c.query_drop("DROP VIEW cheap").unwrap();
+    let left: Vec<String> = c.query("SHOW TABLES").unwrap();
+    assert_eq!(left, vec!["copy", "items", "stock"]);
+    assert_eq!(failure(c.query_drop("SELECT * FROM cheap")).0, 1146);
+    let n: i64 = c
+        .query_first("SELECT COUNT(*) FROM information_schema.VIEWS")
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0);
+}

@@ -9,7 +9,8 @@
 //! |---|---|---|---|
 //! | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `DROP` | ✓ | ✓ | the statements of their names |
 //! | `LOCK TABLES` | ✓ | ✓ | `LOCK TABLES` (with `SELECT` on each table) |
-//! | `SHOW VIEW`, `EVENT`, `TRIGGER` | ✓ | ✓ | nothing more (granted by dump tools' documented grants) |
+//! | `SHOW VIEW` | ✓ | ✓ | `SHOW CREATE VIEW` (with `SELECT`) |
+//! | `EVENT`, `TRIGGER` | ✓ | ✓ | nothing more (granted by dump tools' documented grants) |
 //! | `RELOAD` | ✓ | | `FLUSH PRIVILEGES` |
 //! | `PROCESS` | ✓ | | every session in `SHOW PROCESSLIST` |
 //! | `SUPER` | ✓ | | what `CONNECTION_ADMIN` and `SYSTEM_VARIABLES_ADMIN` allow |

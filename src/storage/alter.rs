@@ -274,7 +274,7 @@ fn plan_operation(
                     "ALTER TABLE … RENAME to another database",
                 ));
             }
-            if s.table_exists(&new)? {
+            if s.table_exists(&new)? || s.view_exists(&new)? {
                 return Err(SqlError::new(
                     ErrorKind::TableExists,
                     format!("Table '{}' already exists", new.table),

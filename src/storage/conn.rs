@@ -613,6 +613,22 @@ impl EngineSession {
             .map_err(|e| sql_error(&e, Some(&t.db)))
     }
 
+    /// Whether `t` is a view (its database attached).
+    pub(super) fn view_exists(&self, t: &TableRef) -> Result<bool, SqlError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT 1 FROM {}.sqlite_master WHERE type = 'view' AND name = ?1",
+                    quote(&t.db)
+                ),
+                [&t.table],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| sql_error(&e, Some(&t.db)))
+    }
+
     /// Attaches the database of `t` and says whether the table exists.
     pub(super) fn with_attached(&mut self, t: &TableRef) -> Result<bool, SqlError> {
         Ok(self.attach_if_exists(&t.db, &[])? && self.table_exists(t)?)
@@ -826,10 +842,20 @@ pub(super) fn no_such_table(t: &TableRef) -> SqlError {
 
 /// Lists the tables of an attached database (without the catalog and SQLite's own tables).
 pub(super) fn tables_of(session: &EngineSession, db: &str) -> Result<Vec<String>, SqlError> {
+    objects_of(session, db, "table")
+}
+
+/// Lists the views of an attached database.
+pub(super) fn views_of(session: &EngineSession, db: &str) -> Result<Vec<String>, SqlError> {
+    objects_of(session, db, "view")
+}
+
+/// The names of an attached database's SQLite objects of `kind` (`table`, `view`).
+fn objects_of(session: &EngineSession, db: &str, kind: &str) -> Result<Vec<String>, SqlError> {
     let mut stmt = session
         .conn
         .prepare(&format!(
-            "SELECT name FROM {}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+            "SELECT name FROM {}.sqlite_master WHERE type = '{kind}' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
              AND name <> '{CATALOG}' ORDER BY name",
             quote(db)
         ))

@@ -52,7 +52,7 @@ pub(super) fn create_table(
     let exists = if ct.temporary {
         s.temporary(&target).is_some()
     } else {
-        s.with_attached(&target)?
+        s.with_attached(&target)? || s.view_exists(&target)?
     };
     if exists {
         let exists = SqlError::new(
@@ -147,7 +147,8 @@ pub(super) fn create_index(
     s.ddl(&[target.db.as_str()], &statements)
 }
 
-/// `DROP [TEMPORARY] TABLE`, `DROP DATABASE|SCHEMA`, `DROP INDEX … ON t`. A name drops the
+/// `DROP [TEMPORARY] TABLE`, `DROP VIEW` (see [`super::view`]), `DROP DATABASE|SCHEMA`,
+/// `DROP INDEX … ON t`. A name drops the
 /// session's temporary table of that name if there is one (as MySQL), else the base table
 /// unless `temporary` is given.
 pub(super) fn drop(
@@ -205,6 +206,7 @@ pub(super) fn drop(
             s.temporary.retain(|tmp| !dropped.contains(&tmp.table));
             Ok(Outcome::noted(missing.iter().map(|m| unknown(m)).collect()))
         }
+        ObjectType::View => super::view::drop(s, if_exists, names, ctx),
         ObjectType::Database | ObjectType::Schema => {
             let Some(name) = names.first() else {
                 return Err(SqlError::syntax("DROP DATABASE needs a name"));

@@ -11,7 +11,7 @@ use super::conn::{EngineSession, no_such_table};
 use super::translate::{self, quote};
 use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
 use super::{
-    ExecError, Outcome, RowSink, SessionContext, alter, ddl, duplicate, information_schema,
+    ExecError, Outcome, RowSink, SessionContext, alter, ddl, duplicate, information_schema, view,
 };
 use crate::auth::privileges::Privilege;
 use crate::error::{ErrorKind, SqlError};
@@ -68,6 +68,7 @@ impl EngineSession {
             }
             Statement::CreateTable(ct) => ddl::create_table(self, &ct, ctx),
             Statement::CreateIndex(ci) => ddl::create_index(self, &ci, ctx),
+            Statement::CreateView(cv) => view::create(self, &cv, ctx),
             Statement::Drop {
                 object_type,
                 if_exists,
@@ -247,6 +248,26 @@ impl EngineSession {
             if !self.attach_if_exists(&t.db, &keep)? {
                 return Err(no_such_table(t));
             }
+        }
+        // A view is not updatable here: MySQL's error, before SQLite's own would reach the
+        // client.
+        if let Some(first) = found.tables.first()
+            && !rows
+            && !found.first_temporary
+            && self.view_exists(first)?
+        {
+            let verb = match privilege {
+                Privilege::Insert => "INSERT",
+                Privilege::Update => "UPDATE",
+                _ => "DELETE",
+            };
+            return Err(SqlError::new(
+                ErrorKind::NonUpdatableTable,
+                format!(
+                    "The target table {} of the {verb} is not updatable",
+                    first.table
+                ),
+            ));
         }
         let mut dbs: Vec<String> = found.tables.into_iter().map(|t| t.db).collect();
         dbs.sort();

@@ -4,11 +4,13 @@
 //! any privilege, tables and columns it may select from. The columns are MySQL 8's, in its
 //! order; what tlsql has no counterpart of is MySQL's value for it (`NULL`, `''`, `def`).
 //! Tables tlsql has nothing to put in (`ROUTINES`, `TRIGGERS`, `FILES`, …) are there, empty.
+//! Views are in `TABLES` (`TABLE_TYPE` `VIEW`) and `VIEWS`; their columns are not in `COLUMNS`.
 
-use super::conn::{EngineSession, tables_of};
+use super::conn::{EngineSession, tables_of, views_of};
 use super::definition::{ColumnInfo, KeyKind, TABLE_COLLATION, TableDef};
 use super::show::{self, PRIVILEGES, is_character};
 use super::translate::TableRef;
+use super::view::view_def;
 use super::{SessionContext, VirtualTable};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
@@ -166,7 +168,7 @@ pub(super) fn table(
         "table_constraints" => per_table(s, ctx, &TABLE_CONSTRAINTS, table_constraint_rows)?,
         "referential_constraints" => per_table(s, ctx, &REFERENTIAL_CONSTRAINTS, referential_rows)?,
         "check_constraints" => per_table(s, ctx, &CHECK_CONSTRAINTS, check_rows)?,
-        "views" => per_table(s, ctx, &VIEWS, |_, _| Vec::new())?,
+        "views" => views(s, ctx)?,
         "engines" => engines(),
         _ => return Ok(None),
     };
@@ -185,10 +187,19 @@ fn visible_tables(
     s: &mut EngineSession,
     ctx: &dyn SessionContext,
 ) -> Result<Vec<TableRef>, SqlError> {
+    visible(s, ctx, tables_of)
+}
+
+/// The tables or views (`list`) of every visible database that the session may select from.
+fn visible(
+    s: &mut EngineSession,
+    ctx: &dyn SessionContext,
+    list: fn(&EngineSession, &str) -> Result<Vec<String>, SqlError>,
+) -> Result<Vec<TableRef>, SqlError> {
     let mut visible = Vec::new();
     for db in visible_databases(s, ctx)? {
         s.attach(&db, &[])?;
-        for table in tables_of(s, &db)? {
+        for table in list(s, &db)? {
             if ctx.authorize(Privilege::Select, &db, Some(&table)).is_ok() {
                 visible.push(TableRef {
                     db: db.clone(),
@@ -281,6 +292,18 @@ fn tables_table(s: &mut EngineSession, ctx: &dyn SessionContext) -> Result<Virtu
             Value::from(""),
             Value::Text(comment),
         ]);
+    }
+    // MySQL's row for a view: no engine or sizes, `VIEW` as the comment.
+    for t in visible(s, ctx, views_of)? {
+        let mut row = vec![
+            Value::from(CATALOG),
+            Value::Text(t.db),
+            Value::Text(t.table),
+            Value::from("VIEW"),
+        ];
+        row.extend(std::iter::repeat_n(Value::Null, 16));
+        row.push(Value::from("VIEW"));
+        rows.push(row);
     }
     Ok(VirtualTable {
         columns: names(&[
@@ -650,6 +673,33 @@ const VIEWS: [&str; 10] = [
     "CHARACTER_SET_CLIENT",
     "COLLATION_CONNECTION",
 ];
+
+/// `VIEWS`: one row per visible view. None is updatable here.
+fn views(s: &mut EngineSession, ctx: &dyn SessionContext) -> Result<VirtualTable, SqlError> {
+    let mut rows = Vec::new();
+    for t in visible(s, ctx, views_of)? {
+        s.attach(&t.db, &[])?;
+        let Some(def) = view_def(s, &t)? else {
+            continue;
+        };
+        rows.push(vec![
+            Value::from(CATALOG),
+            Value::Text(t.db),
+            Value::Text(t.table),
+            Value::Text(def.query),
+            Value::from("NONE"),
+            Value::from("NO"),
+            Value::Text(def.definer),
+            Value::Text(def.security),
+            Value::from(show::VIEW_CHARSET),
+            Value::from(show::VIEW_COLLATION),
+        ]);
+    }
+    Ok(VirtualTable {
+        columns: names(&VIEWS),
+        rows,
+    })
+}
 
 /// The engines `SHOW ENGINES` lists too ([`crate::vars::ENGINES`]).
 fn engines() -> VirtualTable {

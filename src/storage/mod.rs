@@ -25,8 +25,9 @@
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
 //!   attached to it, the catalog of MySQL definitions, the session's temporary tables, how DDL
 //!   runs.
+//! * `view`: `CREATE`/`DROP VIEW`, a view's definition as MySQL shows it.
 //! * `show`: the `SHOW`s storage answers ([`EngineSession::show`]), COM_FIELD_LIST.
-//! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`.
+//! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`, `VIEWS`.
 //! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
 //! * `alter`: `ALTER TABLE`.
 //! * `duplicate`: the duplicate-key error with the key's name and value.
@@ -43,6 +44,7 @@ mod information_schema;
 mod show;
 mod translate;
 mod types;
+mod view;
 
 use std::io;
 

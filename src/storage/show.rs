@@ -1,10 +1,12 @@
-//! `SHOW DATABASES`, `SHOW TABLES`, `SHOW COLUMNS`/`DESCRIBE`, `SHOW CREATE TABLE|DATABASE`,
-//! answered from the database files and the catalog of MySQL definitions.
+//! `SHOW DATABASES`, `SHOW TABLES`, `SHOW COLUMNS`/`DESCRIBE`, `SHOW CREATE
+//! TABLE|VIEW|DATABASE`, `SHOW INDEX`, `SHOW TABLE STATUS`, answered from the database files and
+//! the catalog of MySQL definitions.
 
-use super::conn::{EngineSession, no_such_table, tables_of, unknown_database};
+use super::conn::{EngineSession, no_such_table, tables_of, unknown_database, views_of};
 use super::definition::{KeyKind, TABLE_COLLATION, TableDef};
 use super::translate::{self, TableRef, quote};
 use super::types::{column_for, sql_error};
+use super::view::{self, not_view};
 use super::{ExecError, Outcome, RowSink, SessionContext, Show, TableName};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
@@ -179,11 +181,17 @@ fn tables(
     } else {
         Listing::new(&[&heading])
     };
-    for table in tables_of(session, db)? {
+    let mut names: Vec<(String, &str)> = tables_of(session, db)?
+        .into_iter()
+        .map(|t| (t, "BASE TABLE"))
+        .chain(views_of(session, db)?.into_iter().map(|v| (v, "VIEW")))
+        .collect();
+    names.sort();
+    for (table, kind) in names {
         if pattern.is_none_or(|p| crate::lex::like(p, &table)) {
             let mut row = vec![Value::Text(table)];
             if full {
-                row.push(Value::from("BASE TABLE"));
+                row.push(Value::from(kind));
             }
             listing.push(row);
         }
@@ -191,8 +199,8 @@ fn tables(
     Ok(listing)
 }
 
-/// What describing a table needs: a privilege on it (MySQL asks for any; SELECT here), its
-/// database attached, and the table itself; the session's temporary table, nothing.
+/// What describing a table or view needs: a privilege on it (MySQL asks for any; SELECT
+/// here), its database attached, and the table itself; the session's temporary table, nothing.
 fn open_table(
     session: &mut EngineSession,
     target: &TableRef,
@@ -206,7 +214,7 @@ fn open_table(
         return Err(no_such_table(target));
     }
     session.attach(&target.db, &[])?;
-    if session.table_exists(target)? {
+    if session.table_exists(target)? || session.view_exists(target)? {
         Ok(())
     } else {
         Err(no_such_table(target))
@@ -407,6 +415,10 @@ fn create_table(
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
     open_table(session, target, ctx)?;
+    // MySQL answers SHOW CREATE TABLE of a view as SHOW CREATE VIEW.
+    if session.temporary(target).is_none() && session.view_exists(target)? {
+        return create_view(session, target, ctx);
+    }
     let definition = match session.table_def(target)? {
         Some(def) => def.show_create(
             session.temporary(target).is_some(),
@@ -433,16 +445,38 @@ fn create_view(
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
     ctx.authorize(Privilege::Select, &target.db, Some(&target.table))?;
-    Err(
-        match session.attach_if_exists(&target.db, &[])? && session.table_exists(target)? {
-            true => SqlError::new(
-                crate::error::ErrorKind::WrongObject,
-                format!("'{}.{}' is not VIEW", target.db, target.table),
-            ),
-            false => no_such_table(target),
-        },
-    )
+    ctx.authorize(Privilege::ShowView, &target.db, Some(&target.table))?;
+    if !session.attach_if_exists(&target.db, &[])? {
+        return Err(no_such_table(target));
+    }
+    if let Some(def) = view::view_def(session, target)?
+        && session.view_exists(target)?
+    {
+        return Ok(Listing::new(&[
+            "View",
+            "Create View",
+            "character_set_client",
+            "collation_connection",
+        ])
+        .row(vec![
+            target.table.clone(),
+            def.create,
+            VIEW_CHARSET.to_string(),
+            VIEW_COLLATION.to_string(),
+        ]));
+    }
+    Err(if session.table_exists(target)? {
+        not_view(target)
+    } else {
+        no_such_table(target)
+    })
 }
+
+/// The client character set and connection collation a view is shown with (MySQL keeps those
+/// of the session that made it; tlsql's sessions start with these).
+pub(super) const VIEW_CHARSET: &str = "utf8mb4";
+/// See [`VIEW_CHARSET`].
+pub(super) const VIEW_COLLATION: &str = TABLE_COLLATION;
 
 /// `SHOW INDEX`: one row per column of each key, in the definition's order.
 fn index(
@@ -558,8 +592,22 @@ fn table_status(
         "Create_options",
         "Comment",
     ]);
-    for table in tables_of(session, db)? {
+    let mut names: Vec<(String, bool)> = tables_of(session, db)?
+        .into_iter()
+        .map(|t| (t, false))
+        .chain(views_of(session, db)?.into_iter().map(|v| (v, true)))
+        .collect();
+    names.sort();
+    for (table, is_view) in names {
         if pattern.is_some_and(|p| !crate::lex::like(p, &table)) {
+            continue;
+        }
+        // MySQL's row for a view: its name and `VIEW` as the comment (dump tools look for it).
+        if is_view {
+            let mut row = vec![Value::Text(table)];
+            row.extend(std::iter::repeat_n(Value::Null, 16));
+            row.push(Value::from("VIEW"));
+            listing.push(row);
             continue;
         }
         let target = TableRef {

@@ -55,9 +55,9 @@ tool_sqlalchemy() { "$PY" "$HERE/python/sqlalchemy_inspect.py"; }
 tool_django() { "$PY" "$HERE/python/django_migrate.py"; }
 
 # mariadb-dump with its defaults (--opt) of a database with AUTO_INCREMENT past the last row,
-# unique and secondary keys, a BLOB with \0 bytes, NULLs and non-ASCII text; restored with the
-# mariadb CLI into another database: the same rows, the same next AUTO_INCREMENT, and the unique
-# key enforced again.
+# unique and secondary keys, a BLOB with \0 bytes, NULLs and non-ASCII text, and a view; restored
+# with the mariadb CLI into another database: the same rows (the view's too), the same next
+# AUTO_INCREMENT, and the unique key enforced again.
 tool_dump() {
   sql -e "DROP DATABASE IF EXISTS tools_dump_src; DROP DATABASE IF EXISTS tools_dump_dst;
     CREATE DATABASE tools_dump_src; CREATE DATABASE tools_dump_dst;
@@ -66,12 +66,16 @@ tool_dump() {
     INSERT INTO tools_dump_src.item (code, name, qty, data) VALUES
       ('a', '日本語 é ü', 1, X'00610062FF00'), ('b', NULL, NULL, NULL), ('c', 'it''s \"q\" \\\\ end', 3, X'00'),
       ('d', 'gone', 4, X'01');
-    DELETE FROM tools_dump_src.item WHERE code = 'd';" || return 1
+    DELETE FROM tools_dump_src.item WHERE code = 'd';
+    CREATE VIEW tools_dump_src.counted AS SELECT code, qty FROM tools_dump_src.item WHERE qty IS NOT NULL;" || return 1
   mariadb-dump --defaults-file="$CNF" tools_dump_src >"$WORK/dump.sql" || return 1
   mariadb --defaults-file="$CNF" tools_dump_dst <"$WORK/dump.sql" || return 1
   local rows="SELECT id, code, name, qty, HEX(data) FROM item ORDER BY id" src dst
   src=$(sql tools_dump_src -e "$rows") && dst=$(sql tools_dump_dst -e "$rows") || return 1
   [[ $src == "$dst" && $(wc -l <<<"$src") == 3 ]] || { echo "rows differ after restore:"; diff <(echo "$src") <(echo "$dst"); return 1; }
+  rows="SELECT code, qty FROM counted ORDER BY code"
+  src=$(sql tools_dump_src -e "$rows") && dst=$(sql tools_dump_dst -e "$rows") || return 1
+  [[ $src == "$dst" && $(wc -l <<<"$src") == 2 ]] || { echo "the view's rows differ after restore:"; diff <(echo "$src") <(echo "$dst"); return 1; }
   local next
   for db in tools_dump_src tools_dump_dst; do
     next=$(sql "$db" -e "INSERT INTO item (code) VALUES ('z'); SELECT LAST_INSERT_ID()") || return 1
@@ -82,7 +86,7 @@ tool_dump() {
   fi
   grep -q "ERROR 1062" <<<"$out" || { echo "duplicate into the restored table: $out"; return 1; }
   sql -e "DROP DATABASE tools_dump_src; DROP DATABASE tools_dump_dst" || return 1
-  echo "mariadb-dump $(mariadb-dump --version | grep -o 'Distrib [^,]*'): $(grep -c . "$WORK/dump.sql") lines restored with mariadb: 3 identical rows, next AUTO_INCREMENT 5 on both, unique key enforced"
+  echo "mariadb-dump $(mariadb-dump --version | grep -o 'Distrib [^,]*'): $(grep -c . "$WORK/dump.sql") lines restored with mariadb: 3 identical rows, a view with 2, next AUTO_INCREMENT 5 on both, unique key enforced"
 }
 
 tool_slap() {
