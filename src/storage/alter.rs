@@ -34,6 +34,7 @@ use sqlparser::ast::{
 use super::conn::{CATALOG, EngineSession, no_such_table};
 use super::ddl;
 use super::definition::TableDef;
+use super::table_sql;
 use super::translate::{self, TableRef, quote};
 use super::{Outcome, SessionContext};
 use crate::auth::privileges::Privilege;
@@ -80,7 +81,7 @@ pub(super) fn alter_table(
     for operation in &alter.operations {
         plan_operation(s, &mut plan, operation)?;
     }
-    let new = translate::create_table(&plan.table, &plan.target, &plan.target)?;
+    let new = table_sql::create_table(&plan.table, &plan.target, &plan.target)?;
     let schema = quote(&target.db);
     let next = s.next_auto_increment(&target)?;
     let mut statements = if plan.rebuild {
@@ -120,7 +121,7 @@ fn rebuild(
         db: target.db.clone(),
         table: REBUILD_TABLE.to_string(),
     };
-    let mut made = translate::table_sql(def, &temporary)?;
+    let mut made = table_sql::table_sql(def, &temporary)?;
     made.truncate(1);
     let (into, from): (Vec<String>, Vec<String>) = plan
         .table
@@ -174,7 +175,7 @@ fn plan_operation(
                     format!("Duplicate column name '{}'", column_def.name.value),
                 ));
             }
-            let keyed = translate::is_auto_increment(&column_def.options)
+            let keyed = table_sql::is_auto_increment(&column_def.options)
                 || column_def.options.iter().any(|o| {
                     matches!(
                         o.option,
@@ -202,7 +203,7 @@ fn plan_operation(
             }
             plan.sqlite.push(format!(
                 "ALTER TABLE {table_sql} ADD COLUMN {}",
-                translate::column_sql(column_def, has(|o| matches!(o, ColumnOption::NotNull)))
+                table_sql::column_sql(column_def, has(|o| matches!(o, ColumnOption::NotNull)))
             ));
             plan.table.columns.push(column_def.clone());
             plan.origins.push(None);
@@ -309,18 +310,18 @@ fn plan_operation(
                 }
             };
             let name = name.map_or_else(|| first_column_name(columns), |n| n.value.clone());
-            let index = translate::index_name(&plan.target.table, &name);
+            let index = table_sql::index_name(&plan.target.table, &name);
             if indexes_of(s, &plan.target)?.contains(&index) || plan.declares_index(&name) {
                 return Err(SqlError::new(
                     ErrorKind::DuplicateKeyName,
                     format!("Duplicate key name '{name}'"),
                 ));
             }
-            plan.sqlite.push(translate::create_index_sql(
+            plan.sqlite.push(table_sql::create_index_sql(
                 &plan.target,
                 &name,
                 unique,
-                &translate::index_columns(columns),
+                &table_sql::index_columns(columns),
             ));
             let mut constraint = constraint.clone();
             match &mut constraint {
@@ -331,7 +332,7 @@ fn plan_operation(
             plan.table.constraints.push(constraint);
         }
         AlterTableOperation::DropIndex { name } => {
-            let index = translate::index_name(&plan.target.table, &name.value);
+            let index = table_sql::index_name(&plan.target.table, &name.value);
             if !indexes_of(s, &plan.target)?.contains(&index) {
                 return Err(cannot_drop(&name.value));
             }

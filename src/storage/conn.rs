@@ -2,15 +2,15 @@
 //! database in `<data-dir>/db/`, attached under the database's name when a statement needs it.
 
 use std::fs;
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, InterruptHandle, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::definition::TableDef;
+use super::pool::{self, Interrupter, Lease, Ready, Slot};
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, StorageError};
@@ -26,34 +26,8 @@ const MAX_ATTACHED: usize = 125;
 /// recently used are detached (each holds file descriptors and a page cache).
 const KEEP_ATTACHED: usize = 16;
 
-/// How long a statement waits for another session's write lock before failing with 1205.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-
 /// The table in every database file that keeps each table's MySQL definition.
 pub(super) const CATALOG: &str = "_tlsql_tables";
-
-/// How many connections ended sessions leave ready for the next ones, as many as the idle
-/// workers the server keeps (`server::pool`): opening a connection, registering its functions
-/// and loading its schema is most of what a plain connection costs the server.
-const POOLED: usize = 64;
-
-/// A connection ready for a session: open, functions registered, schema loaded, nothing of an
-/// earlier session left on it.
-#[derive(Debug)]
-struct Ready {
-    conn: Connection,
-    /// What the connection's `SLEEP` watches (registered with the connection, so it stays).
-    interrupted: Arc<AtomicBool>,
-}
-
-/// The interrupt handle of a connection while one session holds it: the session's
-/// [`Interrupter`]s reach the connection through it, and the session empties it, under its
-/// lock, before the connection goes back to the pool.
-type Slot = Arc<Mutex<Option<InterruptHandle>>>;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The engine: where the database files live.
 #[derive(Debug)]
@@ -92,10 +66,10 @@ impl Engine {
 
     /// A session's connection: one an ended session gave back, else a new one.
     pub fn connect(&self) -> Result<EngineSession, SqlError> {
-        let pooled = lock(&self.pool).pop();
+        let pooled = pool::lock(&self.pool).pop();
         let Ready { conn, interrupted } = match pooled {
             Some(ready) => ready,
-            None => Self::open_connection().map_err(|e| sql_error(&e, None))?,
+            None => Ready::open().map_err(|e| sql_error(&e, None))?,
         };
         let slot = Arc::new(Mutex::new(Some(conn.get_interrupt_handle())));
         Ok(EngineSession {
@@ -115,15 +89,6 @@ impl Engine {
             databases_changed: Arc::clone(&self.databases_changed),
             databases_seen: self.databases_changed.load(Ordering::Acquire),
         })
-    }
-
-    fn open_connection() -> rusqlite::Result<Ready> {
-        let conn = Connection::open_in_memory()?;
-        conn.busy_timeout(LOCK_WAIT)?;
-        let interrupted = Arc::new(AtomicBool::new(false));
-        super::functions::register(&conn, Arc::clone(&interrupted))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(Ready { conn, interrupted })
     }
 
     /// Moves every database's write-ahead log into its file and empties the log (at
@@ -153,68 +118,31 @@ impl Engine {
     }
 }
 
-/// Stops the statement a session's connection runs, from another thread (`KILL`): it fails
-/// with SQLite's interrupt, which the session reports as MySQL's 1317.
-///
-/// Once the session has ended it reaches nothing, although its connection lives on in the
-/// pool for other sessions.
-pub struct Interrupter {
-    slot: Slot,
-    /// What `SLEEP` watches, which SQLite's interrupt does not reach while it waits.
-    interrupted: Arc<AtomicBool>,
-}
-
-impl Interrupter {
-    /// Interrupts the running statement, if there is one (no effect on later ones, but for a
-    /// `SLEEP` until [`EngineSession::clear_interrupt`]).
-    pub fn interrupt(&self) {
-        // Under the slot's lock, so that a session giving its connection back either waits
-        // for this to finish (and then clears it) or has already emptied the slot.
-        if let Some(handle) = &*lock(&self.slot) {
-            self.interrupted.store(true, Ordering::Release);
-            handle.interrupt();
-        }
-    }
-}
-
-/// A session's connection, taken out only when the session ends ([`EngineSession`]'s drop).
-pub(super) struct Lease(Option<Connection>);
-
-impl Deref for Lease {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.0
-            .as_ref()
-            .expect("a session's connection is taken only when it ends")
-    }
-}
-
 /// One session's view of storage.
 pub struct EngineSession {
     pub(super) conn: Lease,
     /// Set by the session's [`Interrupter`]; `SLEEP` ends when it is.
-    interrupted: Arc<AtomicBool>,
+    pub(super) interrupted: Arc<AtomicBool>,
     /// The connection's interrupt handle for this session's [`Interrupter`]s.
-    slot: Slot,
+    pub(super) slot: Slot,
     /// Where the connection goes when the session ends.
-    pool: Arc<Mutex<Vec<Ready>>>,
+    pub(super) pool: Arc<Mutex<Vec<Ready>>>,
     pub(super) dir: PathBuf,
     pub(super) current: Option<String>,
     autocommit: bool,
     /// `foreign_key_checks`.
     foreign_key_checks: bool,
     /// Whether a PRAGMA that sessions change was changed (foreign keys, legacy ALTER TABLE).
-    pragmas_changed: bool,
+    pub(super) pragmas_changed: bool,
     /// Whether tables were made in SQLite's `temp` schema (`information_schema`, the server's
     /// tables, the session's temporary tables).
     pub(super) temp_used: bool,
     /// The session's temporary tables (`CREATE TEMPORARY TABLE`), in the order they were made.
     pub(super) temporary: Vec<Temporary>,
     /// Attached databases, least recently used first.
-    attached: Vec<String>,
+    pub(super) attached: Vec<String>,
     /// The file (device, inode) each attached database was opened from.
-    files: Vec<(String, (u64, u64))>,
+    pub(super) files: Vec<(String, (u64, u64))>,
     databases_changed: Arc<AtomicU64>,
     /// The value of `databases_changed` when this session last looked at its files.
     databases_seen: u64,
@@ -732,107 +660,6 @@ impl EngineSession {
     }
 }
 
-impl EngineSession {
-    /// Puts the connection back to what a new connection is, before it goes to the pool: an
-    /// error (or anything not verified) closes it instead.
-    fn make_fresh(&mut self) -> Result<(), SqlError> {
-        if self.in_transaction() {
-            self.batch("ROLLBACK")?;
-        }
-        // Statements the next session would prepare anew anyway; a detached database's would
-        // only fail.
-        self.conn.flush_prepared_statement_cache();
-        self.files.clear();
-        for db in std::mem::take(&mut self.attached) {
-            self.batch(&format!("DETACH DATABASE {}", quote(&db)))?;
-        }
-        if self.pragmas_changed {
-            self.batch("PRAGMA foreign_keys = ON; PRAGMA legacy_alter_table = OFF")?;
-        }
-        // `LAST_INSERT_ID()` and `ROW_COUNT()` read the connection's own counts, 0 on a new
-        // one: an insert of rowid 0 sets the first, a delete of nothing the second.
-        if self.conn.last_insert_rowid() != 0 || self.conn.changes() != 0 {
-            self.temp_used = true;
-            self.batch(
-                "CREATE TEMP TABLE _tlsql_fresh (x); \
-                 INSERT INTO temp._tlsql_fresh (rowid, x) VALUES (0, 0); \
-                 DELETE FROM temp._tlsql_fresh WHERE x <> 0",
-            )?;
-        }
-        self.temporary.clear();
-        if self.temp_used {
-            // SQLite's own `sqlite_sequence` (made by a temporary table with AUTO_INCREMENT)
-            // cannot be dropped: the check below then closes the connection.
-            let tables: Vec<String> = {
-                let mut stmt = self
-                    .conn
-                    .prepare(
-                        "SELECT name FROM temp.sqlite_master WHERE type = 'table' \
-                         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-                    )
-                    .map_err(|e| sql_error(&e, None))?;
-                stmt.query_map([], |r| r.get(0))
-                    .and_then(|names| names.collect())
-                    .map_err(|e| sql_error(&e, None))?
-            };
-            for table in tables {
-                self.batch(&format!("DROP TABLE temp.{}", quote(&table)))?;
-            }
-            let left: i64 = self
-                .conn
-                .query_row("SELECT COUNT(*) FROM temp.sqlite_master", [], |r| r.get(0))
-                .map_err(|e| sql_error(&e, None))?;
-            if left != 0 {
-                return Err(SqlError::unknown("temporary objects left"));
-            }
-        }
-        // Index 2 is the first attached database after `main` and `temp`.
-        let fresh = !self.in_transaction()
-            && self.conn.db_name(2).is_err()
-            && self.conn.last_insert_rowid() == 0
-            && self.conn.changes() == 0;
-        if fresh {
-            Ok(())
-        } else {
-            Err(SqlError::unknown("connection state left"))
-        }
-    }
-}
-
-impl Drop for EngineSession {
-    /// Gives the connection to the pool, fresh, or closes it.
-    fn drop(&mut self) {
-        // First: from here on no KILL of this session reaches the connection.
-        *lock(&self.slot) = None;
-        let fresh = self.make_fresh();
-        let Some(conn) = self.conn.0.take() else {
-            return;
-        };
-        if let Err(e) = fresh {
-            log::debug!(
-                "a session's connection is closed, not pooled: {}",
-                e.message
-            );
-            return;
-        }
-        // What a KILL that came before the slot was emptied set (SQLite's own interrupt flag
-        // is cleared by the next statement, none running now).
-        self.interrupted.store(false, Ordering::Release);
-        let ready = Ready {
-            conn,
-            interrupted: Arc::clone(&self.interrupted),
-        };
-        let mut pool = lock(&self.pool);
-        if pool.len() < POOLED {
-            pool.push(ready);
-        } else {
-            // Closed outside the lock.
-            drop(pool);
-            drop(ready);
-        }
-    }
-}
-
 pub(super) fn no_such_table(t: &TableRef) -> SqlError {
     SqlError::new(
         ErrorKind::NoSuchTable,
@@ -866,60 +693,4 @@ fn objects_of(session: &EngineSession, db: &str, kind: &str) -> Result<Vec<Strin
     names
         .collect::<Result<Vec<String>, _>>()
         .map_err(|e| sql_error(&e, Some(db)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn int(s: &EngineSession, sql: &str) -> i64 {
-        s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
-    }
-
-    #[test]
-    fn a_connection_given_back_is_reused_as_a_new_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(dir.path()).unwrap();
-        fs::File::create(dir.path().join("db/shop.sqlite")).unwrap();
-        let mut a = engine.connect().unwrap();
-        a.use_database("shop").unwrap();
-        a.batch("CREATE TABLE shop.t (id INTEGER PRIMARY KEY)")
-            .unwrap();
-        a.set_foreign_key_checks(false).unwrap();
-        // What an ALTER TABLE rebuild sets while it runs.
-        a.batch("PRAGMA legacy_alter_table = ON").unwrap();
-        a.temp_used = true;
-        a.batch("CREATE TEMP TABLE _tlsql_information_schema_tables (a)")
-            .unwrap();
-        a.batch("INSERT INTO shop.t VALUES (7); BEGIN; INSERT INTO shop.t VALUES (8)")
-            .unwrap();
-        let connection = Arc::clone(&a.interrupted);
-        let kill = a.interrupter();
-        drop(a);
-        let mut b = engine.connect().unwrap();
-        assert!(
-            Arc::ptr_eq(&connection, &b.interrupted),
-            "the same connection"
-        );
-        // The ended session's KILL, late: it must not reach the next session.
-        kill.interrupt();
-        assert_eq!(int(&b, "SELECT sleep(0.2)"), 0, "not interrupted");
-        assert_eq!(b.database(), None);
-        assert!(!b.in_transaction());
-        assert!(b.conn.db_name(2).is_err(), "nothing attached");
-        assert_eq!(int(&b, "PRAGMA foreign_keys"), 1);
-        assert_eq!(int(&b, "PRAGMA legacy_alter_table"), 0);
-        assert_eq!(int(&b, "SELECT COUNT(*) FROM temp.sqlite_master"), 0);
-        assert_eq!(int(&b, "SELECT last_insert_rowid()"), 0);
-        assert_eq!(int(&b, "SELECT changes()"), 0);
-        b.use_database("shop").unwrap();
-        assert_eq!(
-            int(&b, "SELECT COUNT(*) FROM shop.t"),
-            1,
-            "row 8 rolled back"
-        );
-        // This session's KILL still reaches it.
-        b.interrupter().interrupt();
-        assert_eq!(int(&b, "SELECT sleep(5)"), 1);
-    }
 }

@@ -16,6 +16,7 @@ use super::conn::{
     CATALOG, EngineSession, Temporary, check_database_name, no_such_table, unknown_database,
 };
 use super::definition::KeyKind;
+use super::table_sql;
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, SessionContext};
@@ -47,7 +48,7 @@ pub(super) fn create_table(
     } else {
         target.clone()
     };
-    let definition = translate::create_table(ct, &target, &sqlite)?;
+    let definition = table_sql::create_table(ct, &target, &sqlite)?;
     // A temporary table may shadow a base table, not another temporary one.
     let exists = if ct.temporary {
         s.temporary(&target).is_some()
@@ -142,7 +143,7 @@ pub(super) fn create_index(
     }
     statements.insert(
         0,
-        translate::create_index_sql(&target, &index, ci.unique, &listed),
+        table_sql::create_index_sql(&target, &index, ci.unique, &listed),
     );
     s.ddl(&[target.db.as_str()], &statements)
 }
@@ -229,7 +230,7 @@ pub(super) fn drop(
             let mut statements = vec![format!(
                 "DROP INDEX {}.{}",
                 quote(&target.db),
-                quote(&translate::index_name(&target.table, &index))
+                quote(&table_sql::index_name(&target.table, &index))
             )];
             if let Some(mut def) = s.table_def(&target)? {
                 if def.key(&index).is_none_or(|k| k.kind == KeyKind::Primary) {

@@ -10,7 +10,8 @@ use sqlparser::ast::{
     IndexColumn, ReferentialAction, SqlOption, TableConstraint, Value as SqlValue,
 };
 
-use super::translate::{is_auto_increment, name_parts};
+use super::table_sql::is_auto_increment;
+use super::translate::name_parts;
 use crate::error::{ErrorKind, SqlError};
 
 /// A table's definition.

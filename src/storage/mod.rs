@@ -25,6 +25,8 @@
 //! * `conn`: [`Engine`], and [`EngineSession`]: a session's connection, the database files
 //!   attached to it, the catalog of MySQL definitions, the session's temporary tables, how DDL
 //!   runs.
+//! * `pool`: sessions' connections reused, made fresh when a session ends; the
+//!   [`Interrupter`] that `KILL` reaches a session's running statement with.
 //! * `view`: `CREATE`/`DROP VIEW`, a view's definition as MySQL shows it.
 //! * `show`: the `SHOW`s storage answers ([`EngineSession::show`]), COM_FIELD_LIST.
 //! * `information_schema`: `SCHEMATA`, `TABLES`, `COLUMNS`, `VIEWS`.
@@ -41,7 +43,9 @@ mod duplicate;
 mod exec;
 mod functions;
 mod information_schema;
+mod pool;
 mod show;
+mod table_sql;
 mod translate;
 mod types;
 mod view;
@@ -52,8 +56,9 @@ use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
 
-pub use conn::{Engine, EngineSession, Interrupter};
+pub use conn::{Engine, EngineSession};
 pub use exec::{Prepared, takes_parameters};
+pub use pool::Interrupter;
 
 /// A table named in a statement: `t` (in the default database) or `db.t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
