@@ -24,6 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PEER=${PEER_SH:-$ROOT/../shared/peer/peer.sh}
+# shared/ sits beside the main checkout; a worktree elsewhere finds it through the common git dir.
+[[ -x $PEER ]] || PEER=$(cd "$(git rev-parse --git-common-dir)/../.." && pwd)/shared/peer/peer.sh
 export PEER_DIR=${PEER_DIR:-${TMPDIR:-/tmp}/tlsql-peer}
 BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
 STEPS=${STEPS:-"verify conn sysbench bulk"}
