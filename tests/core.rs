@@ -604,6 +604,8 @@ fn malformed_packets_do_not_hurt_other_sessions() {
 
 #[test]
 fn large_results_cross_the_16_mib_packet_boundary() {
+    // Some 100 MiB of copies in this process: tests that bound the process's memory wait.
+    let _memory = crate::util::memory_lock();
     let server = TestServer::start();
     let mut c = server.root();
     c.query_drop("CREATE DATABASE big").unwrap();

@@ -933,12 +933,25 @@ fn a_backend_that_refuses_before_the_greeting_answers_as_directly() {
     let _held: Vec<mysql::Conn> = (0..limit + 1)
         .filter_map(|_| mysql::Conn::new(opts_of(&r_none)).ok())
         .collect();
-    let direct = outcome(&r_none);
+    // MariaDB counts a closed connection out only once its thread has finished, so the slot
+    // past the limit (a refusal after the greeting, SQLSTATE 08004) may be taken or free from
+    // one attempt to the next (a refusal before it, HY000): the two are compared in the same
+    // state, i.e. until they agree or the attempts run out.
+    let mut attempts = 0;
+    let (direct, through) = loop {
+        attempts += 1;
+        let direct = outcome(&r_none);
+        let through = outcome(&r_none.to(gw.addr));
+        if direct == through || attempts == 5 {
+            break (direct, through);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(
         matches!(direct, Outcome::Err { code: 1040, .. }),
         "{direct:?}"
     );
-    assert_eq!(outcome(&r_none.to(gw.addr)), direct);
+    assert_eq!(through, direct);
 }
 
 /// With a monitor account the health check logs in and asks `wsrep_ready`: a Galera node cut off
