@@ -527,29 +527,23 @@ impl EngineSession {
     }
 
     pub(super) fn table_exists(&self, t: &TableRef) -> Result<bool, SqlError> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT 1 FROM {}.sqlite_master WHERE type = 'table' AND name = ?1",
-                    quote(&t.db)
-                ),
-                [&t.table],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(|e| sql_error(&e, Some(&t.db)))
+        self.schema_object_exists(t, "table")
     }
 
     /// Whether `t` is a view (its database attached).
     pub(super) fn view_exists(&self, t: &TableRef) -> Result<bool, SqlError> {
+        self.schema_object_exists(t, "view")
+    }
+
+    /// Whether the attached database of `t` holds an object of SQLite type `kind` named `t`.
+    fn schema_object_exists(&self, t: &TableRef, kind: &str) -> Result<bool, SqlError> {
         self.conn
             .query_row(
                 &format!(
-                    "SELECT 1 FROM {}.sqlite_master WHERE type = 'view' AND name = ?1",
+                    "SELECT 1 FROM {}.sqlite_master WHERE type = ?1 AND name = ?2",
                     quote(&t.db)
                 ),
-                [&t.table],
+                [kind, t.table.as_str()],
                 |_| Ok(()),
             )
             .optional()

@@ -23,14 +23,14 @@ use super::{Outcome, SessionContext};
 use crate::auth::privileges::Privilege;
 use crate::error::{ErrorKind, SqlError};
 
-/// `CREATE TABLE`.
-pub(super) fn create_table(
-    s: &mut EngineSession,
-    ct: &CreateTable,
+/// Where `CREATE TABLE` or `CREATE VIEW` of `name` puts the new object, once the session may
+/// (`CREATE`), its database exists, and the name is not one storage keeps for itself.
+pub(super) fn creatable(
+    s: &EngineSession,
+    name: &ObjectName,
     ctx: &dyn SessionContext,
-) -> Result<Outcome, SqlError> {
-    let target = translate::resolve(&ct.name, s.current.as_deref())?;
-    // tlsql has no separate CREATE TEMPORARY TABLES privilege.
+) -> Result<TableRef, SqlError> {
+    let target = translate::resolve(name, s.current.as_deref())?;
     ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
     if !s.database_exists(&target.db) {
         return Err(unknown_database(&target.db));
@@ -43,6 +43,17 @@ pub(super) fn create_table(
             format!("Incorrect table name '{}'", target.table),
         ));
     }
+    Ok(target)
+}
+
+/// `CREATE TABLE`.
+pub(super) fn create_table(
+    s: &mut EngineSession,
+    ct: &CreateTable,
+    ctx: &dyn SessionContext,
+) -> Result<Outcome, SqlError> {
+    // tlsql has no separate CREATE TEMPORARY TABLES privilege.
+    let target = creatable(s, &ct.name, ctx)?;
     let sqlite = if ct.temporary {
         translate::temporary_table(&target)
     } else {

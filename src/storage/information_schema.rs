@@ -266,32 +266,15 @@ fn tables_table(s: &mut EngineSession, ctx: &dyn SessionContext) -> Result<Virtu
             .catalog_def(&t)?
             .and_then(|d| d.comment)
             .unwrap_or_default();
-        rows.push(vec![
+        let mut row = vec![
             Value::from(CATALOG),
             Value::Text(t.db),
             Value::Text(t.table),
             Value::from("BASE TABLE"),
-            Value::from("InnoDB"),
-            Value::Int(10),
-            Value::from("Dynamic"),
-            // MySQL's figure is an estimate too; counting would read every table.
-            Value::Null,
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            next.map_or(Value::Null, |n| {
-                Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
-            }),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::from(TABLE_COLLATION),
-            Value::Null,
-            Value::from(""),
-            Value::Text(comment),
-        ]);
+        ];
+        // MySQL's row count is an estimate too; counting would read every table.
+        row.extend(show::base_table_status(Value::Null, next, comment));
+        rows.push(row);
     }
     // MySQL's row for a view: no engine or sizes, `VIEW` as the comment.
     for t in visible(s, ctx, views_of)? {

@@ -627,30 +627,38 @@ fn table_status(
             .and_then(|d| d.comment)
             .unwrap_or_default();
         let next = session.next_auto_increment(&target)?;
-        listing.push(vec![
-            Value::Text(table),
-            Value::from("InnoDB"),
-            Value::Int(10),
-            Value::from("Dynamic"),
-            Value::Int(rows),
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            Value::Int(0),
-            next.map_or(Value::Null, |n| {
-                Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
-            }),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::from(TABLE_COLLATION),
-            Value::Null,
-            Value::from(""),
-            Value::Text(comment),
-        ]);
+        let mut row = vec![Value::Text(table)];
+        row.extend(base_table_status(Value::Int(rows), next, comment));
+        listing.push(row);
     }
     Ok(listing)
+}
+
+/// A base table's status from `Engine` to `Comment`, the columns `SHOW TABLE STATUS` and
+/// `information_schema.TABLES` share (in the same order): `rows` as counted or estimated, the
+/// next AUTO_INCREMENT value, the table's comment.
+pub(super) fn base_table_status(rows: Value, next: Option<u64>, comment: String) -> Vec<Value> {
+    vec![
+        Value::from("InnoDB"),
+        Value::Int(10),
+        Value::from("Dynamic"),
+        rows,
+        Value::Int(0),
+        Value::Int(0),
+        Value::Int(0),
+        Value::Int(0),
+        Value::Int(0),
+        next.map_or(Value::Null, |n| {
+            Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+        }),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::from(TABLE_COLLATION),
+        Value::Null,
+        Value::from(""),
+        Value::Text(comment),
+    ]
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use sqlparser::ast::{
     visit_relations_mut,
 };
 
-use super::conn::{CATALOG, EngineSession, no_such_table, unknown_database};
+use super::conn::{CATALOG, EngineSession, no_such_table};
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
 use super::{Outcome, SessionContext};
@@ -50,19 +50,7 @@ pub(super) fn create(
             "CREATE VIEW with MATERIALIZED, TEMPORARY, SECURE, OR ALTER or IF NOT EXISTS",
         ));
     }
-    let target = translate::resolve(&cv.name, s.current.as_deref())?;
-    ctx.authorize(Privilege::Create, &target.db, Some(&target.table))?;
-    if !s.database_exists(&target.db) {
-        return Err(unknown_database(&target.db));
-    }
-    if target.table.starts_with("_tlsql_")
-        || target.table.to_ascii_lowercase().starts_with("sqlite_")
-    {
-        return Err(SqlError::new(
-            ErrorKind::WrongTableName,
-            format!("Incorrect table name '{}'", target.table),
-        ));
-    }
+    let target = super::ddl::creatable(s, &cv.name, ctx)?;
     // A user variable would be read once, when the view is made: MySQL refuses it.
     let variable = visit_expressions(&cv.query, |e| match e {
         Expr::Identifier(i) if i.value.starts_with('@') && !i.value.starts_with("@@") => {
