@@ -3,7 +3,7 @@
 # in one window: the peer script in ../shared/peer (connbench connection rate plain / TLS /
 # mutual TLS, sysbench oltp_point_select plain / TLS, 100 MB result sets plain / TLS), with the
 # server's CPU time per operation from /proc/<pid>/stat; and this repository's load tool
-# (examples/load.rs: server RSS per idle connection, connection rate, queries per second).
+# (examples/load/: server RSS per idle connection, connection rate, queries per second).
 #
 #   benches/peer-compare.sh                       all backends compiled in turn, then MariaDB
 #   TLSQLTEST_BACKENDS="rustls" benches/peer-compare.sh
@@ -68,6 +68,9 @@ load_tool() {
   echo "tls   $("$tool" "${tls[@]}" hold --connections "$LOAD_HOLD" --logins 50)"
   echo "plain $("$tool" "${plain[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
   echo "tls   $("$tool" "${tls[@]}" connect --clients 2 --seconds "$LOAD_SECS")"
+  # The tool's own TLS client offering X25519 alone: full handshakes, then resumed ones.
+  echo "tls   $("$tool" "${tls[@]}" handshake --full --group X25519 --clients 2 --seconds "$LOAD_SECS")"
+  echo "tls   $("$tool" "${tls[@]}" handshake --group X25519 --clients 2 --seconds "$LOAD_SECS")"
   echo "plain $("$tool" "${plain[@]}" query --clients 2 --seconds "$LOAD_SECS" --sql 'SELECT 1')"
   echo "tls   $("$tool" "${tls[@]}" query --clients 2 --seconds "$LOAD_SECS" --sql 'SELECT 1')"
 }

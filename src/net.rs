@@ -12,7 +12,7 @@
 //! [`super::shutdown`]), and a timeout changed by another thread never reaches a read already
 //! blocked.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
 use tlsql_tls_api::TlsStream;
 
 use crate::shutdown::Shutdown as ServerShutdown;
@@ -102,9 +103,10 @@ pub struct SocketControl {
 }
 
 impl Socket {
-    /// Wraps an accepted TCP connection (blocking mode).
-    pub fn tcp(stream: TcpStream) -> io::Result<Self> {
-        let peer = Peer::Tcp(stream.peer_addr()?);
+    /// Wraps an accepted TCP connection from `peer` (the address `accept` returned), in
+    /// blocking mode.
+    pub fn tcp(stream: TcpStream, peer: SocketAddr) -> io::Result<Self> {
+        let peer = Peer::Tcp(peer);
         stream.set_nonblocking(false)?;
         // Interactive latency matters more than packet count: responses are written whole.
         stream.set_nodelay(true)?;
@@ -168,12 +170,37 @@ impl Socket {
             .deadline
     }
 
-    /// Arms the time left before the deadline as the write timeout; fails once it passed.
-    fn arm_write(&self) -> io::Result<()> {
-        let Some(deadline) = self.deadline() else {
-            return Ok(());
-        };
-        self.raw.set_write_timeout(Some(time_left(deadline)?))
+    /// Writes before the deadline: without waiting when the socket has room (always, for the
+    /// few kilobytes of a connection phase), else waiting in `poll(2)` for the time left. No
+    /// socket option is set per write: the TLS handshake alone writes several times.
+    fn write_before(&self, deadline: Instant, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        loop {
+            match sendmsg(
+                self.raw.fd(),
+                bufs,
+                &mut SendAncillaryBuffer::default(),
+                SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+            ) {
+                Ok(n) => return Ok(n),
+                Err(rustix::io::Errno::AGAIN) => {
+                    let left = Timespec::try_from(time_left(deadline)?)
+                        .map_err(|_| io::Error::other("timeout out of range"))?;
+                    let mut fds = [PollFd::from_borrowed_fd(self.raw.fd(), PollFlags::OUT)];
+                    match poll(&mut fds, Some(&left)) {
+                        Ok(0) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "connect-timeout expired",
+                            ));
+                        }
+                        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Waits until the client's data (or its close) can be read. A timeout and the start of
@@ -269,10 +296,19 @@ impl Read for Socket {
 
 impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.arm_write()?;
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    /// One system call for all of `bufs`: a TLS library hands over a flight of records (the
+    /// server's hello to its Finished, or session tickets and the response behind them) at
+    /// once, and the default would send each on its own.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline() {
+            return self.write_before(deadline, bufs);
+        }
         match &*self.raw {
-            Raw::Tcp(s) => (&mut &*s).write(buf),
-            Raw::Unix(s) => (&mut &*s).write(buf),
+            Raw::Tcp(s) => (&mut &*s).write_vectored(bufs),
+            Raw::Unix(s) => (&mut &*s).write_vectored(bufs),
         }
     }
 
@@ -386,6 +422,10 @@ impl Write for Replay {
         self.socket.write(buf)
     }
 
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.socket.write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.socket.flush()
     }
@@ -416,6 +456,13 @@ impl Write for Conn {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write_vectored(bufs),
+            Conn::Tls(s) => s.write_vectored(bufs),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Conn::Plain(s) => s.flush(),
@@ -432,8 +479,8 @@ mod tests {
     fn pair() -> (TcpStream, Socket) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        (client, Socket::tcp(server).unwrap())
+        let (server, peer) = listener.accept().unwrap();
+        (client, Socket::tcp(server, peer).unwrap())
     }
 
     #[test]
@@ -462,6 +509,34 @@ mod tests {
         // Once past the deadline every call fails at once.
         let err = socket.read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn deadline_stops_a_client_that_does_not_read_and_records_leave_together() {
+        let (mut client, mut socket) = pair();
+        socket
+            .control()
+            .set_deadline(Instant::now() + Duration::from_millis(300));
+        // A flight of records is one write, not one per record.
+        let sent = socket
+            .write_vectored(&[IoSlice::new(b"hello "), IoSlice::new(b"world")])
+            .unwrap();
+        assert_eq!(sent, 11);
+        let mut got = [0u8; 11];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello world");
+        // The client stops reading: once the socket's buffers are full, a write waits only
+        // until the deadline.
+        let started = Instant::now();
+        let chunk = vec![0u8; 1 << 16];
+        let err = loop {
+            if let Err(e) = socket.write(&chunk) {
+                break e;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never blocked");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
     }
 
     #[test]

@@ -1948,13 +1948,18 @@ fn a_new_session_sees_nothing_of_the_session_whose_connection_it_reuses() {
     root.query_drop("CREATE TABLE pooled.child (id INT PRIMARY KEY, parent_id INT)")
         .unwrap();
     // Everything a session may leave on its storage connection, then a disconnect. Storage
-    // keeps the connection for the next session, which gets the one given back last.
+    // keeps the connection for the next session, which gets the one given back last, with the
+    // statements it prepared: the next session runs the same texts, and must not get what
+    // they were prepared as here (without foreign key checks).
     let mut dirty = server.root();
     let dirty_id = dirty.connection_id();
     for sql in [
         "USE pooled",
         "ALTER TABLE child ADD CONSTRAINT child_fk FOREIGN KEY (parent_id) REFERENCES parent (id)",
         "SET foreign_key_checks = 0",
+        "INSERT INTO pooled.child VALUES (2, 99)",
+        "DELETE FROM pooled.child WHERE id = 2",
+        "SELECT id FROM pooled.parent",
         "SELECT COUNT(*) FROM information_schema.TABLES",
         "INSERT INTO parent VALUES (41)",
         "CREATE TEMPORARY TABLE child (id INT)",

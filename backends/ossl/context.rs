@@ -45,6 +45,12 @@ pub fn build(settings: &TlsSettings) -> Result<Arc<dyn TlsContext>, TlsError> {
     // The record buffers are freed whenever they are empty: an idle session keeps none.
     // BoringSSL always does this; OpenSSL only when asked.
     builder.set_mode(SslMode::RELEASE_BUFFERS);
+    // OpenSSL reads a record's 5-byte header and then its body, two reads (and two waits for
+    // the socket) per record; reading ahead takes whatever has arrived at once. Every byte
+    // after the SSLRequest is TLS, so nothing else can be read by mistake, and a session's
+    // idle wait goes through `SSL_read`, which uses what was read ahead first. BoringSSL
+    // ignores the call.
+    builder.set_read_ahead(true);
     Ok(Arc::new(Context {
         ctx: builder.build(),
         offers,

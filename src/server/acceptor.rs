@@ -97,7 +97,7 @@ impl Acceptor {
     fn accept_tcp(&self, shared: &Arc<Instance>, pool: &Pool) {
         loop {
             match self.tcp.accept() {
-                Ok((stream, _)) => match Socket::tcp(std::net::TcpStream::from(stream)) {
+                Ok((stream, peer)) => match Socket::tcp(std::net::TcpStream::from(stream), peer) {
                     Ok(socket) => admit(shared, pool, socket),
                     Err(e) => log::debug!("dropping a TCP connection that failed setup: {e}"),
                 },

@@ -667,7 +667,9 @@ impl Authenticator<'_> {
             FastAuthOutcome::EmptyPassword => return Ok(true),
             FastAuthOutcome::Denied => return Ok(false),
             FastAuthOutcome::CacheHit => {
-                self.send(&auth_more_data(&[FAST_AUTH_SUCCESS]))?;
+                // Queued, not flushed: the OK (or the ERR of a later check) follows at once and
+                // goes out in the same write, one send and one client wake-up fewer.
+                self.queue(&auth_more_data(&[FAST_AUTH_SUCCESS]))?;
                 return Ok(true);
             }
             FastAuthOutcome::FullAuthRequired => {}
@@ -708,13 +710,12 @@ impl Authenticator<'_> {
     }
 
     fn send(&mut self, payload: &[u8]) -> Result<(), AuthRefusal> {
-        self.stream
-            .write_packet(payload)
-            .and_then(|()| self.stream.flush())
-            .map_err(|e| AuthRefusal {
-                error: SqlError::unknown("write failed"),
-                reason: format!("connection error during login: {e}"),
-            })
+        self.queue(payload)?;
+        self.stream.flush().map_err(write_failed)
+    }
+
+    fn queue(&mut self, payload: &[u8]) -> Result<(), AuthRefusal> {
+        self.stream.write_packet(payload).map_err(write_failed)
     }
 
     fn read(&mut self) -> Result<Vec<u8>, AuthRefusal> {
@@ -737,6 +738,13 @@ impl Authenticator<'_> {
 /// `caching_sha2_password` AuthMoreData codes.
 const REQUEST_PUBLIC_KEY: u8 = 0x02;
 const FAST_AUTH_SUCCESS: u8 = 0x03;
+
+fn write_failed(e: std::io::Error) -> AuthRefusal {
+    AuthRefusal {
+        error: SqlError::unknown("write failed"),
+        reason: format!("connection error during login: {e}"),
+    }
+}
 const PERFORM_FULL_AUTHENTICATION: u8 = 0x04;
 
 /// The stand-in for an unknown user: the default plugin and a password hash that no input

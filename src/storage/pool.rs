@@ -97,9 +97,10 @@ impl EngineSession {
         if self.in_transaction() {
             self.batch("ROLLBACK")?;
         }
-        // Statements the next session would prepare anew anyway; a detached database's would
-        // only fail.
-        self.conn.flush_prepared_statement_cache();
+        // Cached statements stay: the next session running the same text (a connection pool's
+        // `SELECT 1`, an application's usual queries) skips preparing it. SQLite re-prepares a
+        // statement whose schema changed before running it again, and the DETACH, DROP and
+        // PRAGMA below all change it, so none can run against what this session left.
         self.files.clear();
         for db in std::mem::take(&mut self.attached) {
             self.batch(&format!("DETACH DATABASE {}", quote(&db)))?;

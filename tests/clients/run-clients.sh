@@ -6,14 +6,14 @@
 # client certificate; then a restart (data persisted), kill -9 (committed data kept) and SIGTERM
 # (a running statement finishes, exit 0; a second SIGTERM exits at once).
 #
-# Then the load tool (examples/load.rs) in each of its modes, short and bounded.
+# Then the load tool (examples/load/) in each of its modes, short and bounded.
 #
 # Needs: TLSQLTEST_BIN (the server binary), TLSQLTEST_LOAD (the load tool), PYTHON (with PyMySQL, mysql-connector-python,
 # cryptography), TLSQLTEST_BACKEND (rustls | openssl | boring).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${TLSQLTEST_BIN:?set TLSQLTEST_BIN to the tlsql binary}
-LOAD=${TLSQLTEST_LOAD:?set TLSQLTEST_LOAD to the load tool (examples/load.rs)}
+LOAD=${TLSQLTEST_LOAD:?set TLSQLTEST_LOAD to the load tool (examples/load/)}
 PY=${PYTHON:-python3}
 BACKEND=${TLSQLTEST_BACKEND:-rustls}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-clients.XXXXXX")
@@ -141,6 +141,14 @@ expect_line() {
 }
 out=$(load --ssl-ca "$TLS/ca.pem" connect --clients 2 --seconds 2 --max 200 2>&1)
 expect_line "$out" "^connect: clients=2 .* ok=[1-9][0-9]* errors=0 .*server_cpu_us_per_op=[0-9.]+$"
+echo "--- $out"
+# The tool's own client keeps one TLS configuration: after the first connection's full
+# handshake, every connection resumes with a ticket the server issued.
+out=$(load --ssl-ca "$TLS/ca.pem" handshake --group X25519 --clients 1 --seconds 5 --max 40 2>&1)
+expect_line "$out" "^handshake: groups=X25519 resumed=39 clients=1 .* ok=40 errors=0 "
+echo "--- $out"
+out=$(load --ssl-ca "$TLS/ca.pem" handshake --full --clients 1 --seconds 5 --max 10 2>&1)
+expect_line "$out" "^handshake: groups=default resumed=0 clients=1 .* ok=10 errors=0 "
 echo "--- $out"
 out=$(load --tls query --clients 2 --seconds 2 --max 500 --sql "SELECT * FROM sbtest.sbtest1 LIMIT 10" 2>&1)
 expect_line "$out" "^query: clients=2 .* ok=500 errors=0 "

@@ -10,10 +10,11 @@
 //! that is found but that rustls then declines (the client now offers a different suite or
 //! server name) is counted neither as a hit nor as a miss.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rustls::server::{ServerSessionMemoryCache, StoresServerSessions};
+use rustls::server::StoresServerSessions;
 use tlsql_tls_api::resumption::Counters;
 
 /// How many sessions a context remembers. Each TLS 1.3 connection stores one entry per ticket
@@ -29,7 +30,7 @@ const CACHE_ENTRIES: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct SessionStore {
     /// `None` when resumption is off: nothing is stored, every offer is a miss.
-    cache: Option<Arc<ServerSessionMemoryCache>>,
+    cache: Option<Mutex<Sessions>>,
     timeout: Duration,
     epoch: Instant,
     counters: Arc<Counters>,
@@ -39,7 +40,7 @@ impl SessionStore {
     /// A store that keeps sessions for `timeout`.
     pub(crate) fn new(timeout: Duration, counters: Arc<Counters>) -> Self {
         Self {
-            cache: Some(ServerSessionMemoryCache::new(CACHE_ENTRIES)),
+            cache: Some(Mutex::new(Sessions::default())),
             timeout,
             epoch: Instant::now(),
             counters,
@@ -62,15 +63,16 @@ impl SessionStore {
 
     fn lookup(&self, key: &[u8], remove: bool) -> Option<Vec<u8>> {
         let fresh = self.cache.as_ref().and_then(|cache| {
+            let mut sessions = cache.lock().unwrap_or_else(PoisonError::into_inner);
             let stamped = if remove {
-                cache.take(key)
+                sessions.map.remove(key)
             } else {
-                cache.get(key)
+                sessions.map.get(key).cloned()
             }?;
             let fresh = self.unstamp(&stamped);
             if fresh.is_none() && !remove {
                 // An expired entry would only be refused again: free its slot.
-                cache.take(key);
+                sessions.map.remove(key);
             }
             fresh
         });
@@ -87,6 +89,38 @@ impl SessionStore {
     }
 }
 
+/// Sessions by key, and the order they were stored in, for dropping the oldest.
+///
+/// Taking a session removes it from the map only: its key stays in `order` until dropping
+/// reaches it or the queue is compacted, so neither storing nor taking searches the queue.
+/// (rustls' own memory cache finds a taken key's place in its queue by a linear search: once
+/// full, about 4,000 key comparisons under its lock for every resumed connection.)
+#[derive(Debug, Default)]
+struct Sessions {
+    map: HashMap<Vec<u8>, Vec<u8>>,
+    order: VecDeque<Vec<u8>>,
+}
+
+impl Sessions {
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        if self.map.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.map.len() > CACHE_ENTRIES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.map.remove(&oldest);
+        }
+        // Keys of taken sessions pile up in the queue; once they are half of it, one pass
+        // drops them all (amortised over the thousands of stores that added them).
+        if self.order.len() > 2 * CACHE_ENTRIES {
+            let map = &self.map;
+            self.order.retain(|key| map.contains_key(key));
+        }
+    }
+}
+
 impl StoresServerSessions for SessionStore {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
         let Some(cache) = &self.cache else {
@@ -95,7 +129,11 @@ impl StoresServerSessions for SessionStore {
         let mut stamped = Vec::with_capacity(8 + value.len());
         stamped.extend_from_slice(&self.now_ms().to_be_bytes());
         stamped.extend_from_slice(&value);
-        cache.put(key, stamped)
+        cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(key, stamped);
+        true
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
@@ -126,6 +164,33 @@ mod tests {
         assert_eq!(store.take(b"id"), None);
         assert_eq!(store.get(b"other"), None);
         assert_eq!(counters.snapshot(), SessionStats { hits: 0, misses: 2 });
+    }
+
+    #[test]
+    fn the_oldest_sessions_go_first_and_taken_ones_leave_no_trace() {
+        let store = SessionStore::new(Duration::from_secs(300), Arc::new(Counters::default()));
+        let key = |i: usize| i.to_be_bytes().to_vec();
+        for i in 0..CACHE_ENTRIES {
+            assert!(store.put(key(i), b"v".to_vec()));
+        }
+        // Taking half and storing as many again drops nothing still stored...
+        for i in (0..CACHE_ENTRIES).step_by(2) {
+            assert!(store.take(&key(i)).is_some());
+        }
+        for i in CACHE_ENTRIES..CACHE_ENTRIES + CACHE_ENTRIES / 2 {
+            assert!(store.put(key(i), b"v".to_vec()));
+        }
+        assert!(store.get(&key(1)).is_some());
+        // ...and past the bound the oldest go, in the order they were stored.
+        for i in CACHE_ENTRIES + CACHE_ENTRIES / 2..3 * CACHE_ENTRIES {
+            assert!(store.put(key(i), b"v".to_vec()));
+        }
+        let sessions = store.cache.as_ref().unwrap().lock().unwrap();
+        assert_eq!(sessions.map.len(), CACHE_ENTRIES);
+        assert!(sessions.order.len() <= 2 * CACHE_ENTRIES);
+        assert!(!sessions.map.contains_key(&key(2 * CACHE_ENTRIES - 1)));
+        assert!(sessions.map.contains_key(&key(2 * CACHE_ENTRIES)));
+        assert!(sessions.map.contains_key(&key(3 * CACHE_ENTRIES - 1)));
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! cargo run --release --example load -- --port 3306 --server-pid PID query --sql 'SELECT 1'
 //! cargo run --release --example load -- --port 3306 --server-pid PID idle --connections 200
 //! cargo run --release --example load -- --port 3306 --tls --server-pid PID hold --connections 5000
+//! cargo run --release --example load -- --port 3306 --ssl-ca ca.pem --server-pid PID handshake --group X25519
 //! ```
 //!
 //! Every run is bounded twice: by `--seconds` (at most 600) and by `--max` operations.
+
+mod resume;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,6 +83,20 @@ enum Work {
         #[command(flatten)]
         bounds: Bounds,
     },
+    /// Like `connect` over TLS, with the tool's own client: one TLS configuration for all
+    /// connections, so every connection after the first resumes a session (TLS 1.3 ticket).
+    /// Needs --ssl-ca. Reports how many connections resumed.
+    Handshake {
+        #[command(flatten)]
+        bounds: Bounds,
+        /// Key exchange groups to offer, in order (rustls names: X25519, secp256r1,
+        /// X25519MLKEM768, ...); rustls's default list without it.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Never resume: every connection makes a full handshake.
+        #[arg(long)]
+        full: bool,
+    },
     /// One connection per client; each operation is one statement and its whole result.
     Query {
         #[command(flatten)]
@@ -130,8 +147,13 @@ fn main() -> anyhow::Result<()> {
                     conn.query_drop("SELECT 1")
                 }))
             })?;
-            run.print("connect", bounds);
+            run.print("connect:", bounds);
         }
+        Work::Handshake {
+            bounds,
+            groups,
+            full,
+        } => handshake(&cli.target, server.as_ref(), bounds, &groups, full)?,
         Work::Query { bounds, sql } => {
             let run = timed(bounds, server.as_ref(), |ops| {
                 let mut conn = mysql::Conn::new(opts.clone())?;
@@ -139,10 +161,10 @@ fn main() -> anyhow::Result<()> {
                     for row in conn.query_iter(sql.as_str())? {
                         row?;
                     }
-                    Ok(())
+                    Ok::<_, mysql::Error>(())
                 }))
             })?;
-            run.print("query", bounds);
+            run.print("query:", bounds);
         }
         Work::Idle {
             connections,
@@ -257,7 +279,7 @@ struct ClientResult {
 
 impl Ops {
     /// Runs `op` until the time is up or `max` operations have started across all clients.
-    fn each(&self, mut op: impl FnMut() -> Result<(), mysql::Error>) -> ClientResult {
+    fn each<E: std::fmt::Display>(&self, mut op: impl FnMut() -> Result<(), E>) -> ClientResult {
         let mut result = ClientResult::default();
         while Instant::now() < self.deadline
             && self.started.fetch_add(1, Ordering::Relaxed) < self.max
@@ -338,11 +360,12 @@ where
 }
 
 impl Run {
-    fn print(&self, work: &str, bounds: Bounds) {
+    /// Prints one line: `heading` (the work and what it alone reports), then the figures.
+    fn print(&self, heading: &str, bounds: Bounds) {
         let ok = self.latencies.len();
         let percentile = |p: usize| self.latencies[(ok - 1) * p / 100].as_secs_f64() * 1e3;
         let mut line = format!(
-            "{work}: clients={} seconds={:.2} ok={ok} errors={} rate={:.1}/s median_ms={:.3} p99_ms={:.3}",
+            "{heading} clients={} seconds={:.2} ok={ok} errors={} rate={:.1}/s median_ms={:.3} p99_ms={:.3}",
             bounds.clients,
             self.elapsed.as_secs_f64(),
             self.errors,
@@ -362,6 +385,52 @@ impl Run {
             eprintln!("first error: {e}");
         }
     }
+}
+
+/// The `handshake` work: `connect` with [`resume::ResumingClient`].
+fn handshake(
+    target: &Target,
+    server: Option<&ServerProcess>,
+    bounds: Bounds,
+    groups: &[String],
+    full: bool,
+) -> anyhow::Result<()> {
+    let Some(ca) = &target.ssl_ca else {
+        bail!("handshake needs --ssl-ca");
+    };
+    let identity = target.ssl_cert.as_deref().zip(target.ssl_key.as_deref());
+    let client = resume::ResumingClient::new(
+        &target.host,
+        target.port,
+        &target.user,
+        &target.password,
+        ca,
+        identity,
+        groups,
+        !full,
+    )?;
+    let resumed = AtomicU64::new(0);
+    let run = timed(bounds, server, |ops| {
+        Ok(ops.each(|| {
+            if let resume::Handshake::Resumed = client.connect_select_quit()? {
+                resumed.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }))
+    })?;
+    run.print(
+        &format!(
+            "handshake: groups={} resumed={}",
+            if groups.is_empty() {
+                "default".to_string()
+            } else {
+                groups.join(",")
+            },
+            resumed.load(Ordering::Relaxed)
+        ),
+        bounds,
+    );
+    Ok(())
 }
 
 /// Where each idle connection stops.
