@@ -762,6 +762,37 @@ fn literals_keep_every_byte_the_client_sent() {
 }
 
 #[test]
+fn placeholders_bind_in_the_order_the_client_sends_them() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    // RIGHT(x, n) is rewritten with x and n each used twice: still one parameter each.
+    let stmt = c.prep("SELECT RIGHT(?, ?), ?, LEFT(?, 2)").unwrap();
+    assert_eq!(stmt.num_params(), 4);
+    let row: (String, i64, String) = c
+        .exec_first(&stmt, ("hello", 3, 7, "world"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(row, ("llo".to_string(), 7, "wo".to_string()));
+    c.query_drop("CREATE DATABASE ph").unwrap();
+    c.query_drop("CREATE TABLE ph.t (id INT PRIMARY KEY, name VARCHAR(10))")
+        .unwrap();
+    c.exec_drop("INSERT INTO ph.t VALUES (?, ?), (?, ?)", (1, "a", 2, "b"))
+        .unwrap();
+    c.exec_drop(
+        "UPDATE ph.t SET name = RIGHT(?, ?) WHERE id = ?",
+        ("xyz", 1, 2),
+    )
+    .unwrap();
+    let names: Vec<(i64, String)> = c
+        .exec(
+            "SELECT id, name FROM ph.t WHERE id >= ? ORDER BY id LIMIT ?",
+            (1, 5),
+        )
+        .unwrap();
+    assert_eq!(names, vec![(1, "a".to_string()), (2, "z".to_string())]);
+}
+
+#[test]
 fn functions_tools_send_are_answered() {
     let server = TestServer::start();
     let mut c = server.root();

@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AssignmentTarget, BinaryOperator, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments,
-    OnConflict, OnConflictAction, OnInsert, visit_expressions_mut,
+    OnConflict, OnConflictAction, OnInsert, visit_expressions, visit_expressions_mut,
 };
 use sqlparser::ast::{
     DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
@@ -194,6 +194,45 @@ impl VisitorMut for TemporaryAliases<'_> {
     }
 }
 
+/// Numbers the `?` placeholders `?1`, `?2`, … in the order they stand in the text, the order
+/// the client binds its parameters in. Rewrites may then copy an expression (`RIGHT(?, n)` uses
+/// its text twice, an `UPDATE` compares each assigned value with the column): every copy takes
+/// the same parameter, and SQLite counts as many parameters as the client sends.
+fn number_placeholders(statement: &mut Statement) {
+    let is_anonymous =
+        |e: &Expr| matches!(e, Expr::Value(v) if v.value == SqlValue::Placeholder("?".into()));
+    let mut found = Vec::new();
+    let _ = visit_expressions(statement, |e| {
+        if let Expr::Value(v) = e
+            && is_anonymous(e)
+        {
+            found.push(v.span.start);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if found.is_empty() {
+        return;
+    }
+    // Visiting order follows the tree, which can differ from the text's (a stable sort keeps
+    // the tree's order where the parser recorded no position).
+    let mut by_position: Vec<usize> = (0..found.len()).collect();
+    by_position.sort_by_key(|&i| found[i]);
+    let mut number = vec![0; found.len()];
+    for (rank, &i) in by_position.iter().enumerate() {
+        number[i] = rank + 1;
+    }
+    let mut next = number.into_iter();
+    let _ = visit_expressions_mut(statement, |e| {
+        if is_anonymous(e)
+            && let Expr::Value(v) = e
+            && let Some(n) = next.next()
+        {
+            v.value = SqlValue::Placeholder(format!("?{n}"));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// Rewrites a query or DML statement for SQLite (see the module documentation). A reference to
 /// one of the session's `temporary` tables names its table in `temp` (see [`temporary_name`]),
 /// which shadows a base table of the same name.
@@ -203,6 +242,7 @@ pub(crate) fn rewrite(
     temporary: &[TableRef],
     ctx: &dyn SessionContext,
 ) -> Result<Rewritten, SqlError> {
+    number_placeholders(statement);
     let mut ctes = CteNames(HashSet::new());
     let _ = Visit::visit(statement, &mut ctes);
     let mut found = Rewritten::default();
@@ -314,19 +354,8 @@ fn only_changed_rows(update: &mut Update) {
         };
         columns.push(Expr::CompoundIdentifier(parts));
     }
-    // The values are about to appear twice: `?` placeholders are numbered in the order the
-    // client counts them (SET before WHERE), so both copies take the same parameter.
-    let mut count = 0;
-    let _ = visit_expressions_mut(update, |e| {
-        if let Expr::Value(v) = e
-            && let SqlValue::Placeholder(p) = &mut v.value
-            && p == "?"
-        {
-            count += 1;
-            *p = format!("?{count}");
-        }
-        ControlFlow::<()>::Continue(())
-    });
+    // The values are about to appear twice; their `?` placeholders were numbered first
+    // (`number_placeholders`), so both copies take the same parameter.
     let unchanged = columns
         .into_iter()
         .zip(&update.assignments)
