@@ -18,7 +18,7 @@ use rustls::client::Resumption;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, RootCertStore, StreamOwned};
-use tlsql::auth::{Nonce, caching_sha2, native};
+use tlsql::auth::{Nonce, client_answer};
 use tlsql::protocol::client::{Login, ServerError, read_greeting, ssl_request_for};
 use tlsql::protocol::handshake::caps;
 
@@ -121,7 +121,7 @@ impl ResumingClient {
             bail!("the server does not offer TLS");
         }
         let nonce = nonce(&greeting.scramble)?;
-        let auth = answer(&greeting.auth_plugin, self.password.as_bytes(), &nonce);
+        let auth = client_answer(&greeting.auth_plugin, self.password.as_bytes(), &nonce);
         let login = Login {
             capabilities: CAPABILITIES & greeting.capabilities | caps::SSL,
             collation: greeting.collation,
@@ -165,7 +165,7 @@ impl ResumingClient {
                     let plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
                     let data = rest.get(end + 1..).unwrap_or_default();
                     let nonce = nonce(data.strip_suffix(&[0]).unwrap_or(data))?;
-                    conn.write(&answer(&plugin, self.password.as_bytes(), &nonce))?;
+                    conn.write(&client_answer(&plugin, self.password.as_bytes(), &nonce))?;
                 }
                 Some(0x01) if packet.get(1) == Some(&FAST_AUTH_SUCCESS) => {}
                 Some(0x01) if packet.get(1) == Some(&PERFORM_FULL_AUTHENTICATION) => {
@@ -184,13 +184,6 @@ fn plugin_name(offered: &str) -> &'static str {
     match offered {
         "caching_sha2_password" => "caching_sha2_password",
         _ => "mysql_native_password",
-    }
-}
-
-fn answer(plugin: &str, password: &[u8], nonce: &Nonce) -> Vec<u8> {
-    match plugin_name(plugin) {
-        "caching_sha2_password" => caching_sha2::scramble(password, nonce),
-        _ => native::scramble(password, nonce),
     }
 }
 

@@ -62,3 +62,12 @@ pub mod scramble;
 
 pub use plugin::{Password, Plugin};
 pub use scramble::{NONCE_LEN, Nonce};
+
+/// What a client answers to `nonce` for `plugin` (tlsql's own logins: the gateway's health
+/// checks, the load tool): caching_sha2_password's scramble, else mysql_native_password's.
+pub fn client_answer(plugin: &str, password: &[u8], nonce: &Nonce) -> Vec<u8> {
+    match plugin {
+        "caching_sha2_password" => caching_sha2::scramble(password, nonce),
+        _ => native::scramble(password, nonce),
+    }
+}

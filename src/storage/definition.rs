@@ -77,6 +77,33 @@ pub(crate) struct ForeignKey {
     pub(crate) on_update: Option<String>,
 }
 
+impl ForeignKey {
+    /// `CONSTRAINT … FOREIGN KEY (…) REFERENCES [db.]table (…) [ON DELETE …] [ON UPDATE …]`
+    /// with names quoted by `quote`: MySQL's backquotes for `SHOW CREATE TABLE`, SQLite's
+    /// quotes for the table SQLite keeps (which names no other database).
+    pub(crate) fn clause(&self, quote: impl Fn(&str) -> String, with_db: bool) -> String {
+        let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+        let db = match &self.ref_db {
+            Some(db) if with_db => format!("{}.", quote(db)),
+            _ => String::new(),
+        };
+        let mut clause = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {db}{} ({})",
+            quote(&self.name),
+            list(&self.columns),
+            quote(&self.ref_table),
+            list(&self.ref_columns)
+        );
+        if let Some(a) = &self.on_delete {
+            clause.push_str(&format!(" ON DELETE {a}"));
+        }
+        if let Some(a) = &self.on_update {
+            clause.push_str(&format!(" ON UPDATE {a}"));
+        }
+        clause
+    }
+}
+
 /// MySQL's default collation, as tables are created with it.
 pub(crate) const TABLE_COLLATION: &str = "utf8mb4_0900_ai_ci";
 
@@ -414,29 +441,7 @@ impl TableDef {
         let mut foreign_keys: Vec<&ForeignKey> = self.foreign_keys.iter().collect();
         foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         for fk in foreign_keys {
-            let list = |cols: &[String]| {
-                cols.iter()
-                    .map(|c| backquote(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut line = format!(
-                "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {}{} ({})",
-                backquote(&fk.name),
-                list(&fk.columns),
-                fk.ref_db
-                    .as_ref()
-                    .map_or_else(String::new, |db| format!("{}.", backquote(db))),
-                backquote(&fk.ref_table),
-                list(&fk.ref_columns)
-            );
-            if let Some(a) = &fk.on_delete {
-                line.push_str(&format!(" ON DELETE {a}"));
-            }
-            if let Some(a) = &fk.on_update {
-                line.push_str(&format!(" ON UPDATE {a}"));
-            }
-            lines.push(line);
+            lines.push(format!("  {}", fk.clause(backquote, true)));
         }
         for (name, expr) in &self.checks {
             lines.push(format!("  CONSTRAINT {} CHECK (({expr}))", backquote(name)));

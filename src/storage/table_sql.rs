@@ -125,20 +125,7 @@ pub(crate) fn table_sql(def: &TableDef, target: &TableRef) -> Result<Vec<String>
                 "a FOREIGN KEY to a table of another database",
             ));
         }
-        let mut line = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            quote(&fk.name),
-            list(&fk.columns),
-            quote(&fk.ref_table),
-            list(&fk.ref_columns)
-        );
-        if let Some(a) = &fk.on_delete {
-            line.push_str(&format!(" ON DELETE {a}"));
-        }
-        if let Some(a) = &fk.on_update {
-            line.push_str(&format!(" ON UPDATE {a}"));
-        }
-        lines.push(line);
+        lines.push(fk.clause(quote, false));
     }
     let mut statements = vec![format!(
         "CREATE TABLE {}.{} (\n  {}\n)",

@@ -199,8 +199,7 @@ impl VisitorMut for TemporaryAliases<'_> {
 /// its text twice, an `UPDATE` compares each assigned value with the column): every copy takes
 /// the same parameter, and SQLite counts as many parameters as the client sends.
 fn number_placeholders(statement: &mut Statement) {
-    let is_anonymous =
-        |e: &Expr| matches!(e, Expr::Value(v) if v.value == SqlValue::Placeholder("?".into()));
+    let is_anonymous = |e: &Expr| matches!(e, Expr::Value(v) if matches!(&v.value, SqlValue::Placeholder(p) if p == "?"));
     let mut found = Vec::new();
     let _ = visit_expressions(statement, |e| {
         if let Expr::Value(v) = e

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::auth::{Nonce, caching_sha2, native};
+use crate::auth::{Nonce, client_answer};
 use crate::protocol::client::{Login, ServerError, adjust_login, ssl_request_for};
 use crate::protocol::exchange::{PREFIX_LEN, Response, Step, command};
 use crate::protocol::handshake::{Greeting, caps};
@@ -121,7 +121,7 @@ fn monitor(
     let failed = |e: String| Unreachable::new(FailureKind::Monitor, e);
     let password = config.monitor_password.expose().as_bytes();
     let first_nonce = to_nonce(&greeting.scramble).map_err(failed)?;
-    let auth = answer(&greeting.auth_plugin, password, &first_nonce);
+    let auth = client_answer(&greeting.auth_plugin, password, &first_nonce);
     let mut login = monitor_login(greeting, user, &auth).encode();
     adjust_login(&mut login, tls, 0);
     let (mut stream, secure) = if tls {
@@ -182,7 +182,7 @@ fn monitor(
                         let data = r.rest();
                         let switched =
                             to_nonce(data.strip_suffix(&[0]).unwrap_or(data)).map_err(failed)?;
-                        answer(&plugin, password, &switched)
+                        client_answer(&plugin, password, &switched)
                     }
                     // caching_sha2_password wants the password itself: only over TLS.
                     [0x01, 0x04] if secure => {
@@ -264,14 +264,6 @@ fn to_nonce(data: &[u8]) -> Result<Nonce, String> {
             size_of::<Nonce>()
         )
     })
-}
-
-/// The answer to a nonce for the plugins the monitor speaks.
-fn answer(plugin: &str, password: &[u8], nonce: &Nonce) -> Vec<u8> {
-    match plugin {
-        "caching_sha2_password" => caching_sha2::scramble(password, nonce),
-        _ => native::scramble(password, nonce),
-    }
 }
 
 fn monitor_login<'a>(greeting: &'a Greeting, user: &'a str, auth: &'a [u8]) -> Login<'a> {
