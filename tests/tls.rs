@@ -24,6 +24,7 @@ crate::backend_suite!(
     delayed_client_hello_is_waited_for,
     minimum_version_tls13_refuses_tls12_clients,
     mysql_crate_verifies_the_auto_tls_ca,
+    large_values_arrive_whole_in_both_protocols,
 );
 
 /// Certificates for one test: a CA, a server certificate, a client certificate from that CA
@@ -342,20 +343,73 @@ mod cases {
 
     pub(super) fn mysql_crate_verifies_the_auto_tls_ca(backend: TlsBackendKind) {
         let server = TestServer::start_with(|c, _| c.security.tls_backend = backend);
-        let ca = server.tls_dir().join("ca.pem");
-        let ssl = mysql::SslOpts::default().with_root_cert_path(Some(ca));
-        let mut c = mysql::Conn::new(
-            server
-                .opts("root", "")
-                .ip_or_hostname(Some("localhost"))
-                .ssl_opts(Some(ssl)),
-        )
-        .unwrap();
+        let mut c = auto_tls_root(&server);
         let (_, cipher): (String, String) = c
             .query_first("SHOW STATUS LIKE 'Ssl_cipher'")
             .unwrap()
             .unwrap();
         assert!(!cipher.is_empty());
+    }
+
+    /// Values from a few bytes to 1 MB, around the size from which rows leave from SQLite's
+    /// memory rather than through the write buffer, in many rows of one result, with a
+    /// DECIMAL column printed at its scale: what arrives is what was stored, in the text
+    /// protocol and the binary one.
+    pub(super) fn large_values_arrive_whole_in_both_protocols(backend: TlsBackendKind) {
+        let server = TestServer::start_with(|c, _| c.security.tls_backend = backend);
+        let mut c = auto_tls_root(&server);
+        c.query_drop("CREATE DATABASE big").unwrap();
+        c.query_drop(
+            "CREATE TABLE big.t (id INT PRIMARY KEY, price DECIMAL(10,2), body LONGTEXT, raw LONGBLOB)",
+        )
+        .unwrap();
+        let sizes = [0, 10, 65_535, 65_536, 65_537, 200_000, 1_000_000, 3];
+        let text = |n: usize, seed: usize| -> String {
+            (0..n)
+                .map(|i| char::from(b'a' + ((i + seed) % 26) as u8))
+                .collect()
+        };
+        let blob = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8).collect() };
+        for (id, &n) in sizes.iter().enumerate() {
+            c.exec_drop(
+                "INSERT INTO big.t VALUES (?, ?, ?, ?)",
+                (id, id as f64 + 0.5, text(n, id), blob(n)),
+            )
+            .unwrap();
+        }
+        let check = |rows: Vec<(usize, String, String, Vec<u8>)>| {
+            assert_eq!(rows.len(), sizes.len());
+            for (id, price, body, raw) in rows {
+                assert_eq!(price, format!("{id}.50"));
+                assert_eq!(body.len(), sizes[id], "row {id}");
+                assert!(body == text(sizes[id], id), "row {id}: text differs");
+                assert!(raw == blob(sizes[id]), "row {id}: blob differs");
+            }
+        };
+        check(
+            c.query("SELECT id, price, body, raw FROM big.t ORDER BY id")
+                .unwrap(),
+        );
+        check(
+            c.exec(
+                "SELECT id, price, body, raw FROM big.t WHERE id >= ? ORDER BY id",
+                (0,),
+            )
+            .unwrap(),
+        );
+    }
+
+    /// root over TLS through the `mysql` crate, verifying the server's auto-tls CA.
+    fn auto_tls_root(server: &TestServer) -> mysql::Conn {
+        let ca = server.tls_dir().join("ca.pem");
+        let ssl = mysql::SslOpts::default().with_root_cert_path(Some(ca));
+        mysql::Conn::new(
+            server
+                .opts("root", "")
+                .ip_or_hostname(Some("localhost"))
+                .ssl_opts(Some(ssl)),
+        )
+        .unwrap()
     }
 
     /// `Nov 28 06:42:32 2021 UTC`: month, space-padded day, time, year, UTC.

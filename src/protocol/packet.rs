@@ -11,7 +11,10 @@
 //! Both buffers are allocated when first needed and given back by
 //! [`PacketStream::release_buffers`], so an idle connection holds neither.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+use std::ops::{Deref, DerefMut};
+
+use super::wire::put_lenenc_int;
 
 /// Largest payload of a single packet; longer payloads continue in the next packet.
 pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
@@ -31,6 +34,59 @@ const WRITE_FLUSH_BYTES: usize = 64 * 1024;
 /// when the response is flushed, so one large result does not pin memory for the session's
 /// lifetime.
 const WRITE_KEEP_BYTES: usize = 2 * WRITE_FLUSH_BYTES;
+
+/// A value this large or larger is sent from where it lies rather than copied into the write
+/// buffer: a buffer of [`WRITE_FLUSH_BYTES`] would be sent as soon as it held it anyway.
+const SPLICE_BYTES: usize = WRITE_FLUSH_BYTES;
+
+/// The payload of a packet being queued ([`PacketStream::write_packet_with`]): bytes appended
+/// to the write buffer, which it dereferences to, and large values that stay where they lie
+/// (`'d`) until the packet is sent.
+pub struct Payload<'w, 'd> {
+    buf: &'w mut Vec<u8>,
+    /// Large values, each with the buffer length at which it goes.
+    spliced: Vec<(usize, &'d [u8])>,
+    spliced_len: usize,
+}
+
+impl<'w, 'd> Payload<'w, 'd> {
+    /// A payload of values too small to splice, appended to `buf`: what encoders' unit tests
+    /// look at.
+    #[cfg(test)]
+    pub(crate) fn unspliced(buf: &'w mut Vec<u8>) -> Self {
+        Self {
+            buf,
+            spliced: Vec::new(),
+            spliced_len: 0,
+        }
+    }
+
+    /// Appends a length-encoded string; a value of [`SPLICE_BYTES`] or more is sent from where
+    /// it lies.
+    pub fn put_lenenc_bytes(&mut self, bytes: &'d [u8]) {
+        put_lenenc_int(self.buf, bytes.len() as u64);
+        if bytes.len() < SPLICE_BYTES {
+            self.buf.extend_from_slice(bytes);
+        } else {
+            self.spliced.push((self.buf.len(), bytes));
+            self.spliced_len += bytes.len();
+        }
+    }
+}
+
+impl Deref for Payload<'_, '_> {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        self.buf
+    }
+}
+
+impl DerefMut for Payload<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        self.buf
+    }
+}
 
 /// Why a packet could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -270,25 +326,77 @@ impl<S: Read + Write> PacketStream<S> {
     }
 
     /// Queues one logical packet whose payload `encode` appends to the write buffer, so the
-    /// payload is built where it is sent from rather than copied there. Split at 0xFFFFFF
-    /// bytes like [`PacketStream::write_packet`].
-    pub fn write_packet_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+    /// payload is built where it is sent from rather than copied there. A large value that
+    /// `encode` [splices](Payload::put_lenenc_bytes) in is sent from where it lies, in the same
+    /// vectored write as the bytes around it, and is not copied into the buffer at all. Split
+    /// at 0xFFFFFF bytes like [`PacketStream::write_packet`].
+    pub fn write_packet_with<'d>(
+        &mut self,
+        encode: impl FnOnce(&mut Payload<'_, 'd>),
+    ) -> io::Result<()> {
         let start = self.wbuf.len();
         self.wbuf.extend_from_slice(&[0; 4]);
-        encode(&mut self.wbuf);
-        let len = self.wbuf.len() - start - 4;
+        let mut payload = Payload {
+            buf: &mut self.wbuf,
+            spliced: Vec::new(),
+            spliced_len: 0,
+        };
+        encode(&mut payload);
+        let Payload {
+            spliced,
+            spliced_len,
+            ..
+        } = payload;
+        let len = self.wbuf.len() - start - 4 + spliced_len;
         if len >= MAX_PAYLOAD {
-            // Rare (16 MiB and more): framed again by the splitting writer.
-            let payload = self.wbuf.split_off(start + 4);
+            // Rare (16 MiB and more): joined, then framed again by the splitting writer.
+            let mut buffered = self.wbuf.split_off(start + 4);
             self.wbuf.truncate(start);
-            return self.write_packet(&payload);
+            let mut whole = Vec::with_capacity(len);
+            let mut from = 0;
+            for (at, bytes) in spliced {
+                let at = at - start - 4;
+                whole.extend_from_slice(&buffered[from..at]);
+                whole.extend_from_slice(bytes);
+                from = at;
+            }
+            whole.extend_from_slice(&buffered[from..]);
+            buffered.clear();
+            return self.write_packet(&whole);
         }
         let le = len.to_le_bytes();
         self.wbuf[start..start + 4].copy_from_slice(&[le[0], le[1], le[2], self.seq]);
         self.seq = self.seq.wrapping_add(1);
+        if !spliced.is_empty() {
+            return self.send_spliced(&spliced);
+        }
         if self.wbuf.len() >= WRITE_FLUSH_BYTES {
             self.send_buffered()?;
         }
+        Ok(())
+    }
+
+    /// Sends the write buffer with the spliced values in their places, in vectored writes.
+    fn send_spliced(&mut self, spliced: &[(usize, &[u8])]) -> io::Result<()> {
+        let mut parts = Vec::with_capacity(2 * spliced.len() + 1);
+        let mut from = 0;
+        for &(at, bytes) in spliced {
+            parts.push(IoSlice::new(&self.wbuf[from..at]));
+            parts.push(IoSlice::new(bytes));
+            from = at;
+        }
+        parts.push(IoSlice::new(&self.wbuf[from..]));
+        parts.retain(|part| !part.is_empty());
+        let mut rest = &mut parts[..];
+        while !rest.is_empty() {
+            match self.stream.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.wbuf.clear();
         Ok(())
     }
 
@@ -402,6 +510,101 @@ mod tests {
             headers(&written(2 * MAX_PAYLOAD)),
             vec![(MAX_PAYLOAD, 0), (MAX_PAYLOAD, 1), (0, 2)]
         );
+    }
+
+    /// A stream that takes at most `max_write` bytes per call, vectored or not.
+    struct Trickle {
+        output: Vec<u8>,
+        max_write: usize,
+        calls: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            let before = self.output.len();
+            for buf in bufs {
+                let room = self.max_write - (self.output.len() - before);
+                self.output.extend_from_slice(&buf[..buf.len().min(room)]);
+            }
+            Ok(self.output.len() - before)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn large_values_leave_from_where_they_lie_in_order() {
+        let (first, second) = (pattern(300_000), pattern(SPLICE_BYTES));
+        let trickle = Trickle {
+            output: Vec::new(),
+            max_write: 70_000,
+            calls: 0,
+        };
+        let mut ps = PacketStream::new(trickle, usize::MAX);
+        ps.write_packet(b"before").unwrap();
+        ps.write_packet_with(|out| {
+            out.push(7);
+            out.put_lenenc_bytes(&first);
+            out.put_lenenc_bytes(b"small");
+            out.put_lenenc_bytes(&second);
+            out.push(9);
+        })
+        .unwrap();
+        // Neither value went through the write buffer.
+        assert!(ps.wbuf.capacity() < SPLICE_BYTES, "{}", ps.wbuf.capacity());
+        ps.write_packet(b"after").unwrap();
+        ps.flush().unwrap();
+
+        let mut row = vec![7, 0xFD];
+        row.extend_from_slice(&300_000u32.to_le_bytes()[..3]);
+        row.extend_from_slice(&first);
+        row.extend_from_slice(b"\x05small\xFD");
+        row.extend_from_slice(&(SPLICE_BYTES as u32).to_le_bytes()[..3]);
+        row.extend_from_slice(&second);
+        row.push(9);
+        let mut expected = vec![6, 0, 0, 0];
+        expected.extend_from_slice(b"before");
+        expected.extend_from_slice(&(row.len() as u32).to_le_bytes()[..3]);
+        expected.push(1);
+        expected.extend_from_slice(&row);
+        expected.extend_from_slice(&[5, 0, 0, 2]);
+        expected.extend_from_slice(b"after");
+        assert_eq!(ps.stream.output.len(), expected.len());
+        assert!(ps.stream.output == expected);
+        assert!(ps.stream.calls > 5, "partial writes were resumed");
+    }
+
+    #[test]
+    fn a_spliced_payload_of_16_mib_is_split_like_any_other() {
+        let value = pattern(MAX_PAYLOAD);
+        let mut ps = PacketStream::new(duplex(Vec::new(), usize::MAX), usize::MAX);
+        ps.write_packet_with(|out| {
+            out.push(1);
+            out.put_lenenc_bytes(&value);
+        })
+        .unwrap();
+        ps.flush().unwrap();
+        let bytes = ps.stream.output;
+        assert_eq!(headers(&bytes), vec![(MAX_PAYLOAD, 0), (5, 1)]);
+        let mut reader = PacketStream::new(duplex(bytes, 7000), usize::MAX);
+        let payload = reader.read_packet().unwrap();
+        assert_eq!(payload[..5], [1, 0xFD, 0xFF, 0xFF, 0xFF]);
+        assert!(payload[5..] == value[..]);
     }
 
     #[test]

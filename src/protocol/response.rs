@@ -5,7 +5,8 @@
 //! * Text result sets: <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response_text_resultset.html>
 //! * Binary rows: <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_binary_resultset.html>
 
-use super::value::{Column, ColumnType, Value};
+use super::packet::Payload;
+use super::value::{Cell, Column, ColumnType};
 use super::wire::{put_lenenc_bytes, put_lenenc_int};
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -82,18 +83,27 @@ pub fn column_definition(c: &Column, out: &mut Vec<u8>) {
 }
 
 /// A row in the text protocol: every value as a length-encoded string, NULL as 0xFB.
-pub fn text_row(values: &[Value], out: &mut Vec<u8>) {
+pub fn text_row<'d>(values: &[Cell<'d>], out: &mut Payload<'_, 'd>) {
     for v in values {
-        match v.to_text() {
-            Some(bytes) => put_lenenc_bytes(out, &bytes),
-            None => out.push(0xFB),
+        match *v {
+            Cell::Null => out.push(0xFB),
+            value => put_text(value, out),
         }
+    }
+}
+
+/// A value's text form as a length-encoded string; text and binary data are spliced from
+/// where they lie when they are large.
+fn put_text<'d>(v: Cell<'d>, out: &mut Payload<'_, 'd>) {
+    match v {
+        Cell::Text(bytes) | Cell::Bytes(bytes) => out.put_lenenc_bytes(bytes),
+        number => put_lenenc_bytes(out, &number.to_text().unwrap_or_default()),
     }
 }
 
 /// A row in the binary protocol. Storage is dynamically typed, so each value is coerced to
 /// its column's announced type: a client decodes by the column type, not by the value.
-pub fn binary_row(columns: &[Column], values: &[Value], out: &mut Vec<u8>) {
+pub fn binary_row<'d>(columns: &[Column], values: &[Cell<'d>], out: &mut Payload<'_, 'd>) {
     out.push(0x00);
     // The NULL bitmap of binary rows starts at bit offset 2.
     let bitmap_start = out.len();
@@ -103,35 +113,33 @@ pub fn binary_row(columns: &[Column], values: &[Value], out: &mut Vec<u8>) {
             out[bitmap_start + (i + 2) / 8] |= 1 << ((i + 2) % 8);
             continue;
         }
-        binary_value(col.column_type, v, out);
+        binary_value(col.column_type, *v, out);
     }
 }
 
-fn as_i64(v: &Value) -> i64 {
+fn as_i64(v: Cell<'_>) -> i64 {
     match v {
-        Value::Int(i) => *i,
-        Value::UInt(u) => *u as i64,
-        Value::Double(d) => d.round() as i64,
-        Value::Text(s) => parse_leading_number(s).map_or(0, |d| d.round() as i64),
-        Value::Bytes(b) => std::str::from_utf8(b)
+        Cell::Int(i) => i,
+        Cell::UInt(u) => u as i64,
+        Cell::Double(d) => d.round() as i64,
+        Cell::Text(b) | Cell::Bytes(b) => std::str::from_utf8(b)
             .ok()
             .and_then(parse_leading_number)
             .map_or(0, |d| d.round() as i64),
-        Value::Null => 0,
+        Cell::Null => 0,
     }
 }
 
-fn as_f64(v: &Value) -> f64 {
+fn as_f64(v: Cell<'_>) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
-        Value::UInt(u) => *u as f64,
-        Value::Double(d) => *d,
-        Value::Text(s) => parse_leading_number(s).unwrap_or(0.0),
-        Value::Bytes(b) => std::str::from_utf8(b)
+        Cell::Int(i) => i as f64,
+        Cell::UInt(u) => u as f64,
+        Cell::Double(d) => d,
+        Cell::Text(b) | Cell::Bytes(b) => std::str::from_utf8(b)
             .ok()
             .and_then(parse_leading_number)
             .unwrap_or(0.0),
-        Value::Null => 0.0,
+        Cell::Null => 0.0,
     }
 }
 
@@ -150,7 +158,7 @@ fn parse_leading_number(s: &str) -> Option<f64> {
     (1..=end).rev().find_map(|n| s[..n].parse().ok())
 }
 
-fn binary_value(t: ColumnType, v: &Value, out: &mut Vec<u8>) {
+fn binary_value<'d>(t: ColumnType, v: Cell<'d>, out: &mut Payload<'_, 'd>) {
     match t {
         ColumnType::Tiny => out.push(as_i64(v) as u8),
         ColumnType::Short | ColumnType::Year => {
@@ -161,7 +169,7 @@ fn binary_value(t: ColumnType, v: &Value, out: &mut Vec<u8>) {
         }
         ColumnType::LongLong => {
             let bits = match v {
-                Value::UInt(u) => *u,
+                Cell::UInt(u) => u,
                 other => as_i64(other) as u64,
             };
             out.extend_from_slice(&bits.to_le_bytes());
@@ -172,7 +180,7 @@ fn binary_value(t: ColumnType, v: &Value, out: &mut Vec<u8>) {
             datetime_binary(&v.to_text().unwrap_or_default(), out);
         }
         ColumnType::Time => time_binary(&v.to_text().unwrap_or_default(), out),
-        _ => put_lenenc_bytes(out, &v.to_text().unwrap_or_default()),
+        _ => put_text(v, out),
     }
 }
 
@@ -302,8 +310,8 @@ mod tests {
     fn text_rows_encode_null_as_fb() {
         let mut out = Vec::new();
         text_row(
-            &[Value::Int(42), Value::Null, Value::Text("hé".into())],
-            &mut out,
+            &[Cell::Int(42), Cell::Null, Cell::Text("hé".as_bytes())],
+            &mut Payload::unspliced(&mut out),
         );
         assert_eq!(out, vec![2, b'4', b'2', 0xFB, 3, b'h', 0xC3, 0xA9]);
     }
@@ -314,8 +322,8 @@ mod tests {
         let mut out = Vec::new();
         binary_row(
             &cols,
-            &[Value::Int(-1), Value::Null, Value::Text("7".into())],
-            &mut out,
+            &[Cell::Int(-1), Cell::Null, Cell::Text(b"7")],
+            &mut Payload::unspliced(&mut out),
         );
         // header, bitmap (3 columns + 2 → 1 byte, column 1 is NULL → bit 3), -1 as i64, 7 as i64
         let mut expected = vec![0x00, 0b0000_1000];

@@ -27,19 +27,80 @@ pub enum Value {
 impl Value {
     /// The text-protocol form of the value (`None` for NULL).
     pub fn to_text(&self) -> Option<Cow<'_, [u8]>> {
-        match self {
-            Value::Null => None,
-            Value::Int(v) => Some(Cow::Owned(v.to_string().into_bytes())),
-            Value::UInt(v) => Some(Cow::Owned(v.to_string().into_bytes())),
-            Value::Double(v) => Some(Cow::Owned(format_double(*v).into_bytes())),
-            Value::Text(s) => Some(Cow::Borrowed(s.as_bytes())),
-            Value::Bytes(b) => Some(Cow::Borrowed(b)),
-        }
+        self.cell().to_text()
     }
 
     /// Whether the value is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// The value as the row writers take it.
+    pub fn cell(&self) -> Cell<'_> {
+        match self {
+            Value::Null => Cell::Null,
+            Value::Int(v) => Cell::Int(*v),
+            Value::UInt(v) => Cell::UInt(*v),
+            Value::Double(v) => Cell::Double(*v),
+            Value::Text(s) => Cell::Text(s.as_bytes()),
+            Value::Bytes(b) => Cell::Bytes(b),
+        }
+    }
+}
+
+/// One value of a result row as the row writers take it: borrowed from where it lies (SQLite's
+/// row, a [`Value`]), so a large value is not copied into an owned one on its way out.
+///
+/// Text is not checked for UTF-8 here. Text and binary data travel alike, as length-prefixed
+/// bytes, and only [`Cell::to_value`] (a row the server keeps) needs to tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell<'a> {
+    /// SQL NULL.
+    Null,
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A floating-point number.
+    Double(f64),
+    /// Text as storage holds it: UTF-8, unless a literal of other bytes put it there.
+    Text(&'a [u8]),
+    /// Binary data.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Cell<'a> {
+    /// The text-protocol form of the value (`None` for NULL).
+    pub fn to_text(self) -> Option<Cow<'a, [u8]>> {
+        match self {
+            Cell::Null => None,
+            Cell::Int(v) => Some(Cow::Owned(v.to_string().into_bytes())),
+            Cell::UInt(v) => Some(Cow::Owned(v.to_string().into_bytes())),
+            Cell::Double(v) => Some(Cow::Owned(format_double(v).into_bytes())),
+            Cell::Text(b) | Cell::Bytes(b) => Some(Cow::Borrowed(b)),
+        }
+    }
+
+    /// Whether the value is NULL.
+    pub fn is_null(self) -> bool {
+        matches!(self, Cell::Null)
+    }
+
+    /// An owned copy. Text that is not UTF-8 came from a literal of other bytes and is kept as
+    /// those bytes.
+    pub fn to_value(self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Int(v) => Value::Int(v),
+            Cell::UInt(v) => Value::UInt(v),
+            Cell::Double(v) => Value::Double(v),
+            // `from_utf8`'s ASCII path is the fast one for the valid text of a large result.
+            Cell::Text(t) => match std::str::from_utf8(t) {
+                Ok(text) => Value::Text(text.to_owned()),
+                Err(_) => Value::Bytes(t.to_vec()),
+            },
+            Cell::Bytes(b) => Value::Bytes(b.to_vec()),
+        }
     }
 }
 

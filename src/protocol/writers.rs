@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 
 use super::packet::PacketStream;
 use super::response;
-use super::value::{Column, Value};
+use super::value::{Cell, Column};
 use super::wire::put_lenenc_int;
 use crate::error::SqlError;
 
@@ -162,7 +162,7 @@ impl<S: Read + Write> RowWriter<'_, S> {
 
     /// One row, as many values as columns, encoded straight into the packet buffer (a 1 MB
     /// value is copied there once, not into a row buffer first).
-    pub fn row(&mut self, values: &[Value]) -> io::Result<()> {
+    pub fn row(&mut self, values: &[Cell<'_>]) -> io::Result<()> {
         let (format, columns) = (self.format, &self.columns);
         self.stream.write_packet_with(|out| match format {
             RowFormat::Text => response::text_row(values, out),
@@ -268,7 +268,7 @@ mod tests {
         let mut rows = ResponseWriter::new(&mut s, RowFormat::Text, false)
             .start(&[Column::int("a"), Column::text("b")])
             .unwrap();
-        rows.row(&[Value::Int(1), Value::Null]).unwrap();
+        rows.row(&[Cell::Int(1), Cell::Null]).unwrap();
         rows.finish(2, 1).unwrap();
         let p = payloads(s);
         assert_eq!(p.len(), 6, "count, 2 definitions, EOF, row, EOF");

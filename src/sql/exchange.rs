@@ -11,7 +11,7 @@ use crate::instance::sessions::Kill;
 use crate::net::{Conn, SocketControl};
 use crate::protocol::handshake::status;
 use crate::protocol::packet::PacketStream;
-use crate::protocol::value::{Column, Value};
+use crate::protocol::value::{Cell, Column, Value};
 use crate::protocol::writers::{OkPacket, ResponseWriter, RowFormat, RowWriter};
 use crate::storage::{EngineSession, ExecError, Outcome, RowSink, SessionContext};
 
@@ -91,7 +91,7 @@ impl Exchange<'_> {
         let status = self.status_flags();
         let mut writer = self.response().start(columns)?;
         for row in rows {
-            writer.row(row)?;
+            writer.row(&row.iter().map(Value::cell).collect::<Vec<_>>())?;
         }
         writer.finish(status, 0)
     }
@@ -218,7 +218,7 @@ impl RowSink for StorageSink<'_> {
         }
     }
 
-    fn row(&mut self, row: &[Value]) -> io::Result<()> {
+    fn row(&mut self, row: &[Cell<'_>]) -> io::Result<()> {
         match &mut self.0 {
             Some(Answer::Rows(rows)) => rows.row(row),
             _ => Err(io::Error::other("storage sent a row before the columns")),

@@ -9,13 +9,15 @@ use sqlparser::ast::{
 
 use super::conn::{EngineSession, no_such_table};
 use super::translate::{self, quote};
-use super::types::{column_for, decimal_scale, from_sqlite, sql_error, to_sqlite, with_scale};
+use super::types::{
+    cell, column_for, decimal_scale, from_sqlite, scaled_text, sql_error, to_sqlite,
+};
 use super::{
     ExecError, Outcome, RowSink, SessionContext, alter, ddl, duplicate, information_schema, view,
 };
 use crate::auth::privileges::Privilege;
 use crate::error::{ErrorKind, SqlError};
-use crate::protocol::value::{Column, Value};
+use crate::protocol::value::{Cell, Column, Value};
 
 /// A prepared query or DML statement: the SQLite form, its parameters and result columns.
 pub struct Prepared {
@@ -372,17 +374,19 @@ impl EngineSession {
         let mut rows = stmt
             .query(params_from_iter(params.iter().map(to_sqlite)))
             .map_err(|e| sql_error(&e, db))?;
-        let read = |row: &rusqlite::Row<'_>| -> Result<Vec<Value>, SqlError> {
-            (0..width)
-                .map(|i| {
-                    row.get_ref(i)
-                        .map(|v| with_scale(from_sqlite(v), scales[i]))
-                        .map_err(|e| sql_error(&e, db))
-                })
-                .collect()
-        };
+        // The first row decides the types of expression columns, so it is read as values;
+        // the rest go out borrowed from SQLite's row.
         let first = match rows.next().map_err(|e| sql_error(&e, db))? {
-            Some(row) => Some(read(row)?),
+            Some(row) => Some(
+                (0..width)
+                    .map(|i| {
+                        let v = row.get_ref(i).map_err(|e| sql_error(&e, db))?;
+                        Ok(scales[i]
+                            .and_then(|scale| scaled_text(v, scale))
+                            .map_or_else(|| from_sqlite(v), Value::Text))
+                    })
+                    .collect::<Result<Vec<Value>, SqlError>>()?,
+            ),
             None => None,
         };
         let columns: Vec<Column> = declared
@@ -400,9 +404,24 @@ impl EngineSession {
         let Some(first) = first else {
             return Ok(Outcome::Rows);
         };
-        sink.row(&first)?;
+        sink.row(&first.iter().map(Value::cell).collect::<Vec<_>>())?;
+        // A DECIMAL column's numbers are printed with its scale, into text the row borrows.
+        let mut scaled: Vec<Option<String>> = vec![None; width];
         while let Some(row) = rows.next().map_err(|e| sql_error(&e, db))? {
-            sink.row(&read(row)?)?;
+            for (i, scale) in scales.iter().enumerate() {
+                if let Some(scale) = scale {
+                    let v = row.get_ref(i).map_err(|e| sql_error(&e, db))?;
+                    scaled[i] = scaled_text(v, *scale);
+                }
+            }
+            let cells = (0..width)
+                .map(|i| match &scaled[i] {
+                    Some(text) => Ok(Cell::Text(text.as_bytes())),
+                    None => row.get_ref(i).map(cell),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| sql_error(&e, db))?;
+            sink.row(&cells)?;
         }
         Ok(Outcome::Rows)
     }

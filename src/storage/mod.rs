@@ -54,7 +54,7 @@ use std::io;
 
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
-use crate::protocol::value::{Column, Value};
+use crate::protocol::value::{Cell, Column, Value};
 
 pub use conn::{Engine, EngineSession};
 pub use exec::{Prepared, takes_parameters};
@@ -163,8 +163,8 @@ pub trait SessionContext {
 pub trait RowSink {
     /// The column definitions; called once, before any row.
     fn columns(&mut self, columns: &[Column]) -> io::Result<()>;
-    /// One row.
-    fn row(&mut self, row: &[Value]) -> io::Result<()>;
+    /// One row, borrowed from where it lies.
+    fn row(&mut self, row: &[Cell<'_>]) -> io::Result<()>;
 }
 
 /// How a statement ended.

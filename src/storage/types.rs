@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
 use crate::error::{ErrorKind, SqlError};
-use crate::protocol::value::{Column, ColumnType, Value, charset, flags};
+use crate::protocol::value::{Cell, Column, ColumnType, Value, charset, flags};
 
 /// The MySQL column definition for a column SQLite declared as `decl` (the MySQL type the
 /// table was created with), or, for an expression, for the kind of its first value.
@@ -114,29 +114,30 @@ pub(crate) fn decimal_scale(decl: &str) -> Option<usize> {
 }
 
 /// A number in a `DECIMAL` column as MySQL prints it: fixed-point text with the column's scale.
-pub(crate) fn with_scale(v: Value, scale: Option<usize>) -> Value {
-    match (scale, &v) {
-        (Some(0), Value::Int(i)) => Value::Text(i.to_string()),
-        (Some(s), Value::Int(i)) => Value::Text(format!("{i}.{}", "0".repeat(s))),
-        (Some(s), Value::Double(d)) => Value::Text(format!("{d:.s$}")),
-        _ => v,
+/// `None` for what is not a number, which is shown as it is.
+pub(crate) fn scaled_text(v: ValueRef<'_>, scale: usize) -> Option<String> {
+    match v {
+        ValueRef::Integer(i) if scale == 0 => Some(i.to_string()),
+        ValueRef::Integer(i) => Some(format!("{i}.{}", "0".repeat(scale))),
+        ValueRef::Real(d) => Some(format!("{d:.scale$}")),
+        _ => None,
+    }
+}
+
+/// A SQLite value as the row writers take it, borrowed from SQLite's row.
+pub(crate) fn cell(v: ValueRef<'_>) -> Cell<'_> {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Double(f),
+        ValueRef::Text(t) => Cell::Text(t),
+        ValueRef::Blob(b) => Cell::Bytes(b),
     }
 }
 
 /// A SQLite value as the protocol carries it.
 pub(crate) fn from_sqlite(v: ValueRef<'_>) -> Value {
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Int(i),
-        ValueRef::Real(f) => Value::Double(f),
-        // Text that is not UTF-8 came from a literal of other bytes: given back as they are.
-        // `from_utf8`'s ASCII path is the fast one for the valid text of a large result.
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(text) => Value::Text(text.to_owned()),
-            Err(_) => Value::Bytes(t.to_vec()),
-        },
-        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
-    }
+    cell(v).to_value()
 }
 
 /// A protocol value bound as a SQLite parameter.
@@ -291,14 +292,15 @@ mod tests {
         assert_eq!(decimal_scale("NUMERIC"), Some(0));
         assert_eq!(decimal_scale("DOUBLE"), None);
         assert_eq!(
-            with_scale(Value::Double(10.5), Some(2)),
-            Value::Text("10.50".into())
+            scaled_text(ValueRef::Real(10.5), 2).as_deref(),
+            Some("10.50")
         );
         assert_eq!(
-            with_scale(Value::Int(3), Some(2)),
-            Value::Text("3.00".into())
+            scaled_text(ValueRef::Integer(3), 2).as_deref(),
+            Some("3.00")
         );
-        assert_eq!(with_scale(Value::Null, Some(2)), Value::Null);
+        assert_eq!(scaled_text(ValueRef::Integer(3), 0).as_deref(), Some("3"));
+        assert_eq!(scaled_text(ValueRef::Null, 2), None);
         assert_eq!(column_for("p", Some("DECIMAL(8,3)"), None).decimals, 3);
     }
 

@@ -330,6 +330,13 @@ where
         self.inner.write(buf)
     }
 
+    /// `StreamOwned` writes only the first slice of a vectored write; `Stream` encrypts the
+    /// slices together into full records, so the few bytes in front of a large spliced value
+    /// do not leave in a record and a send of their own.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        rustls::Stream::new(&mut self.inner.conn, &mut self.inner.sock).write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }

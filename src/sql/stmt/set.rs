@@ -33,7 +33,7 @@ use super::query;
 use crate::auth::privileges::Privilege;
 use crate::charset;
 use crate::error::{ErrorKind, SqlError};
-use crate::protocol::value::{Column, Value};
+use crate::protocol::value::{Cell, Column, Value};
 use crate::sql::context::{Context, unknown_variable};
 use crate::sql::exchange::{Exchange, Reply};
 use crate::storage::{ExecError, RowSink, VarScope};
@@ -466,8 +466,8 @@ impl RowSink for Capture {
         Ok(())
     }
 
-    fn row(&mut self, row: &[Value]) -> std::io::Result<()> {
-        self.rows.push(row.to_vec());
+    fn row(&mut self, row: &[Cell<'_>]) -> std::io::Result<()> {
+        self.rows.push(row.iter().map(|c| c.to_value()).collect());
         Ok(())
     }
 }
