@@ -761,6 +761,48 @@ fn literals_keep_every_byte_the_client_sent() {
     );
 }
 
+/// The server keeps SELECTs it has parsed twice; a kept one still runs against the state of
+/// the session that sends it: its database, its variables, its privileges.
+#[test]
+fn a_repeated_select_runs_against_each_sessions_own_state() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    for db in ["a", "b"] {
+        root.query_drop(format!("CREATE DATABASE {db}")).unwrap();
+        root.query_drop(format!("CREATE TABLE {db}.t (v TEXT)"))
+            .unwrap();
+        root.query_drop(format!("INSERT INTO {db}.t VALUES ('{db}')"))
+            .unwrap();
+    }
+    root.query_drop("CREATE USER 'only_a'@'%' IDENTIFIED BY 'pw'")
+        .unwrap();
+    root.query_drop("GRANT SELECT ON a.* TO 'only_a'@'%'")
+        .unwrap();
+    for db in ["a", "b", "a", "b", "a"] {
+        root.query_drop(format!("USE {db}")).unwrap();
+        let v: Option<String> = root.query_first("SELECT v FROM t").unwrap();
+        assert_eq!(v.as_deref(), Some(db));
+    }
+    let mut other = mysql::Conn::new(server.opts("only_a", "pw")).unwrap();
+    for round in 0..3 {
+        root.query_drop(format!("SET @x = {round}")).unwrap();
+        other
+            .query_drop(format!("SET @x = {}", round + 10))
+            .unwrap();
+        let mine: Option<i64> = root.query_first("SELECT @x").unwrap();
+        let theirs: Option<i64> = other.query_first("SELECT @x").unwrap();
+        assert_eq!((mine, theirs), (Some(round), Some(round + 10)));
+        let denied = other.query_drop("SELECT v FROM b.t").unwrap_err();
+        assert!(denied.to_string().contains("1142"), "{denied}");
+        let allowed: Option<String> = other.query_first("SELECT v FROM a.t").unwrap();
+        assert_eq!(allowed.as_deref(), Some("a"));
+    }
+    let missing = root.query_drop("SELECT v FROM nowhere.t").unwrap_err();
+    assert!(missing.to_string().contains("1146"), "{missing}");
+    let again = root.query_drop("SELECT v FROM nowhere.t").unwrap_err();
+    assert!(again.to_string().contains("1146"), "{again}");
+}
+
 #[test]
 fn placeholders_bind_in_the_order_the_client_sends_them() {
     let server = TestServer::start();

@@ -14,6 +14,7 @@ use crate::auth::rsa_key::RsaKeyPair;
 use crate::config::Config;
 use crate::metrics::{Metrics, ReloadTrigger};
 use crate::shutdown::Shutdown;
+use crate::sql::stmt::cache::ParseCache;
 use crate::status::Counters;
 use crate::storage::Engine;
 use crate::tls::{ReloadOutcome, TlsLoadError, TlsManager};
@@ -55,6 +56,8 @@ pub struct Instance {
     pub table_locks: locks::TableLocks,
     /// Graceful shutdown: the signal sessions watch and the count of open sessions.
     pub shutdown: Arc<Shutdown>,
+    /// SELECTs parsed from texts that sessions send again and again.
+    pub parsed: ParseCache,
     next_connection_id: AtomicU32,
 }
 
@@ -88,6 +91,7 @@ impl Instance {
             sessions: Arc::default(),
             table_locks: locks::TableLocks::default(),
             shutdown,
+            parsed: ParseCache::default(),
             next_connection_id: AtomicU32::new(1),
         }
     }

@@ -232,11 +232,13 @@ impl LocalSession {
                 Counters::bump(&ex.state.shared.counters.questions);
                 // Literals may hold any byte: decoded so that none is lost.
                 let sql = lex::decode(sql);
-                if *multi_statements {
+                if let Some(statement) = ex.state.shared.parsed.get(&sql) {
+                    query(&mut ex, &sql, Ok(statement))
+                } else if *multi_statements {
                     query_statements(&mut ex, &sql)
                 } else {
                     match lex::tokenize(&sql) {
-                        Ok(source) => query(&mut ex, &source),
+                        Ok(source) => parse_and_query(&mut ex, &sql, &source),
                         Err(e) => ex.send_error(&e),
                     }
                 }
@@ -460,10 +462,10 @@ fn query_statements(ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
         Err(e) => return ex.send_error(&e),
     };
     let last = statements.len() - 1;
-    for (i, statement) in statements.iter().enumerate() {
+    for (i, source) in statements.iter().enumerate() {
         ex.more_results = i < last;
         ex.failed = false;
-        let sent = query(ex, statement);
+        let sent = parse_and_query(ex, sql, source);
         ex.more_results = false;
         sent?;
         if ex.failed {
@@ -473,17 +475,30 @@ fn query_statements(ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Parses and runs one COM_QUERY statement and queues its response.
-fn query(ex: &mut Exchange<'_>, source: &lex::Source<'_>) -> io::Result<()> {
+/// Parses and runs `source`, a statement of the COM_QUERY text `sql`.
+fn parse_and_query(ex: &mut Exchange<'_>, sql: &str, source: &lex::Source<'_>) -> io::Result<()> {
     if source.is_empty() {
         return ex.send_error(&super::stmt::empty_query());
     }
+    let statement = Statement::parse(source);
+    // Kept by the whole text, so only when the text is this statement and nothing more.
+    if let (Ok(parsed), true) = (&statement, source.text == sql) {
+        ex.state.shared.parsed.offer(sql, parsed);
+    }
+    query(ex, source.text, statement)
+}
+
+/// Runs one parsed COM_QUERY statement (`text`) and queues its response.
+fn query(
+    ex: &mut Exchange<'_>,
+    text: &str,
+    statement: Result<Statement, SqlError>,
+) -> io::Result<()> {
     let entry = ex.state.registration.entry();
     // A KILL QUERY that came between statements is for none of them.
     entry.clear_kill_query();
     ex.engine.clear_interrupt();
-    entry.begin("Query", Some(source.text));
-    let statement = Statement::parse(source);
+    entry.begin("Query", Some(text));
     if !statement.as_ref().is_ok_and(Statement::keeps_warnings) {
         ex.state.warnings.clear();
     }

@@ -27,6 +27,7 @@
 //! line in [`Statement::parse`] where its leading keywords are recognised.
 
 pub mod account;
+pub mod cache;
 pub mod catalog;
 pub mod database;
 pub mod instance;
