@@ -381,12 +381,13 @@ impl Login for LocalLogin {
         } = request;
         let config = &shared.config;
         let secure = tls.is_some() || peer == Peer::Unix;
+        let client_host = peer.host();
         let mut auth = Authenticator {
             shared,
             stream: &mut *stream,
             scramble: self.scramble,
             secure,
-            peer_host: peer.host(),
+            peer_host: client_host.clone(),
         };
         let account = match auth.authenticate(&response, client_caps) {
             Ok(account) => account,
@@ -396,7 +397,6 @@ impl Login for LocalLogin {
                 return Err(LoginFailure::new(log::Level::Info, reason));
             }
         };
-        let client_host = peer.host();
         let using_password = !response.auth_response.is_empty();
 
         if let Err(reason) = account.require.check(
