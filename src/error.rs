@@ -182,6 +182,9 @@ error_kinds! {
     UnknownStorageEngine = (1286, "42000"),
     /// `ER_NON_UPDATABLE_TABLE`: `INSERT`, `UPDATE` or `DELETE` on a view.
     NonUpdatableTable = (1288, "HY000"),
+    /// `ER_UNSUPPORTED_PS`: `PREPARE`, `EXECUTE` or `DEALLOCATE PREPARE` sent with
+    /// COM_STMT_PREPARE.
+    UnsupportedInPreparedStatements = (1295, "HY000"),
     /// `ER_UNKNOWN_TIME_ZONE`.
     UnknownTimeZone = (1298, "HY000"),
     /// `ER_QUERY_INTERRUPTED`: `KILL QUERY`, or the session's own `KILL`.

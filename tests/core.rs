@@ -803,6 +803,127 @@ fn a_repeated_select_runs_against_each_sessions_own_state() {
     assert!(again.to_string().contains("1146"), "{again}");
 }
 
+/// SQL's PREPARE / EXECUTE / DEALLOCATE PREPARE, as MariaDB answers them (the README has the
+/// comparison): parameters from user variables, names without case, a name prepared again
+/// replaced, and MySQL's error for each misuse.
+#[test]
+fn prepared_statements_by_name_in_sql() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    c.query_drop("CREATE DATABASE ps").unwrap();
+    c.query_drop("CREATE TABLE ps.t (id INT PRIMARY KEY, v TEXT)")
+        .unwrap();
+    c.query_drop("PREPARE ins FROM 'INSERT INTO ps.t VALUES (?, ?)'")
+        .unwrap();
+    for (id, v) in [(1, "one"), (2, "two")] {
+        c.query_drop(format!("SET @id = {id}, @v = '{v}'")).unwrap();
+        c.query_drop("EXECUTE ins USING @id, @v").unwrap();
+        assert_eq!(c.affected_rows(), 1);
+    }
+    c.query_drop("SET @q = 'SELECT v FROM ps.t WHERE id > ? ORDER BY id'")
+        .unwrap();
+    c.query_drop("PREPARE Sel FROM @q").unwrap();
+    c.query_drop("SET @min = 0").unwrap();
+    let rows: Vec<String> = c.query("EXECUTE sel USING @min").unwrap();
+    assert_eq!(rows, ["one", "two"]);
+    // An unset variable is NULL: no row is greater than NULL.
+    let rows: Vec<String> = c.query("EXECUTE SEL USING @unset").unwrap();
+    assert!(rows.is_empty());
+    // Preparing a name again replaces its statement.
+    c.query_drop("PREPARE sel FROM 'SELECT COUNT(*) FROM ps.t'")
+        .unwrap();
+    assert_eq!(c.query_first::<i64, _>("EXECUTE sel").unwrap(), Some(2));
+
+    let code = |c: &mut mysql::Conn, sql: &str| match c.query_drop(sql).unwrap_err() {
+        mysql::Error::MySqlError(e) => (e.code, e.message),
+        other => panic!("{sql}: {other}"),
+    };
+    let (n, message) = code(&mut c, "EXECUTE sel USING @min");
+    assert_eq!(
+        (n, message.as_str()),
+        (1210, "Incorrect arguments to EXECUTE")
+    );
+    let (n, message) = code(&mut c, "EXECUTE nothing");
+    assert_eq!(
+        (n, message.as_str()),
+        (
+            1243,
+            "Unknown prepared statement handler (nothing) given to EXECUTE"
+        )
+    );
+    assert_eq!(code(&mut c, "PREPARE bad FROM 'SELEC 1'").0, 1064);
+    // A failed PREPARE leaves its name unprepared, even one that was prepared before.
+    assert_eq!(code(&mut c, "PREPARE sel FROM 'SELEC 1'").0, 1064);
+    assert_eq!(code(&mut c, "EXECUTE sel").0, 1243);
+    c.query_drop("DEALLOCATE PREPARE ins").unwrap();
+    let (n, message) = code(&mut c, "DROP PREPARE ins");
+    assert_eq!(
+        (n, message.as_str()),
+        (
+            1243,
+            "Unknown prepared statement handler (ins) given to DEALLOCATE PREPARE"
+        )
+    );
+    // The statements themselves cannot be prepared with COM_STMT_PREPARE.
+    match c.prep("PREPARE x FROM 'SELECT 1'").unwrap_err() {
+        mysql::Error::MySqlError(e) => assert_eq!(e.code, 1295, "{}", e.message),
+        other => panic!("{other}"),
+    }
+    // COM_RESET_CONNECTION forgets them.
+    c.query_drop("PREPARE one FROM 'SELECT 1'").unwrap();
+    c.reset().unwrap();
+    assert_eq!(code(&mut c, "EXECUTE one").0, 1243);
+}
+
+/// `SHOW DATABASES LIKE` and `SHOW TABLES LIKE` name their first column with the pattern, as
+/// MySQL and MariaDB do (`Database (p%)`, `Tables_in_db (t%)`); without a pattern, not.
+#[test]
+fn show_like_names_its_column_with_the_pattern() {
+    let server = TestServer::start();
+    let mut c = server.root();
+    c.query_drop("CREATE DATABASE pat").unwrap();
+    c.query_drop("CREATE TABLE pat.t (id INT)").unwrap();
+    let mut first_column = |sql: &str| -> String {
+        let result = c.query_iter(sql).unwrap();
+        result.columns().as_ref()[0].name_str().into_owned()
+    };
+    assert_eq!(first_column("SHOW DATABASES LIKE 'pa%'"), "Database (pa%)");
+    assert_eq!(first_column("SHOW DATABASES"), "Database");
+    assert_eq!(
+        first_column("SHOW TABLES FROM pat LIKE 't%'"),
+        "Tables_in_pat (t%)"
+    );
+    assert_eq!(
+        first_column("SHOW FULL TABLES FROM pat LIKE 't%'"),
+        "Tables_in_pat (t%)"
+    );
+    assert_eq!(first_column("SHOW TABLES FROM pat"), "Tables_in_pat");
+}
+
+/// An EXECUTE by name counts as the statement it runs: `MAX_UPDATES_PER_HOUR` cannot be
+/// dodged by preparing the update.
+#[test]
+fn executing_by_name_counts_against_the_update_limit() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE DATABASE lim").unwrap();
+    root.query_drop("CREATE TABLE lim.t (id INT)").unwrap();
+    root.query_drop("CREATE USER 'capped'@'%' IDENTIFIED BY 'pw' WITH MAX_UPDATES_PER_HOUR 1")
+        .unwrap();
+    root.query_drop("GRANT ALL ON lim.* TO 'capped'@'%'")
+        .unwrap();
+    let mut c = mysql::Conn::new(server.opts("capped", "pw")).unwrap();
+    c.query_drop("PREPARE ins FROM 'INSERT INTO lim.t VALUES (1)'")
+        .unwrap();
+    c.query_drop("EXECUTE ins").unwrap();
+    match c.query_drop("EXECUTE ins").unwrap_err() {
+        mysql::Error::MySqlError(e) => assert_eq!(e.code, 1226, "{}", e.message),
+        other => panic!("{other}"),
+    }
+    let rows: Option<i64> = root.query_first("SELECT COUNT(*) FROM lim.t").unwrap();
+    assert_eq!(rows, Some(1));
+}
+
 #[test]
 fn placeholders_bind_in_the_order_the_client_sends_them() {
     let server = TestServer::start();

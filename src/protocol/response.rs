@@ -28,7 +28,11 @@ pub fn ok(
     put_lenenc_int(&mut out, last_insert_id);
     out.extend_from_slice(&status.to_le_bytes());
     out.extend_from_slice(&warnings.to_le_bytes());
-    out.extend_from_slice(info.as_bytes());
+    // Length-encoded, as MySQL's server writes it and Connector/C reads it (the protocol pages
+    // describe a string to the end of the packet).
+    if !info.is_empty() {
+        put_lenenc_bytes(&mut out, info.as_bytes());
+    }
     out
 }
 
@@ -304,6 +308,15 @@ mod tests {
         assert_eq!(ok(1, 2, 2, 0, "", false), vec![0, 1, 2, 2, 0, 0, 0]);
         assert_eq!(ok(0, 0, 2, 0, "", true)[0], 0xFE);
         assert_eq!(eof(0, 2), vec![0xFE, 0, 0, 2, 0]);
+    }
+
+    #[test]
+    fn an_ok_message_is_length_encoded() {
+        let ok = ok(0, 0, 2, 0, "Statement prepared", false);
+        assert_eq!(ok[..7], [0x00, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(ok[7], 18);
+        assert_eq!(&ok[8..], b"Statement prepared");
+        assert_eq!(super::ok(0, 0, 2, 0, "", false).len(), 7);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct OkPacket {
     pub status: u16,
     /// How many warnings `SHOW WARNINGS` would list.
     pub warnings: u16,
+    /// The message clients show after the statement (`Statement prepared`), usually none.
+    pub info: &'static str,
 }
 
 /// The end of a result set: EOF, or OK with the 0xFE header under `CLIENT_DEPRECATE_EOF`.
@@ -97,7 +99,7 @@ impl<'a, S: Read + Write> ResponseWriter<'a, S> {
             ok.last_insert_id,
             ok.status,
             ok.warnings,
-            "",
+            ok.info,
             false,
         ))
     }
@@ -299,6 +301,7 @@ mod tests {
                 last_insert_id: 7,
                 status: 2,
                 warnings: 1,
+                info: "",
             })
             .unwrap();
         ResponseWriter::new(&mut s, RowFormat::Text, false)

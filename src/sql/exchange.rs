@@ -70,11 +70,22 @@ impl Exchange<'_> {
 
     /// Queues an OK packet.
     pub(crate) fn send_ok(&mut self, affected_rows: u64, last_insert_id: u64) -> io::Result<()> {
+        self.send_ok_saying(affected_rows, last_insert_id, "")
+    }
+
+    /// Queues an OK packet with a message for the client to show.
+    pub(crate) fn send_ok_saying(
+        &mut self,
+        affected_rows: u64,
+        last_insert_id: u64,
+        info: &'static str,
+    ) -> io::Result<()> {
         let ok = OkPacket {
             affected_rows,
             last_insert_id,
             status: self.status_flags(),
             warnings: self.state.warning_count(),
+            info,
         };
         self.response().ok(ok)
     }
@@ -147,6 +158,7 @@ impl Exchange<'_> {
                     last_insert_id,
                     status,
                     warnings: self.state.warning_count(),
+                    info: "",
                 })
             }
             (Err(ExecError::Sql(e)), Answer::Rows(rows)) => {

@@ -233,12 +233,12 @@ impl LocalSession {
                 // Literals may hold any byte: decoded so that none is lost.
                 let sql = lex::decode(sql);
                 if let Some(statement) = ex.state.shared.parsed.get(&sql) {
-                    query(&mut ex, &sql, Ok(statement))
+                    query(&mut ex, prepared, &sql, Ok(statement))
                 } else if *multi_statements {
-                    query_statements(&mut ex, &sql)
+                    query_statements(&mut ex, prepared, &sql)
                 } else {
                     match lex::tokenize(&sql) {
-                        Ok(source) => parse_and_query(&mut ex, &sql, &source),
+                        Ok(source) => parse_and_query(&mut ex, prepared, &sql, &source),
                         Err(e) => ex.send_error(&e),
                     }
                 }
@@ -456,7 +456,11 @@ fn exchange<'a>(
 /// Runs a COM_QUERY that may hold several statements (CLIENT_MULTI_STATEMENTS): each
 /// response but the last carries SERVER_MORE_RESULTS_EXISTS, and the first error ends the
 /// query, as in MySQL.
-fn query_statements(ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
+fn query_statements(
+    ex: &mut Exchange<'_>,
+    prepared: &mut PreparedStatements,
+    sql: &str,
+) -> io::Result<()> {
     let statements = match lex::split_statements(sql) {
         Ok(s) => s,
         Err(e) => return ex.send_error(&e),
@@ -465,7 +469,7 @@ fn query_statements(ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
     for (i, source) in statements.iter().enumerate() {
         ex.more_results = i < last;
         ex.failed = false;
-        let sent = parse_and_query(ex, sql, source);
+        let sent = parse_and_query(ex, prepared, sql, source);
         ex.more_results = false;
         sent?;
         if ex.failed {
@@ -476,7 +480,12 @@ fn query_statements(ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
 }
 
 /// Parses and runs `source`, a statement of the COM_QUERY text `sql`.
-fn parse_and_query(ex: &mut Exchange<'_>, sql: &str, source: &lex::Source<'_>) -> io::Result<()> {
+fn parse_and_query(
+    ex: &mut Exchange<'_>,
+    prepared: &mut PreparedStatements,
+    sql: &str,
+    source: &lex::Source<'_>,
+) -> io::Result<()> {
     if source.is_empty() {
         return ex.send_error(&super::stmt::empty_query());
     }
@@ -485,12 +494,13 @@ fn parse_and_query(ex: &mut Exchange<'_>, sql: &str, source: &lex::Source<'_>) -
     if let (Ok(parsed), true) = (&statement, source.text == sql) {
         ex.state.shared.parsed.offer(sql, parsed);
     }
-    query(ex, source.text, statement)
+    query(ex, prepared, source.text, statement)
 }
 
 /// Runs one parsed COM_QUERY statement (`text`) and queues its response.
 fn query(
     ex: &mut Exchange<'_>,
+    prepared: &mut PreparedStatements,
     text: &str,
     statement: Result<Statement, SqlError>,
 ) -> io::Result<()> {
@@ -509,6 +519,7 @@ fn query(
             .map(|()| s)
     });
     match statement {
+        Ok(Statement::Named(named)) => prepared.run_named(ex, named),
         Ok(statement) => statement.execute(ex),
         Err(e) => ex.send_error(&e),
     }

@@ -1,4 +1,5 @@
-//! Prepared statements: COM_STMT_PREPARE, EXECUTE, SEND_LONG_DATA, RESET and CLOSE.
+//! Prepared statements: COM_STMT_PREPARE, EXECUTE, SEND_LONG_DATA, RESET and CLOSE, and
+//! SQL's `PREPARE`, `EXECUTE` and `DEALLOCATE PREPARE`, which name theirs.
 //!
 //! A query or DML statement is prepared in storage, which binds its `?` parameters; any other
 //! statement is kept parsed and runs at each EXECUTE as it would from COM_QUERY. Parameters are
@@ -13,14 +14,15 @@ use super::context::Context;
 use super::exchange::Exchange;
 use super::stmt::Statement;
 use super::stmt::lock::tables_used;
+use super::stmt::named::{self, NamedStatement, PreparedText};
 use crate::error::{ErrorKind, SqlError};
 use crate::instance::Instance;
 use crate::instance::locks::{Mode, TableKey};
 use crate::lex;
 use crate::protocol::command::{ParamType, decode_execute};
-use crate::protocol::value::Column;
+use crate::protocol::value::{Column, Value};
 use crate::protocol::writers::{RowFormat, StatementMetaWriter};
-use crate::storage;
+use crate::storage::{self, SessionContext};
 
 /// One place in the server-wide `max-prepared-stmt-count`, held for as long as a prepared
 /// statement exists (closed, reset away, or its session ended: the drop gives it back).
@@ -84,35 +86,28 @@ impl Prepared {
     }
 }
 
-/// A session's prepared statements, by id.
+/// A session's prepared statements: by id (COM_STMT_PREPARE) and by name (`PREPARE`).
 #[derive(Default)]
 pub(crate) struct PreparedStatements {
     statements: HashMap<u32, Prepared>,
     last_id: u32,
+    /// By lower-cased name: statement names do not depend on case.
+    named: HashMap<String, Prepared>,
 }
 
 impl PreparedStatements {
     /// COM_STMT_PREPARE.
     pub(crate) fn prepare(&mut self, ex: &mut Exchange<'_>, sql: &str) -> io::Result<()> {
-        let Some(slot) = PreparedSlot::take(&ex.state.shared) else {
-            let limit = ex.state.shared.config.max_prepared_stmt_count;
-            return ex.send_error(&SqlError::new(
-                ErrorKind::TooManyPreparedStatements,
-                format!(
-                    "Can't create more than max_prepared_stmt_count statements (current value: {limit})"
-                ),
-            ));
-        };
-        let (kind, params) = match prepare(ex, sql) {
-            Ok(prepared) => prepared,
+        let stmt = match create(ex, sql) {
+            Ok(stmt) => stmt,
             Err(e) => return ex.send_error(&e),
         };
         self.last_id = self.last_id.wrapping_add(1).max(1);
         let id = self.last_id;
-        let param_columns: Vec<Column> = (0..params)
+        let param_columns: Vec<Column> = (0..stmt.params)
             .map(|i| Column::text(&format!("?{i}")))
             .collect();
-        let columns: &[Column] = match &kind {
+        let columns: &[Column] = match &stmt.kind {
             Kind::Data { prepared, .. } => &prepared.columns,
             Kind::Other(_) => &[],
         };
@@ -123,17 +118,7 @@ impl PreparedStatements {
             columns,
             status,
         )?;
-        self.statements.insert(
-            id,
-            Prepared {
-                kind,
-                params,
-                param_types: Vec::new(),
-                long_data: vec![None; params],
-                long_data_overflow: false,
-                _slot: slot,
-            },
-        );
+        self.statements.insert(id, stmt);
         Ok(())
     }
 
@@ -169,39 +154,56 @@ impl PreparedStatements {
         let entry = ex.state.registration.entry();
         entry.clear_kill_query();
         ex.engine.clear_interrupt();
-        let changes = match &stmt.kind {
-            Kind::Data { changes, .. } => *changes,
-            Kind::Other(statement) => statement.changes_data(),
-        };
-        if let Err(e) = ex
-            .state
-            .registration
-            .count_statement(&ex.state.limits, changes)
-        {
-            return ex.send_error(&e);
-        }
-        match &stmt.kind {
-            Kind::Data {
-                prepared, tables, ..
-            } => {
-                ex.state.warnings.clear();
-                let shared = Arc::clone(&ex.state.shared);
-                let timeout = ex.state.lock_wait_timeout();
-                let _use = match shared.table_locks.begin_statement(
-                    ex.state.registration.entry(),
-                    || tables.clone(),
-                    timeout,
-                ) {
-                    Ok(used) => used,
-                    Err(e) => return ex.send_error(&e),
+        run(ex, stmt, &values)
+    }
+
+    /// `PREPARE`, `EXECUTE` and `DEALLOCATE PREPARE`: statements by name, whose results are
+    /// text rows as any COM_QUERY's.
+    pub(crate) fn run_named(
+        &mut self,
+        ex: &mut Exchange<'_>,
+        statement: NamedStatement,
+    ) -> io::Result<()> {
+        match statement {
+            NamedStatement::Prepare { name, text } => {
+                // As in MySQL, the name's earlier statement is gone even if this one fails.
+                let key = name.to_ascii_lowercase();
+                self.named.remove(&key);
+                let sql = match text {
+                    PreparedText::Literal(sql) => sql,
+                    // MySQL prepares a NULL variable's text as `NULL` (a syntax error).
+                    PreparedText::Variable(variable) => Context::new(ex.state)
+                        .user_variable(&variable)
+                        .to_text()
+                        .map_or_else(|| "NULL".to_string(), |t| lex::decode(&t).into_owned()),
                 };
-                ex.in_storage(|engine, _, sink| engine.execute_prepared(prepared, &values, sink))
-            }
-            Kind::Other(statement) => {
-                if !statement.keeps_warnings() {
-                    ex.state.warnings.clear();
+                match create(ex, &sql) {
+                    Ok(stmt) => {
+                        self.named.insert(key, stmt);
+                        ex.send_ok_saying(0, 0, "Statement prepared")
+                    }
+                    Err(e) => ex.send_error(&e),
                 }
-                Statement::clone(statement).execute(ex)
+            }
+            NamedStatement::Execute { name, using } => {
+                let Some(stmt) = self.named.get(&name.to_ascii_lowercase()) else {
+                    return ex.send_error(&unknown_name(&name, "EXECUTE"));
+                };
+                if using.len() != stmt.params {
+                    return ex.send_error(&SqlError::new(
+                        ErrorKind::WrongArguments,
+                        "Incorrect arguments to EXECUTE",
+                    ));
+                }
+                let context = Context::new(ex.state);
+                let values: Vec<Value> = using.iter().map(|v| context.user_variable(v)).collect();
+                run(ex, stmt, &values)
+            }
+            NamedStatement::Deallocate { name } => {
+                match self.named.remove(&name.to_ascii_lowercase()) {
+                    Some(_) => ex.send_ok(0, 0),
+                    None => ex.send_error(&unknown_name(&name, "DEALLOCATE PREPARE")),
+                }
             }
         }
     }
@@ -240,6 +242,69 @@ impl PreparedStatements {
     /// Forgets every statement (COM_RESET_CONNECTION).
     pub(crate) fn clear(&mut self) {
         self.statements.clear();
+        self.named.clear();
+    }
+}
+
+/// Prepares `sql` in one place of `max-prepared-stmt-count`.
+fn create(ex: &mut Exchange<'_>, sql: &str) -> Result<Prepared, SqlError> {
+    let Some(slot) = PreparedSlot::take(&ex.state.shared) else {
+        let limit = ex.state.shared.config.max_prepared_stmt_count;
+        return Err(SqlError::new(
+            ErrorKind::TooManyPreparedStatements,
+            format!(
+                "Can't create more than max_prepared_stmt_count statements (current value: {limit})"
+            ),
+        ));
+    };
+    let (kind, params) = prepare(ex, sql)?;
+    Ok(Prepared {
+        kind,
+        params,
+        param_types: Vec::new(),
+        long_data: vec![None; params],
+        long_data_overflow: false,
+        _slot: slot,
+    })
+}
+
+/// Runs a prepared statement with its parameters' values, counted against the account's
+/// hourly limits as the statement it is.
+fn run(ex: &mut Exchange<'_>, stmt: &Prepared, values: &[Value]) -> io::Result<()> {
+    let changes = match &stmt.kind {
+        Kind::Data { changes, .. } => *changes,
+        Kind::Other(statement) => statement.changes_data(),
+    };
+    if let Err(e) = ex
+        .state
+        .registration
+        .count_statement(&ex.state.limits, changes)
+    {
+        return ex.send_error(&e);
+    }
+    match &stmt.kind {
+        Kind::Data {
+            prepared, tables, ..
+        } => {
+            ex.state.warnings.clear();
+            let shared = Arc::clone(&ex.state.shared);
+            let timeout = ex.state.lock_wait_timeout();
+            let _use = match shared.table_locks.begin_statement(
+                ex.state.registration.entry(),
+                || tables.clone(),
+                timeout,
+            ) {
+                Ok(used) => used,
+                Err(e) => return ex.send_error(&e),
+            };
+            ex.in_storage(|engine, _, sink| engine.execute_prepared(prepared, values, sink))
+        }
+        Kind::Other(statement) => {
+            if !statement.keeps_warnings() {
+                ex.state.warnings.clear();
+            }
+            Statement::clone(statement).execute(ex)
+        }
     }
 }
 
@@ -262,11 +327,19 @@ fn prepare(ex: &mut Exchange<'_>, sql: &str) -> Result<(Kind, usize), SqlError> 
                 params,
             ))
         }
+        Statement::Named(_) => Err(named::not_in_prepared_statements()),
         _ if placeholders > 0 => Err(SqlError::not_supported(
             "parameters outside SELECT, INSERT, UPDATE and DELETE",
         )),
         statement => Ok((Kind::Other(Box::new(statement)), 0)),
     }
+}
+
+fn unknown_name(name: &str, statement: &str) -> SqlError {
+    SqlError::new(
+        ErrorKind::UnknownStatementHandler,
+        format!("Unknown prepared statement handler ({name}) given to {statement}"),
+    )
 }
 
 fn unknown_statement(id: u32, command: &str) -> SqlError {

@@ -152,12 +152,21 @@ impl Listing {
     }
 }
 
+/// A listing's first column as MySQL names it: with the `LIKE` pattern, when there is one, in
+/// parentheses (`Database (p%)`, `Tables_in_db (t%)`).
+fn with_pattern(name: &str, pattern: Option<&str>) -> String {
+    match pattern {
+        Some(pattern) => format!("{name} ({pattern})"),
+        None => name.to_string(),
+    }
+}
+
 fn databases(
     session: &EngineSession,
     pattern: Option<&str>,
     ctx: &dyn SessionContext,
 ) -> Result<Listing, SqlError> {
-    let mut listing = Listing::new(&["Database"]);
+    let mut listing = Listing::new(&[&with_pattern("Database", pattern)]);
     for db in session.databases()? {
         if ctx.authorize_database(&db).is_ok() && pattern.is_none_or(|p| crate::lex::like(p, &db)) {
             listing.push(vec![Value::Text(db)]);
@@ -175,7 +184,7 @@ fn tables(
 ) -> Result<Listing, SqlError> {
     ctx.authorize_database(db)?;
     session.attach(db, &[])?;
-    let heading = format!("Tables_in_{db}");
+    let heading = with_pattern(&format!("Tables_in_{db}"), pattern);
     let mut listing = if full {
         Listing::new(&[&heading, "Table_type"])
     } else {

@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod database;
 pub mod instance;
 pub mod lock;
+pub mod named;
 pub(crate) mod parser;
 pub mod process;
 mod query;
@@ -80,6 +81,9 @@ pub enum Statement {
     Flush,
     /// `ALTER TABLE t {DISABLE|ENABLE} KEYS` (`storage`).
     Keys(crate::storage::TableName),
+    /// `PREPARE`, `EXECUTE`, `DEALLOCATE PREPARE` ([`named`]): the session's prepared
+    /// statements run them, so [`Statement::execute`] refuses them.
+    Named(named::NamedStatement),
     /// A statement sqlparser parsed, for storage.
     Storage(Box<ast::Statement>),
 }
@@ -123,6 +127,8 @@ impl Statement {
             Some(Statement::Flush)
         } else if p.at_keyword("KILL") {
             Some(Statement::Kill(process::Kill::parse(p)?))
+        } else if named::starts(p) {
+            Some(Statement::Named(named::parse(p)?))
         } else if lock::starts(p) {
             Some(Statement::Lock(lock::LockStatement::parse(p)?))
         } else if transaction::starts(p) {
@@ -190,6 +196,8 @@ impl Statement {
             Statement::Kill(s) => s.execute(ex),
             Statement::Lock(s) => s.execute(ex),
             Statement::Begin(s) => s.execute(ex),
+            // The session's prepared statements run these; COM_STMT_PREPARE refuses them.
+            Statement::Named(_) => Err(named::not_in_prepared_statements()),
             Statement::Storage(s) => {
                 // Held while storage runs it: table locks see what it uses.
                 let shared = Arc::clone(&ex.state.shared);
@@ -234,6 +242,7 @@ mod tests {
             Ok(Statement::Kill(_)) => "kill".into(),
             Ok(Statement::Lock(_)) => "lock".into(),
             Ok(Statement::Begin(_)) => "begin".into(),
+            Ok(Statement::Named(_)) => "named".into(),
             Ok(Statement::Storage(s)) if matches!(*s, ast::Statement::CreateDatabase { .. }) => {
                 "create database".into()
             }
@@ -285,6 +294,10 @@ mod tests {
             ),
             ("CREATE DATABASE d", "create database"),
             ("EXPLAIN SELECT 1", "storage"),
+            ("PREPARE s FROM 'SELECT 1'", "named"),
+            ("execute s", "named"),
+            ("DROP PREPARE s", "named"),
+            ("DROP TABLE prepare", "storage"),
         ];
         for (sql, expected) in cases {
             assert_eq!(family(sql), expected, "{sql}");
