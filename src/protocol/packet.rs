@@ -46,7 +46,6 @@ pub struct Payload<'w, 'd> {
     buf: &'w mut Vec<u8>,
     /// Large values, each with the buffer length at which it goes.
     spliced: Vec<(usize, &'d [u8])>,
-    spliced_len: usize,
 }
 
 impl<'w, 'd> Payload<'w, 'd> {
@@ -57,7 +56,6 @@ impl<'w, 'd> Payload<'w, 'd> {
         Self {
             buf,
             spliced: Vec::new(),
-            spliced_len: 0,
         }
     }
 
@@ -69,7 +67,6 @@ impl<'w, 'd> Payload<'w, 'd> {
             self.buf.extend_from_slice(bytes);
         } else {
             self.spliced.push((self.buf.len(), bytes));
-            self.spliced_len += bytes.len();
         }
     }
 }
@@ -339,18 +336,14 @@ impl<S: Read + Write> PacketStream<S> {
         let mut payload = Payload {
             buf: &mut self.wbuf,
             spliced: Vec::new(),
-            spliced_len: 0,
         };
         encode(&mut payload);
-        let Payload {
-            spliced,
-            spliced_len,
-            ..
-        } = payload;
+        let spliced = payload.spliced;
+        let spliced_len: usize = spliced.iter().map(|(_, bytes)| bytes.len()).sum();
         let len = self.wbuf.len() - start - 4 + spliced_len;
         if len >= MAX_PAYLOAD {
             // Rare (16 MiB and more): joined, then framed again by the splitting writer.
-            let mut buffered = self.wbuf.split_off(start + 4);
+            let buffered = self.wbuf.split_off(start + 4);
             self.wbuf.truncate(start);
             let mut whole = Vec::with_capacity(len);
             let mut from = 0;
@@ -361,7 +354,6 @@ impl<S: Read + Write> PacketStream<S> {
                 from = at;
             }
             whole.extend_from_slice(&buffered[from..]);
-            buffered.clear();
             return self.write_packet(&whole);
         }
         let le = len.to_le_bytes();

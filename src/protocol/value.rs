@@ -35,6 +35,11 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// A row of values as the row writers take it.
+    pub fn cells(row: &[Value]) -> Vec<Cell<'_>> {
+        row.iter().map(Value::cell).collect()
+    }
+
     /// The value as the row writers take it.
     pub fn cell(&self) -> Cell<'_> {
         match self {

@@ -102,7 +102,7 @@ impl Exchange<'_> {
         let status = self.status_flags();
         let mut writer = self.response().start(columns)?;
         for row in rows {
-            writer.row(&row.iter().map(Value::cell).collect::<Vec<_>>())?;
+            writer.row(&Value::cells(row))?;
         }
         writer.finish(status, 0)
     }

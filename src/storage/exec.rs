@@ -404,7 +404,7 @@ impl EngineSession {
         let Some(first) = first else {
             return Ok(Outcome::Rows);
         };
-        sink.row(&first.iter().map(Value::cell).collect::<Vec<_>>())?;
+        sink.row(&Value::cells(&first))?;
         // A DECIMAL column's numbers are printed with its scale, into text the row borrows.
         let mut scaled: Vec<Option<String>> = vec![None; width];
         while let Some(row) = rows.next().map_err(|e| sql_error(&e, db))? {

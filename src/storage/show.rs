@@ -146,7 +146,7 @@ impl Listing {
     fn send(self, sink: &mut dyn RowSink) -> Result<Outcome, ExecError> {
         sink.columns(&self.columns)?;
         for row in &self.rows {
-            sink.row(&row.iter().map(Value::cell).collect::<Vec<_>>())?;
+            sink.row(&Value::cells(row))?;
         }
         Ok(Outcome::Rows)
     }
