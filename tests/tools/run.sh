@@ -9,7 +9,7 @@
 #   TOOLS_HOST=127.0.0.1 TOOLS_PORT=3306 TOOLS_USER=tools TOOLS_PASSWORD=… TOOLS_CA=ca.pem \
 #     tests/tools/run.sh [tool…]        (default: every tool)
 #
-# Tools: mysql2 jdbc go sqlalchemy django dump slap exporter sqlx
+# Tools: mysql2 jdbc go sqlalchemy django dump slap prepare exporter sqlx
 # TOOLS_USER needs every privilege WITH GRANT OPTION (the tools create databases tools_* and
 # accounts tools_*, and drop them at the end). TOOLS_HOST must be a name or address that the
 # server's certificate names. Installed by .ci/install.sh: PYTHON (default target/test-venv),
@@ -21,7 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export TOOLS_HOST TOOLS_PORT TOOLS_USER TOOLS_PASSWORD TOOLS_CA
 PY=${PYTHON:-$ROOT/target/test-venv/bin/python}
 TARGET=$ROOT/target
-ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap exporter sqlx"
+ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap prepare exporter sqlx"
 TOOL_TIMEOUT=${TOOLS_TIMEOUT:-300}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-tools.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -95,6 +95,37 @@ tool_slap() {
     --number-of-queries=100 2>&1) || { echo "$out"; return 1; }
   grep -q "Average number of seconds to run all queries" <<<"$out" || { echo "$out"; return 1; }
   echo "mariadb-slap --auto-generate-sql: $(grep 'Average number of seconds' <<<"$out" | sed 's/^\s*//')"
+}
+
+# The mariadb CLI running SQL's prepared statements as a script would: PREPARE from a literal
+# and from a user variable (a name in another case), EXECUTE … USING user variables,
+# DEALLOCATE PREPARE; then the errors for a wrong number of variables (1210) and an unknown
+# name (1243).
+tool_prepare() {
+  local out wrong unknown
+  out=$(sql <<'SQL'
+DROP DATABASE IF EXISTS tools_prepare;
+CREATE DATABASE tools_prepare;
+CREATE TABLE tools_prepare.t (id INT PRIMARY KEY, v VARCHAR(10));
+PREPARE ins FROM 'INSERT INTO tools_prepare.t VALUES (?, ?)';
+SET @id = 1, @v = 'one';
+EXECUTE ins USING @id, @v;
+SET @id = 2, @v = 'two';
+EXECUTE ins USING @id, @v;
+DEALLOCATE PREPARE ins;
+SET @q = 'SELECT v FROM tools_prepare.t WHERE id > ? ORDER BY id';
+PREPARE Sel FROM @q;
+SET @min = 0;
+EXECUTE sel USING @min;
+DROP DATABASE tools_prepare;
+SQL
+  ) || { echo "$out"; return 1; }
+  [[ $out == $'one\ntwo' ]] || { echo "EXECUTE gave: $out"; return 1; }
+  wrong=$(sql -e "PREPARE s FROM 'SELECT ?'; EXECUTE s" 2>&1)
+  [[ $wrong == *"ERROR 1210"* ]] || { echo "EXECUTE without its variable: $wrong"; return 1; }
+  unknown=$(sql -e "EXECUTE ins" 2>&1)
+  [[ $unknown == *"ERROR 1243"* ]] || { echo "EXECUTE of an unknown name: $unknown"; return 1; }
+  echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): PREPARE/EXECUTE USING/DEALLOCATE PREPARE gave one, two; 1210 for a missing variable, 1243 for an unknown name"
 }
 
 # prometheus-mysqld-exporter with the grant its documentation gives, scraped once. MariaDB 10.5+
