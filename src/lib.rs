@@ -27,7 +27,8 @@
 //!   (sqlparser's AST, and tlsql's grammar for what sqlparser does not read) and run by its
 //!   family: the server itself (variables, status, accounts, ALTER INSTANCE) or storage. A
 //!   SELECT text that sessions keep sending is parsed once for all of them
-//!   ([`sql::stmt::cache`]).
+//!   ([`sql::stmt::cache`]), and rewritten for SQLite once per database when the rewrite
+//!   depends on nothing of a session's own ([`storage::SharedQuery`]).
 //! * [`upstream`]: gateway mode, the other service a session can log in to: the login and every
 //!   command relayed to a backend server.
 //! * [`server`]: listeners, the acceptor thread, the worker pool; it gives each session the local

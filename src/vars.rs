@@ -200,9 +200,16 @@ pub static VARIABLES: &[VarDef] = &[
 
 /// Finds a variable by name (case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static VarDef> {
-    let name = name.to_ascii_lowercase();
+    // Names mostly come lower-case already (every login looks up four); only others are copied.
+    let lowered;
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        lowered = name.to_ascii_lowercase();
+        lowered.as_str()
+    } else {
+        name
+    };
     VARIABLES
-        .binary_search_by(|v| v.name.cmp(name.as_str()))
+        .binary_search_by(|v| v.name.cmp(name))
         .ok()
         .map(|i| &VARIABLES[i])
 }

@@ -761,8 +761,9 @@ fn literals_keep_every_byte_the_client_sent() {
     );
 }
 
-/// The server keeps SELECTs it has parsed twice; a kept one still runs against the state of
-/// the session that sends it: its database, its variables, its privileges.
+/// The server keeps SELECTs it has parsed twice, and their SQLite form when it depends on
+/// nothing of a session's own; a kept one still runs against the state of the session that
+/// sends it: its database, its variables and functions, its privileges, its temporary tables.
 #[test]
 fn a_repeated_select_runs_against_each_sessions_own_state() {
     let server = TestServer::start();
@@ -801,6 +802,44 @@ fn a_repeated_select_runs_against_each_sessions_own_state() {
     assert!(missing.to_string().contains("1146"), "{missing}");
     let again = root.query_drop("SELECT v FROM nowhere.t").unwrap_err();
     assert!(again.to_string().contains("1146"), "{again}");
+
+    // Session functions are each session's own, however often the text repeats.
+    for _ in 0..3 {
+        let mine: Option<String> = root.query_first("SELECT CURRENT_USER()").unwrap();
+        let theirs: Option<String> = other.query_first("SELECT CURRENT_USER()").unwrap();
+        assert_eq!(mine.as_deref(), Some("root@127.0.0.1"));
+        assert_eq!(theirs.as_deref(), Some("only_a@%"));
+    }
+    // A temporary table hides the base table of its name in its own session only, also once
+    // the text's SQLite form is kept.
+    let mut shadowing = server.root();
+    shadowing.query_drop("USE a").unwrap();
+    root.query_drop("USE a").unwrap();
+    for round in 0..3 {
+        let base: Option<String> = root.query_first("SELECT v FROM t").unwrap();
+        assert_eq!(base.as_deref(), Some("a"));
+        if round == 1 {
+            shadowing
+                .query_drop("CREATE TEMPORARY TABLE t (v TEXT)")
+                .unwrap();
+            shadowing
+                .query_drop("INSERT INTO t VALUES ('temporary')")
+                .unwrap();
+        }
+        let seen: Option<String> = shadowing.query_first("SELECT v FROM t").unwrap();
+        assert_eq!(
+            seen.as_deref(),
+            Some(if round == 0 { "a" } else { "temporary" })
+        );
+    }
+    // A database dropped after its query's form was kept is missing as any other.
+    for _ in 0..3 {
+        let v: Option<String> = root.query_first("SELECT v FROM b.t").unwrap();
+        assert_eq!(v.as_deref(), Some("b"));
+    }
+    root.query_drop("DROP DATABASE b").unwrap();
+    let dropped = root.query_drop("SELECT v FROM b.t").unwrap_err();
+    assert!(dropped.to_string().contains("1146"), "{dropped}");
 }
 
 /// SQL's PREPARE / EXECUTE / DEALLOCATE PREPARE, as MariaDB answers them (the README has the

@@ -2,13 +2,16 @@
 //! transactions, and the dispatch of the rest to [`super::ddl`] and [`super::alter`]; prepared
 //! queries and DML with their parameters.
 
+use std::sync::Arc;
+
 use rusqlite::params_from_iter;
 use sqlparser::ast::{
     SchemaName, Statement, TransactionAccessMode, TransactionMode, TransactionModifier,
 };
 
 use super::conn::{EngineSession, no_such_table};
-use super::translate::{self, quote};
+use super::shared::{SharedQuery, Translation, Watched};
+use super::translate::{self, Rewritten, quote};
 use super::types::{
     cell, column_for, decimal_scale, from_sqlite, scaled_text, sql_error, to_sqlite,
 };
@@ -225,6 +228,26 @@ impl EngineSession {
         };
         let temporary = self.temporary_names();
         let found = translate::rewrite(&mut statement, self.current.as_deref(), &temporary, ctx)?;
+        let dbs = self.admit(&found, privilege, rows, ctx)?;
+        Ok(DataStatement {
+            sql: statement.to_string(),
+            statement,
+            rows,
+            insert,
+            dbs,
+        })
+    }
+
+    /// Checks what a rewrite found before it runs: the session's privileges on its tables,
+    /// the server-computed tables it reads (filled now), its databases (which must exist), and
+    /// for a change, that its target is no view. Returns the databases to attach.
+    fn admit(
+        &mut self,
+        found: &Rewritten,
+        privilege: Privilege,
+        rows: bool,
+        ctx: &dyn SessionContext,
+    ) -> Result<Vec<String>, SqlError> {
         for (i, t) in found.tables.iter().enumerate() {
             ctx.authorize(
                 if i == 0 && !found.first_temporary {
@@ -271,16 +294,44 @@ impl EngineSession {
                 ),
             ));
         }
-        let mut dbs: Vec<String> = found.tables.into_iter().map(|t| t.db).collect();
+        let mut dbs: Vec<String> = found.tables.iter().map(|t| t.db.clone()).collect();
         dbs.sort();
         dbs.dedup();
-        Ok(DataStatement {
+        Ok(dbs)
+    }
+
+    /// Runs a SELECT that sessions share (see [`SharedQuery`]). Its SQLite form is reused when
+    /// an earlier run in the same current database found that it depends on nothing else;
+    /// privileges, databases and the run itself are the session's own each time.
+    pub fn execute_shared(
+        &mut self,
+        query: &SharedQuery,
+        ctx: &dyn SessionContext,
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        self.notice_dropped_databases()?;
+        // A temporary table may hide a base table of the same name, in this session only.
+        let temporary = self.temporary_names();
+        let current = self.current.clone();
+        let reusable = temporary.is_empty();
+        if reusable && let Some(kept) = query.translation(current.as_deref()) {
+            let dbs = self.admit(&kept.found, Privilege::Select, true, ctx)?;
+            self.enter(&dbs)?;
+            return self.run_rows(&kept.sql, &[], sink);
+        }
+        let mut statement = query.statement().clone();
+        let watched = Watched::new(ctx);
+        let found = translate::rewrite(&mut statement, current.as_deref(), &temporary, &watched)?;
+        let translation = Arc::new(Translation {
             sql: statement.to_string(),
-            statement,
-            rows,
-            insert,
-            dbs,
-        })
+            found,
+        });
+        if reusable && !watched.consulted() && translation.found.virtual_tables.is_empty() {
+            query.keep(current.as_deref(), Arc::clone(&translation));
+        }
+        let dbs = self.admit(&translation.found, Privilege::Select, true, ctx)?;
+        self.enter(&dbs)?;
+        self.run_rows(&translation.sql, &[], sink)
     }
 
     /// Runs a data statement: its databases attached, inside the implicit transaction when
@@ -291,16 +342,22 @@ impl EngineSession {
         params: &[Value],
         sink: &mut dyn RowSink,
     ) -> Result<Outcome, ExecError> {
-        let dbs: Vec<&str> = data.dbs.iter().map(String::as_str).collect();
-        for db in &dbs {
-            self.attach(db, &dbs)?;
-        }
-        self.begin_implicitly()?;
+        self.enter(&data.dbs)?;
         if data.rows {
             self.run_rows(&data.sql, params, sink)
         } else {
             self.run_change(data, params).map_err(ExecError::from)
         }
+    }
+
+    /// Attaches a statement's databases and opens the implicit transaction when autocommit is
+    /// off.
+    fn enter(&mut self, dbs: &[String]) -> Result<(), SqlError> {
+        let dbs: Vec<&str> = dbs.iter().map(String::as_str).collect();
+        for db in &dbs {
+            self.attach(db, &dbs)?;
+        }
+        self.begin_implicitly()
     }
 
     /// Copies a server-computed table into the temporary table that stands in for it.

@@ -33,7 +33,9 @@
 //! * `ddl`: `CREATE`/`DROP`, `TRUNCATE`.
 //! * `alter`: `ALTER TABLE`.
 //! * `duplicate`: the duplicate-key error with the key's name and value.
-//! * `exec`: [`EngineSession::execute`], prepared statements.
+//! * `shared`: [`SharedQuery`], a SELECT that sessions share, with its SQLite form kept when
+//!   it depends on nothing of a session's own.
+//! * `exec`: [`EngineSession::execute`], prepared statements, shared queries.
 
 mod alter;
 mod conn;
@@ -44,6 +46,7 @@ mod exec;
 mod functions;
 mod information_schema;
 mod pool;
+mod shared;
 mod show;
 mod table_sql;
 mod translate;
@@ -59,6 +62,7 @@ use crate::protocol::value::{Cell, Column, Value};
 pub use conn::{Engine, EngineSession};
 pub use exec::{Prepared, takes_parameters};
 pub use pool::Interrupter;
+pub use shared::SharedQuery;
 
 /// A table named in a statement: `t` (in the default database) or `db.t`.
 #[derive(Clone, Debug, PartialEq, Eq)]

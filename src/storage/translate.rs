@@ -316,8 +316,8 @@ pub(crate) fn rewrite(
     if let ControlFlow::Break(e) = VisitMut::visit(statement, &mut Substitutions { current, ctx }) {
         return Err(e);
     }
-    if !ctx.found_rows()
-        && let Statement::Update(update) = statement
+    if let Statement::Update(update) = statement
+        && !ctx.found_rows()
     {
         only_changed_rows(update);
     }
@@ -662,12 +662,13 @@ pub(crate) fn literal(v: &Value) -> Expr {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::auth::privileges::Privilege;
     use crate::storage::VirtualTable;
 
-    struct Fixed;
+    /// A session whose every variable and function has a fixed value, allowed everything.
+    pub(crate) struct Fixed;
 
     impl SessionContext for Fixed {
         fn system_variable(&self, scope: VarScope, name: &str) -> Result<Value, SqlError> {

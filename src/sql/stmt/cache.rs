@@ -1,8 +1,8 @@
 //! SELECTs parsed from query texts that sessions send again and again: a pool's `SELECT 1`
 //! check, a driver's session set-up (`SELECT @@version_comment LIMIT 1`,
 //! `SELECT @@max_allowed_packet`). sqlparser takes about 20k instructions to parse
-//! `SELECT 1`, a sixth of a whole plain connection with login; cloning the parsed statement
-//! takes a tenth of that.
+//! `SELECT 1`, a sixth of a whole plain connection with login. A kept SELECT is shared, not
+//! copied: storage keeps its SQLite form beside it (see [`crate::storage::SharedQuery`]).
 //!
 //! Parsing depends on the text alone (no session state), so a text parses the same for every
 //! session. Only SELECTs are kept: they are what repeats, and they hold no secrets, where an
@@ -12,11 +12,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sqlparser::ast;
 
 use super::Statement;
+use crate::storage::SharedQuery;
 
 /// Longer texts are not kept: they seldom repeat, and each entry holds its text.
 const MAX_TEXT_BYTES: usize = 512;
@@ -49,11 +50,13 @@ impl ParseCache {
         self.lock().parsed.get(text).cloned()
     }
 
-    /// Offers what `text` parsed to: a SELECT is kept the second time its text is offered.
+    /// Offers what `text` parsed to: a SELECT is kept the second time its text is offered,
+    /// as a [`Statement::Shared`].
     pub fn offer(&self, text: &str, statement: &Statement) {
-        let is_select =
-            matches!(statement, Statement::Storage(s) if matches!(**s, ast::Statement::Query(_)));
-        if !is_select || text.len() > MAX_TEXT_BYTES {
+        let Statement::Storage(select) = statement else {
+            return;
+        };
+        if !matches!(**select, ast::Statement::Query(_)) || text.len() > MAX_TEXT_BYTES {
             return;
         }
         let hash = self.hasher.hash_one(text);
@@ -67,7 +70,10 @@ impl ParseCache {
         if inner.parsed.len() >= MAX_ENTRIES {
             inner.parsed.clear();
         }
-        inner.parsed.insert(text.into(), statement.clone());
+        let shared = SharedQuery::new(ast::Statement::clone(select));
+        inner
+            .parsed
+            .insert(text.into(), Statement::Shared(Arc::new(shared)));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -92,8 +98,13 @@ mod tests {
         cache.offer(text, &parse(text));
         assert!(cache.get(text).is_none(), "kept after one sighting");
         cache.offer(text, &parse(text));
-        let kept = cache.get(text).expect("kept after two");
-        assert_eq!(format!("{kept:?}"), format!("{:?}", parse(text)));
+        let Some(Statement::Shared(kept)) = cache.get(text) else {
+            panic!("not kept as shared after two sightings");
+        };
+        let Statement::Storage(fresh) = parse(text) else {
+            panic!("{text} is not for storage");
+        };
+        assert_eq!(kept.statement(), &*fresh);
         assert!(cache.get("SELECT 2").is_none());
     }
 

@@ -86,6 +86,9 @@ pub enum Statement {
     Named(named::NamedStatement),
     /// A statement sqlparser parsed, for storage.
     Storage(Box<ast::Statement>),
+    /// A SELECT from the parse cache ([`cache`]), shared with the other sessions that send its
+    /// text.
+    Shared(Arc<crate::storage::SharedQuery>),
 }
 
 /// 1065 `Query was empty`.
@@ -207,6 +210,14 @@ impl Statement {
                 };
                 return storage::execute(*s, ex);
             }
+            Statement::Shared(query) => {
+                let shared = Arc::clone(&ex.state.shared);
+                let _use = match lock::begin_statement(ex, &shared.table_locks, query.statement()) {
+                    Ok(used) => used,
+                    Err(e) => return ex.send_error(&e),
+                };
+                return storage::execute_shared(&query, ex);
+            }
         };
         ex.reply(reply)
     }
@@ -246,7 +257,7 @@ mod tests {
             Ok(Statement::Storage(s)) if matches!(*s, ast::Statement::CreateDatabase { .. }) => {
                 "create database".into()
             }
-            Ok(Statement::Storage(_)) => "storage".into(),
+            Ok(Statement::Storage(_) | Statement::Shared(_)) => "storage".into(),
             Err(e) if e.message.contains("sql parser error") => "storage".into(),
             Err(e) => panic!("{sql}: {e}"),
         }

@@ -11,7 +11,7 @@ use super::parser::Parser;
 use crate::error::SqlError;
 use crate::protocol::value::Value;
 use crate::sql::exchange::Exchange;
-use crate::storage::{Show, TableName};
+use crate::storage::{SharedQuery, Show, TableName};
 
 /// Parses `ALTER TABLE t {DISABLE|ENABLE} KEYS`, which dumps wrap their inserts in (MyISAM's
 /// deferred index maintenance); `None` (nothing consumed) for any other `ALTER TABLE`.
@@ -49,15 +49,27 @@ pub(super) fn keys(table: TableName, ex: &mut Exchange<'_>) -> io::Result<()> {
 pub(super) fn execute(statement: ast::Statement, ex: &mut Exchange<'_>) -> io::Result<()> {
     let count = super::query::found_rows_count(&statement);
     ex.in_storage(|engine, ctx, sink| engine.execute(statement, ctx, sink))?;
-    // `SQL_CALC_FOUND_ROWS`: the rows without the LIMIT, counted once the result is sent (a
-    // query that failed fails again here and leaves the count of what was sent).
+    note_found_rows(count, ex);
+    Ok(())
+}
+
+/// Runs a SELECT that sessions share (from the parse cache), as [`execute`] runs any other.
+pub(super) fn execute_shared(query: &SharedQuery, ex: &mut Exchange<'_>) -> io::Result<()> {
+    let count = super::query::found_rows_count(query.statement());
+    ex.in_storage(|engine, ctx, sink| engine.execute_shared(query, ctx, sink))?;
+    note_found_rows(count, ex);
+    Ok(())
+}
+
+/// `SQL_CALC_FOUND_ROWS`: the rows without the LIMIT, counted once the result is sent (a
+/// query that failed fails again here and leaves the count of what was sent).
+fn note_found_rows(count: Option<ast::Statement>, ex: &mut Exchange<'_>) {
     if let Some(count) = count
         && let Ok(rows) = super::set::evaluate_query(ex, count)
         && let Some(Value::Int(n)) = rows.first().and_then(|r| r.first())
     {
         ex.state.found_rows = u64::try_from(*n).unwrap_or(0);
     }
-    Ok(())
 }
 
 /// Runs one of storage's `SHOW`s.
