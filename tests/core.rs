@@ -939,6 +939,60 @@ fn show_like_names_its_column_with_the_pattern() {
     assert_eq!(first_column("SHOW TABLES FROM pat"), "Tables_in_pat");
 }
 
+/// `SHOW TABLES … WHERE` keeps the rows its condition holds for, as MariaDB does (the users'-tools
+/// `show` compares the common cases with MariaDB): names that need escaping, a condition with
+/// session variables and a subquery, the same checks as without a condition (1044, 1049), and
+/// an unknown column in an empty database still an error.
+#[test]
+fn show_where_keeps_what_its_condition_holds_for() {
+    let server = TestServer::start();
+    let mut root = server.root();
+    root.query_drop("CREATE DATABASE sw").unwrap();
+    root.query_drop("CREATE DATABASE sw_empty").unwrap();
+    for table in ["`it's\\x`", "plain", "Upper"] {
+        root.query_drop(format!("CREATE TABLE sw.{table} (id INT)"))
+            .unwrap();
+    }
+    let names = |c: &mut mysql::Conn, sql: &str| -> Vec<String> {
+        c.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(
+        names(
+            &mut root,
+            "SHOW TABLES FROM sw WHERE Tables_in_sw = 'it''s\\\\x'"
+        ),
+        ["it's\\x"]
+    );
+    root.query_drop("SET @pick = 'UPPER'").unwrap();
+    assert_eq!(
+        names(
+            &mut root,
+            "SHOW TABLES FROM sw WHERE Tables_in_sw = @pick OR Tables_in_sw IN (SELECT 'plain')"
+        ),
+        ["Upper", "plain"]
+    );
+    assert!(names(&mut root, "SHOW TABLES FROM sw_empty WHERE 1").is_empty());
+    let code = |c: &mut mysql::Conn, sql: &str| match c.query_drop(sql).unwrap_err() {
+        mysql::Error::MySqlError(e) => e.code,
+        other => panic!("{sql}: {other}"),
+    };
+    assert_eq!(
+        code(&mut root, "SHOW TABLES FROM sw_empty WHERE nosuch = 1"),
+        1054
+    );
+    assert_eq!(code(&mut root, "SHOW TABLES FROM sw_nowhere WHERE 1"), 1049);
+    root.query_drop("CREATE USER 'sw_user'@'%' IDENTIFIED BY 'pw'")
+        .unwrap();
+    root.query_drop("GRANT SELECT ON sw_empty.* TO 'sw_user'@'%'")
+        .unwrap();
+    let mut user = mysql::Conn::new(server.opts("sw_user", "pw")).unwrap();
+    assert_eq!(code(&mut user, "SHOW TABLES FROM sw WHERE 1"), 1044);
+    assert_eq!(
+        names(&mut user, "SHOW DATABASES WHERE `Database` LIKE 'SW%'"),
+        ["sw_empty"]
+    );
+}
+
 /// An EXECUTE by name counts as the statement it runs: `MAX_UPDATES_PER_HOUR` cannot be
 /// dodged by preparing the update.
 #[test]

@@ -73,22 +73,41 @@ pub struct TableName {
     pub table: String,
 }
 
+/// Which rows a `SHOW` keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// `LIKE 'pattern'` on the first column (the name).
+    Like(String),
+    /// `WHERE condition` over the columns, by the names the `SHOW` gives them.
+    Where(Box<sqlparser::ast::Expr>),
+}
+
+impl Filter {
+    /// The `LIKE` pattern, if that is the filter.
+    pub fn pattern(&self) -> Option<&str> {
+        match self {
+            Filter::Like(pattern) => Some(pattern),
+            Filter::Where(_) => None,
+        }
+    }
+}
+
 /// The `SHOW` statements storage answers from its files and its catalog of MySQL definitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Show {
-    /// `SHOW DATABASES|SCHEMAS [LIKE 'p']`.
+    /// `SHOW DATABASES|SCHEMAS [LIKE 'p' | WHERE condition]`.
     Databases {
-        /// The `LIKE` pattern.
-        pattern: Option<String>,
+        /// `LIKE` or `WHERE`.
+        filter: Option<Filter>,
     },
-    /// `SHOW [FULL] TABLES [FROM|IN db] [LIKE 'p']`.
+    /// `SHOW [FULL] TABLES [FROM|IN db] [LIKE 'p' | WHERE condition]`.
     Tables {
         /// The database (the default database when not given).
         db: Option<String>,
         /// `FULL`: a `Table_type` column too.
         full: bool,
-        /// The `LIKE` pattern.
-        pattern: Option<String>,
+        /// `LIKE` or `WHERE`.
+        filter: Option<Filter>,
     },
     /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db] [LIKE 'p']`, `DESCRIBE t`, `EXPLAIN t`.
     Columns {

@@ -2,12 +2,14 @@
 //! TABLE|VIEW|DATABASE`, `SHOW INDEX`, `SHOW TABLE STATUS`, answered from the database files and
 //! the catalog of MySQL definitions.
 
+use sqlparser::ast::{SetExpr, Statement};
+
 use super::conn::{EngineSession, no_such_table, tables_of, unknown_database, views_of};
 use super::definition::{KeyKind, TABLE_COLLATION, TableDef};
 use super::translate::{self, TableRef, quote};
 use super::types::{column_for, sql_error};
 use super::view::{self, not_view};
-use super::{ExecError, Outcome, RowSink, SessionContext, Show, TableName};
+use super::{ExecError, Filter, Outcome, RowSink, SessionContext, Show, TableName};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
 use crate::protocol::value::{Column, Value};
@@ -22,12 +24,18 @@ impl EngineSession {
     ) -> Result<Outcome, ExecError> {
         self.notice_dropped_databases()?;
         let listing = match show {
-            Show::Databases { pattern } => databases(self, pattern.as_deref(), ctx)?,
-            Show::Tables { db, full, pattern } => {
+            Show::Databases { filter } => {
+                let pattern = filter.as_ref().and_then(Filter::pattern);
+                let listing = databases(self, pattern, ctx)?;
+                return self.send_where(listing, filter, ctx, sink);
+            }
+            Show::Tables { db, full, filter } => {
                 let db = db
                     .or_else(|| self.current.clone())
                     .ok_or_else(translate::no_database)?;
-                tables(self, &db, full, pattern.as_deref(), ctx)?
+                let pattern = filter.as_ref().and_then(Filter::pattern);
+                let listing = tables(self, &db, full, pattern, ctx)?;
+                return self.send_where(listing, filter, ctx, sink);
             }
             Show::Columns {
                 table,
@@ -66,6 +74,66 @@ impl EngineSession {
             }
         };
         listing.send(sink)
+    }
+
+    /// Sends the rows of `listing` that a `WHERE` filter keeps (all of them for any other).
+    /// SQLite evaluates the condition over the listing's rows, named as the `SHOW` names its
+    /// columns; they compare without case, as MySQL's do (its `SHOW`s read
+    /// information_schema, whose columns have a case-insensitive collation).
+    fn send_where(
+        &mut self,
+        listing: Listing,
+        filter: Option<Filter>,
+        ctx: &dyn SessionContext,
+        sink: &mut dyn RowSink,
+    ) -> Result<Outcome, ExecError> {
+        let Some(Filter::Where(condition)) = filter else {
+            return listing.send(sink);
+        };
+        // Each row is numbered, to come out in the listing's order. VALUES needs a row: with
+        // none, one is made and left out, so the condition is still checked (an unknown column
+        // is an error).
+        let rows = if listing.rows.is_empty() {
+            format!("(0{})", ", NULL".repeat(listing.columns.len()))
+        } else {
+            listing
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let cells: Vec<String> = row.iter().map(value_text).collect();
+                    format!("({i}, {})", cells.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let names: Vec<String> = listing
+            .columns
+            .iter()
+            .map(|c| format!("`{}`", c.name.replace('`', "``")))
+            .collect();
+        let columns: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("column{} COLLATE NOCASE AS {name}", i + 2))
+            .collect();
+        let empty = if listing.rows.is_empty() {
+            " WHERE 0"
+        } else {
+            ""
+        };
+        let mut statement = translate::parse_one(&format!(
+            "WITH shown AS (SELECT column1 AS tlsql_row, {} FROM (VALUES {rows}){empty}) \
+             SELECT {} FROM shown ORDER BY tlsql_row",
+            columns.join(", "),
+            names.join(", ")
+        ))?;
+        if let Statement::Query(query) = &mut statement
+            && let SetExpr::Select(select) = query.body.as_mut()
+        {
+            select.selection = Some(*condition);
+        }
+        self.execute(statement, ctx, sink)
     }
 
     /// COM_FIELD_LIST: the columns of `table` in the default database.
@@ -206,6 +274,14 @@ fn tables(
         }
     }
     Ok(listing)
+}
+
+/// A listing's value as a literal of MySQL's SQL (backslashes escape in its strings).
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::Text(text) => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+        other => translate::literal(other).to_string(),
+    }
 }
 
 /// What describing a table or view needs: a privilege on it (MySQL asks for any; SELECT

@@ -9,7 +9,7 @@
 #   TOOLS_HOST=127.0.0.1 TOOLS_PORT=3306 TOOLS_USER=tools TOOLS_PASSWORD=… TOOLS_CA=ca.pem \
 #     tests/tools/run.sh [tool…]        (default: every tool)
 #
-# Tools: mysql2 jdbc go sqlalchemy django dump slap prepare exporter sqlx
+# Tools: mysql2 jdbc go sqlalchemy django dump slap prepare show exporter sqlx
 # TOOLS_USER needs every privilege WITH GRANT OPTION (the tools create databases tools_* and
 # accounts tools_*, and drop them at the end). TOOLS_HOST must be a name or address that the
 # server's certificate names. Installed by .ci/install.sh: PYTHON (default target/test-venv),
@@ -21,7 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export TOOLS_HOST TOOLS_PORT TOOLS_USER TOOLS_PASSWORD TOOLS_CA
 PY=${PYTHON:-$ROOT/target/test-venv/bin/python}
 TARGET=$ROOT/target
-ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap prepare exporter sqlx"
+ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap prepare show exporter sqlx"
 TOOL_TIMEOUT=${TOOLS_TIMEOUT:-300}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-tools.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -126,6 +126,32 @@ SQL
   unknown=$(sql -e "EXECUTE ins" 2>&1)
   [[ $unknown == *"ERROR 1243"* ]] || { echo "EXECUTE of an unknown name: $unknown"; return 1; }
   echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): PREPARE/EXECUTE USING/DEALLOCATE PREPARE gave one, two; 1210 for a missing variable, 1243 for an unknown name"
+}
+
+# The mariadb CLI filtering SHOW TABLES and SHOW DATABASES with WHERE, as a script picks the
+# base tables or views of a database: the condition uses the SHOW's own column names and
+# compares without case (information_schema's collation), and the rows keep SHOW's order (by
+# bytes: Beta before alpha). A condition over a database that does not exist is 1049.
+tool_show() {
+  local out missing
+  out=$(sql <<'SQL'
+DROP DATABASE IF EXISTS tools_show;
+CREATE DATABASE tools_show;
+CREATE TABLE tools_show.alpha (id INT);
+CREATE TABLE tools_show.Beta (id INT);
+CREATE VIEW tools_show.v_alpha AS SELECT id FROM tools_show.alpha;
+SHOW FULL TABLES FROM tools_show WHERE Table_type = 'base table';
+SHOW FULL TABLES IN tools_show WHERE Table_type = 'VIEW';
+SHOW TABLES FROM tools_show WHERE Tables_in_tools_show = 'BETA' OR Tables_in_tools_show LIKE 'v%';
+SHOW DATABASES WHERE `Database` = 'TOOLS_SHOW';
+DROP DATABASE tools_show;
+SQL
+  ) || { echo "$out"; return 1; }
+  local expected=$'Beta\tBASE TABLE\nalpha\tBASE TABLE\nv_alpha\tVIEW\nBeta\nv_alpha\ntools_show'
+  [[ $out == "$expected" ]] || { echo "SHOW … WHERE gave:"; echo "$out"; return 1; }
+  missing=$(sql -e "SHOW TABLES FROM tools_show_nowhere WHERE 1" 2>&1)
+  [[ $missing == *"ERROR 1049"* ]] || { echo "SHOW TABLES of a missing database: $missing"; return 1; }
+  echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): SHOW FULL TABLES … WHERE Table_type, SHOW TABLES … WHERE name, SHOW DATABASES … WHERE, compared without case in SHOW's order; 1049 for a missing database"
 }
 
 # prometheus-mysqld-exporter with the grant its documentation gives, scraped once. MariaDB 10.5+

@@ -8,12 +8,13 @@
 use std::io;
 
 use super::query;
-use super::show::{Filter, ServerShow};
+use super::show::ServerShow;
 use crate::auth::privileges::Privilege;
 use crate::charset;
 use crate::lex::like;
 use crate::protocol::value::{Column, Value};
 use crate::sql::exchange::Exchange;
+use crate::storage::Filter;
 use crate::vars;
 
 /// `SHOW SLAVE STATUS`'s columns in MySQL 8.0; `SHOW REPLICA STATUS` names them with

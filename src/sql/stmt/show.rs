@@ -28,7 +28,6 @@
 
 use std::io;
 
-use sqlparser::ast::Expr;
 use sqlparser::tokenizer::Token;
 
 use super::parser::Parser;
@@ -37,7 +36,7 @@ use crate::error::SqlError;
 use crate::lex::like;
 use crate::protocol::value::{Column, Value};
 use crate::sql::exchange::{Exchange, Reply};
-use crate::storage::{Show, TableName};
+use crate::storage::{Filter, Show, TableName};
 
 /// A parsed `SHOW`, `DESCRIBE` or `EXPLAIN` of one of the forms above.
 #[derive(Clone, Debug)]
@@ -85,15 +84,6 @@ pub struct ShowVariables {
     pub global: bool,
     /// `LIKE` or `WHERE`.
     pub filter: Option<Filter>,
-}
-
-/// Which rows a `SHOW VARIABLES|STATUS` keeps.
-#[derive(Clone, Debug)]
-pub enum Filter {
-    /// `LIKE 'pattern'` on the name.
-    Like(String),
-    /// `WHERE condition` over the `Variable_name` and `Value` columns.
-    Where(Box<Expr>),
 }
 
 /// `SHOW WARNINGS|ERRORS`.
@@ -184,8 +174,9 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
             return Ok(Some(ShowStatement::Warnings(ShowWarnings::Count)));
         }
         if p.keyword("DATABASES") || p.keyword("SCHEMAS") {
-            let pattern = like_pattern(p)?;
-            return Ok(Some(ShowStatement::Storage(Show::Databases { pattern })));
+            let filter = filter(p)?;
+            p.end()?;
+            return Ok(Some(ShowStatement::Storage(Show::Databases { filter })));
         }
         if p.keyword("CREATE") {
             let show = if p.keyword("TABLE") {
@@ -207,11 +198,12 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
         } else {
             None
         };
-        let pattern = like_pattern(p)?;
+        let filter = filter(p)?;
+        p.end()?;
         return Ok(Some(ShowStatement::Storage(Show::Tables {
             db,
             full,
-            pattern,
+            filter,
         })));
     }
     if p.keyword("COLUMNS") || p.keyword("FIELDS") {
@@ -486,7 +478,7 @@ mod tests {
         assert_eq!(
             storage_show("SHOW SCHEMAS LIKE 'a%'"),
             Show::Databases {
-                pattern: Some("a%".into())
+                filter: Some(Filter::Like("a%".into()))
             }
         );
         assert_eq!(
@@ -494,9 +486,23 @@ mod tests {
             Show::Tables {
                 db: Some("shop".into()),
                 full: true,
-                pattern: Some("i%".into())
+                filter: Some(Filter::Like("i%".into()))
             }
         );
+        match storage_show("SHOW FULL TABLES WHERE Table_type = 'VIEW'") {
+            Show::Tables {
+                db: None,
+                full: true,
+                filter: Some(Filter::Where(e)),
+            } => assert_eq!(e.to_string(), "Table_type = 'VIEW'"),
+            other => panic!("{other:?}"),
+        }
+        match storage_show("SHOW DATABASES WHERE `Database` LIKE 'a%'") {
+            Show::Databases {
+                filter: Some(Filter::Where(e)),
+            } => assert_eq!(e.to_string(), "`Database` LIKE 'a%'"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             storage_show("SHOW FIELDS FROM t FROM `my db` LIKE 'p'"),
             Show::Columns {
@@ -644,7 +650,8 @@ mod tests {
             "SHOW VARIABLES LIKE x",
             "SHOW TABLES LIKE 'a' extra",
             "SHOW COLUMNS t",
-            "SHOW DATABASES WHERE 1",
+            "SHOW DATABASES WHERE",
+            "SHOW TABLES WHERE 1 extra",
             "DESCRIBE",
             "SHOW WARNINGS LIMIT x",
         ] {
