@@ -28,24 +28,31 @@ use crate::shutdown::Shutdown as ServerShutdown;
 /// Where a client connected from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Peer {
-    /// A TCP client.
-    Tcp(SocketAddr),
+    /// A TCP client: its address, and its host as accounts match it (see [`Peer::host`]),
+    /// written out once: a connection's login, process list and log lines all show it.
+    Tcp(SocketAddr, Arc<str>),
     /// A unix-socket client.
     Unix,
 }
 
 impl Peer {
+    /// A TCP client at `addr`.
+    pub fn tcp(addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+            ip => ip.to_string(),
+        };
+        Peer::Tcp(addr, host.into())
+    }
+
     /// The client's host as accounts match it: the IP address for TCP (IPv4-mapped IPv6
     /// addresses as plain IPv4), `localhost` for the unix socket.
-    pub fn host(&self) -> String {
+    pub fn host(&self) -> &str {
         match self {
-            Peer::Tcp(addr) => match addr.ip() {
-                IpAddr::V6(v6) => v6
-                    .to_ipv4_mapped()
-                    .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
-                ip => ip.to_string(),
-            },
-            Peer::Unix => "localhost".to_string(),
+            Peer::Tcp(_, host) => host,
+            Peer::Unix => "localhost",
         }
     }
 }
@@ -106,7 +113,7 @@ impl Socket {
     /// Wraps an accepted TCP connection from `peer` (the address `accept` returned), in
     /// blocking mode.
     pub fn tcp(stream: TcpStream, peer: SocketAddr) -> io::Result<Self> {
-        let peer = Peer::Tcp(peer);
+        let peer = Peer::tcp(peer);
         stream.set_nonblocking(false)?;
         // Interactive latency matters more than packet count: responses are written whole.
         stream.set_nodelay(true)?;
@@ -147,10 +154,11 @@ impl Socket {
         }
     }
 
-    /// A short description for log lines (`127.0.0.1:53412`, `unix socket`).
+    /// A short description for log lines (`127.0.0.1:53412`, `[::1]:53412`, `unix socket`).
     pub fn peer_label(&self) -> String {
         match &self.peer {
-            Peer::Tcp(addr) => addr.to_string(),
+            Peer::Tcp(addr, host) if host.contains(':') => format!("[{host}]:{}", addr.port()),
+            Peer::Tcp(addr, host) => format!("{host}:{}", addr.port()),
             Peer::Unix => "unix socket".to_string(),
         }
     }
@@ -611,12 +619,12 @@ mod tests {
     #[test]
     fn hosts_as_accounts_see_them() {
         assert_eq!(
-            Peer::Tcp("127.0.0.1:5".parse().unwrap()).host(),
+            Peer::tcp("127.0.0.1:5".parse().unwrap()).host(),
             "127.0.0.1"
         );
-        assert_eq!(Peer::Tcp("[::1]:5".parse().unwrap()).host(), "::1");
+        assert_eq!(Peer::tcp("[::1]:5".parse().unwrap()).host(), "::1");
         assert_eq!(
-            Peer::Tcp("[::ffff:10.0.0.1]:5".parse().unwrap()).host(),
+            Peer::tcp("[::ffff:10.0.0.1]:5".parse().unwrap()).host(),
             "10.0.0.1"
         );
         assert_eq!(Peer::Unix.host(), "localhost");

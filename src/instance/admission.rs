@@ -41,7 +41,7 @@ enum Origin {
 impl Origin {
     fn of(peer: &Peer) -> Self {
         match peer {
-            Peer::Tcp(addr) => Origin::Ip(match addr.ip() {
+            Peer::Tcp(addr, _) => Origin::Ip(match addr.ip() {
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                 ip => ip,
             }),
@@ -201,7 +201,7 @@ mod tests {
     use super::*;
 
     fn tcp(ip: &str) -> Peer {
-        Peer::Tcp(std::net::SocketAddr::new(ip.parse().unwrap(), 40000))
+        Peer::tcp(std::net::SocketAddr::new(ip.parse().unwrap(), 40000))
     }
 
     fn counts(a: &Admission) -> (u32, bool, u32, usize) {

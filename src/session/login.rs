@@ -381,7 +381,7 @@ impl Login for LocalLogin {
         } = request;
         let config = &shared.config;
         let secure = tls.is_some() || peer == Peer::Unix;
-        let client_host = peer.host();
+        let client_host = peer.host().to_string();
         let mut auth = Authenticator {
             shared,
             stream: &mut *stream,
@@ -534,7 +534,7 @@ pub(crate) fn change_user(
         stream,
         scramble,
         secure: tls.is_some() || *peer == Peer::Unix,
-        peer_host: peer.host(),
+        peer_host: peer.host().to_string(),
     };
     let account = auth
         .authenticate(response, client_caps)

@@ -120,7 +120,7 @@ pub(crate) fn open(
 /// socket.
 fn process_host(peer: &Peer) -> String {
     match peer {
-        Peer::Tcp(addr) => format!("{}:{}", peer.host(), addr.port()),
+        Peer::Tcp(addr, host) => format!("{host}:{}", addr.port()),
         Peer::Unix => "localhost".to_string(),
     }
 }
@@ -336,7 +336,7 @@ fn change_user(
     };
     reset(ex, prepared);
     let shared = Arc::clone(&ex.state.shared);
-    let client_host = ex.state.peer.host();
+    let client_host = ex.state.peer.host().to_string();
     let refused = |ex: &mut Exchange<'_>, e: &SqlError, reason: &str| -> io::Result<bool> {
         log::info!(
             "session {}: COM_CHANGE_USER to '{}' refused: {}",

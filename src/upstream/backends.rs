@@ -253,7 +253,7 @@ pub(crate) enum Origin {
 impl Origin {
     pub(crate) fn of(peer: &Peer, local: Option<SocketAddr>) -> Self {
         match (peer, local) {
-            (Peer::Tcp(source), Some(destination)) => Origin::Tcp {
+            (Peer::Tcp(source, _), Some(destination)) => Origin::Tcp {
                 source: *source,
                 destination,
             },
