@@ -939,10 +939,11 @@ fn show_like_names_its_column_with_the_pattern() {
     assert_eq!(first_column("SHOW TABLES FROM pat"), "Tables_in_pat");
 }
 
-/// `SHOW TABLES … WHERE` keeps the rows its condition holds for, as MariaDB does (the users'-tools
-/// `show` compares the common cases with MariaDB): names that need escaping, a condition with
-/// session variables and a subquery, the same checks as without a condition (1044, 1049), and
-/// an unknown column in an empty database still an error.
+/// `SHOW TABLES … WHERE` (and `DATABASES`, `COLUMNS`, `TABLE STATUS`) keeps the rows its
+/// condition holds for, as MariaDB does (the users'-tools `show` compares the common cases with
+/// MariaDB): names that need escaping, a condition with session variables and a subquery, the
+/// same checks as without a condition (1044, 1049), an unknown column in an empty database still
+/// an error, and the SHOW's own column definitions.
 #[test]
 fn show_where_keeps_what_its_condition_holds_for() {
     let server = TestServer::start();
@@ -990,6 +991,44 @@ fn show_where_keeps_what_its_condition_holds_for() {
     assert_eq!(
         names(&mut user, "SHOW DATABASES WHERE `Database` LIKE 'SW%'"),
         ["sw_empty"]
+    );
+
+    root.query_drop("CREATE TABLE sw.cols (id INT NOT NULL, label VARCHAR(10), note TEXT)")
+        .unwrap();
+    let fields: Vec<(String, String)> = root
+        .query("SHOW COLUMNS FROM sw.cols WHERE Field = 'LABEL' OR `Null` = 'no'")
+        .unwrap()
+        .into_iter()
+        .map(|row: mysql::Row| (row.get(0).unwrap(), row.get(2).unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [("id".into(), "NO".into()), ("label".into(), "YES".into())]
+    );
+    let status: Vec<String> = root
+        .query_map(
+            "SHOW TABLE STATUS FROM sw WHERE Name LIKE 'C%'",
+            |row: mysql::Row| row.get(0).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(status, ["cols"]);
+    // The filtered rows come under the SHOW's own column definitions: a column of NULLs
+    // (`Default`) stays text, as without a condition.
+    let types = |c: &mut mysql::Conn, sql: &str| -> Vec<mysql::consts::ColumnType> {
+        let result = c.query_iter(sql).unwrap();
+        result
+            .columns()
+            .as_ref()
+            .iter()
+            .map(|c| c.column_type())
+            .collect()
+    };
+    assert_eq!(
+        types(
+            &mut root,
+            "SHOW FULL COLUMNS FROM sw.cols WHERE Field = 'note'"
+        ),
+        types(&mut root, "SHOW FULL COLUMNS FROM sw.cols"),
     );
 }
 

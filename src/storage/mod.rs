@@ -109,23 +109,24 @@ pub enum Show {
         /// `LIKE` or `WHERE`.
         filter: Option<Filter>,
     },
-    /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db] [LIKE 'p']`, `DESCRIBE t`, `EXPLAIN t`.
+    /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db] [LIKE 'p' | WHERE condition]`,
+    /// `DESCRIBE t [column]`, `EXPLAIN t`.
     Columns {
         /// The table.
         table: TableName,
         /// `FULL`: `Collation`, `Privileges` and `Comment` too.
         full: bool,
-        /// The `LIKE` pattern.
-        pattern: Option<String>,
+        /// `LIKE` or `WHERE` (`DESCRIBE`'s column name or pattern is a `LIKE`).
+        filter: Option<Filter>,
     },
     /// `SHOW {INDEX|INDEXES|KEYS} {FROM|IN} t [{FROM|IN} db]`.
     Index(TableName),
-    /// `SHOW TABLE STATUS [{FROM|IN} db] [LIKE 'p']`.
+    /// `SHOW TABLE STATUS [{FROM|IN} db] [LIKE 'p' | WHERE condition]`.
     TableStatus {
         /// The database (the default database when not given).
         db: Option<String>,
-        /// The `LIKE` pattern.
-        pattern: Option<String>,
+        /// `LIKE` or `WHERE`.
+        filter: Option<Filter>,
     },
     /// `SHOW CREATE VIEW v`.
     CreateView(TableName),

@@ -12,7 +12,7 @@ use super::view::{self, not_view};
 use super::{ExecError, Filter, Outcome, RowSink, SessionContext, Show, TableName};
 use crate::auth::privileges::Privilege;
 use crate::error::SqlError;
-use crate::protocol::value::{Column, Value};
+use crate::protocol::value::{Cell, Column, Value};
 
 impl EngineSession {
     /// Runs one of the [`Show`] statements, writing its result set to `sink`.
@@ -40,10 +40,12 @@ impl EngineSession {
             Show::Columns {
                 table,
                 full,
-                pattern,
+                filter,
             } => {
                 let target = self.table_ref(table)?;
-                columns(self, &target, full, pattern.as_deref(), ctx)?
+                let pattern = filter.as_ref().and_then(Filter::pattern);
+                let listing = columns(self, &target, full, pattern, ctx)?;
+                return self.send_where(listing, filter, ctx, sink);
             }
             Show::CreateTable(table) => {
                 let target = self.table_ref(table)?;
@@ -57,11 +59,13 @@ impl EngineSession {
                 let target = self.table_ref(table)?;
                 index(self, &target, ctx)?
             }
-            Show::TableStatus { db, pattern } => {
+            Show::TableStatus { db, filter } => {
                 let db = db
                     .or_else(|| self.current.clone())
                     .ok_or_else(translate::no_database)?;
-                table_status(self, &db, pattern.as_deref(), ctx)?
+                let pattern = filter.as_ref().and_then(Filter::pattern);
+                let listing = table_status(self, &db, pattern, ctx)?;
+                return self.send_where(listing, filter, ctx, sink);
             }
             Show::CreateDatabase(db) => {
                 ctx.authorize_database(&db)?;
@@ -133,7 +137,14 @@ impl EngineSession {
         {
             select.selection = Some(*condition);
         }
-        self.execute(statement, ctx, sink)
+        self.execute(
+            statement,
+            ctx,
+            &mut AsListed {
+                columns: &listing.columns,
+                sink,
+            },
+        )
     }
 
     /// COM_FIELD_LIST: the columns of `table` in the default database.
@@ -274,6 +285,23 @@ fn tables(
         }
     }
     Ok(listing)
+}
+
+/// A filtered listing's rows under the listing's own column definitions: SQLite would type a
+/// column from its first value (a column of NULLs would turn numeric).
+struct AsListed<'a> {
+    columns: &'a [Column],
+    sink: &'a mut dyn RowSink,
+}
+
+impl RowSink for AsListed<'_> {
+    fn columns(&mut self, _: &[Column]) -> std::io::Result<()> {
+        self.sink.columns(self.columns)
+    }
+
+    fn row(&mut self, row: &[Cell<'_>]) -> std::io::Result<()> {
+        self.sink.row(row)
+    }
 }
 
 /// A listing's value as a literal of MySQL's SQL (backslashes escape in its strings).

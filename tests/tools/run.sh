@@ -128,30 +128,36 @@ SQL
   echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): PREPARE/EXECUTE USING/DEALLOCATE PREPARE gave one, two; 1210 for a missing variable, 1243 for an unknown name"
 }
 
-# The mariadb CLI filtering SHOW TABLES and SHOW DATABASES with WHERE, as a script picks the
-# base tables or views of a database: the condition uses the SHOW's own column names and
-# compares without case (information_schema's collation), and the rows keep SHOW's order (by
-# bytes: Beta before alpha). A condition over a database that does not exist is 1049.
+# The mariadb CLI filtering SHOW TABLES, SHOW DATABASES, SHOW COLUMNS and SHOW TABLE STATUS
+# with WHERE, as a script picks the base tables or views of a database: the condition uses the
+# SHOW's own column names and compares without case (information_schema's collation), and the
+# rows keep SHOW's order (by bytes: Beta before alpha). Of SHOW COLUMNS and SHOW TABLE STATUS
+# only the columns MySQL 8 and MariaDB fill alike are compared. A database that does not exist
+# is 1049.
 tool_show() {
-  local out missing
+  local out missing columns status
   out=$(sql <<'SQL'
 DROP DATABASE IF EXISTS tools_show;
 CREATE DATABASE tools_show;
 CREATE TABLE tools_show.alpha (id INT);
-CREATE TABLE tools_show.Beta (id INT);
+CREATE TABLE tools_show.Beta (id INT NOT NULL, label VARCHAR(10));
 CREATE VIEW tools_show.v_alpha AS SELECT id FROM tools_show.alpha;
 SHOW FULL TABLES FROM tools_show WHERE Table_type = 'base table';
 SHOW FULL TABLES IN tools_show WHERE Table_type = 'VIEW';
 SHOW TABLES FROM tools_show WHERE Tables_in_tools_show = 'BETA' OR Tables_in_tools_show LIKE 'v%';
 SHOW DATABASES WHERE `Database` = 'TOOLS_SHOW';
-DROP DATABASE tools_show;
 SQL
   ) || { echo "$out"; return 1; }
   local expected=$'Beta\tBASE TABLE\nalpha\tBASE TABLE\nv_alpha\tVIEW\nBeta\nv_alpha\ntools_show'
   [[ $out == "$expected" ]] || { echo "SHOW … WHERE gave:"; echo "$out"; return 1; }
+  columns=$(sql -e "SHOW COLUMNS FROM tools_show.Beta WHERE Field = 'LABEL' OR \`Null\` = 'no'" | cut -f1,3) || return 1
+  [[ $columns == $'id\tNO\nlabel\tYES' ]] || { echo "SHOW COLUMNS … WHERE gave: $columns"; return 1; }
+  status=$(sql -e "SHOW TABLE STATUS FROM tools_show WHERE Name = 'BETA' OR Comment = 'view'" | cut -f1) || return 1
+  [[ $status == $'Beta\nv_alpha' ]] || { echo "SHOW TABLE STATUS … WHERE gave: $status"; return 1; }
+  sql -e "DROP DATABASE tools_show" || return 1
   missing=$(sql -e "SHOW TABLES FROM tools_show_nowhere WHERE 1" 2>&1)
   [[ $missing == *"ERROR 1049"* ]] || { echo "SHOW TABLES of a missing database: $missing"; return 1; }
-  echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): SHOW FULL TABLES … WHERE Table_type, SHOW TABLES … WHERE name, SHOW DATABASES … WHERE, compared without case in SHOW's order; 1049 for a missing database"
+  echo "mariadb $(mariadb --version | grep -o 'Distrib [^,]*'): SHOW FULL TABLES, SHOW TABLES, SHOW DATABASES, SHOW COLUMNS and SHOW TABLE STATUS … WHERE, compared without case in SHOW's order; 1049 for a missing database"
 }
 
 # prometheus-mysqld-exporter with the grant its documentation gives, scraped once. MariaDB 10.5+

@@ -214,11 +214,12 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
         if p.keyword("FROM") || p.keyword("IN") {
             table.db = Some(p.name("a database name")?);
         }
-        let pattern = like_pattern(p)?;
+        let filter = filter(p)?;
+        p.end()?;
         return Ok(Some(ShowStatement::Storage(Show::Columns {
             table,
             full,
-            pattern,
+            filter,
         })));
     }
     if !full && (p.keyword("INDEX") || p.keyword("INDEXES") || p.keyword("KEYS")) {
@@ -238,10 +239,11 @@ fn show(p: &mut Parser<'_>) -> Result<Option<ShowStatement>, SqlError> {
         } else {
             None
         };
-        let pattern = like_pattern(p)?;
+        let filter = filter(p)?;
+        p.end()?;
         return Ok(Some(ShowStatement::Storage(Show::TableStatus {
             db,
-            pattern,
+            filter,
         })));
     }
     Ok(None)
@@ -313,7 +315,7 @@ fn describe(p: &mut Parser<'_>) -> Result<ShowStatement, SqlError> {
     Ok(ShowStatement::Storage(Show::Columns {
         table,
         full: false,
-        pattern,
+        filter: pattern.map(Filter::Like),
     }))
 }
 
@@ -340,17 +342,6 @@ fn table_name(p: &mut Parser<'_>) -> Result<TableName, SqlError> {
         db: None,
         table: first,
     })
-}
-
-/// An optional `LIKE 'pattern'`; the statement must end after it.
-fn like_pattern(p: &mut Parser<'_>) -> Result<Option<String>, SqlError> {
-    let pattern = if p.keyword("LIKE") {
-        Some(p.string("the LIKE pattern")?)
-    } else {
-        None
-    };
-    p.end()?;
-    Ok(pattern)
 }
 
 /// A non-negative whole number.
@@ -497,6 +488,21 @@ mod tests {
             } => assert_eq!(e.to_string(), "Table_type = 'VIEW'"),
             other => panic!("{other:?}"),
         }
+        match storage_show("SHOW FULL COLUMNS FROM t WHERE `Key` = 'PRI'") {
+            Show::Columns {
+                full: true,
+                filter: Some(Filter::Where(e)),
+                ..
+            } => assert_eq!(e.to_string(), "`Key` = 'PRI'"),
+            other => panic!("{other:?}"),
+        }
+        match storage_show("SHOW TABLE STATUS FROM shop WHERE Rows > 0") {
+            Show::TableStatus {
+                db: Some(db),
+                filter: Some(Filter::Where(e)),
+            } => assert_eq!((db.as_str(), e.to_string().as_str()), ("shop", "Rows > 0")),
+            other => panic!("{other:?}"),
+        }
         match storage_show("SHOW DATABASES WHERE `Database` LIKE 'a%'") {
             Show::Databases {
                 filter: Some(Filter::Where(e)),
@@ -508,7 +514,7 @@ mod tests {
             Show::Columns {
                 table: name(Some("my db"), "t"),
                 full: false,
-                pattern: Some("p".into())
+                filter: Some(Filter::Like("p".into()))
             }
         );
         assert_eq!(
@@ -516,7 +522,7 @@ mod tests {
             Show::Columns {
                 table: name(Some("shop"), "items"),
                 full: false,
-                pattern: None
+                filter: None
             }
         );
         assert_eq!(
@@ -524,7 +530,7 @@ mod tests {
             Show::Columns {
                 table: name(None, "items"),
                 full: false,
-                pattern: Some("name".into())
+                filter: Some(Filter::Like("name".into()))
             }
         );
         assert_eq!(
@@ -540,7 +546,7 @@ mod tests {
             Show::Columns {
                 table: name(None, "t"),
                 full: true,
-                pattern: None
+                filter: None
             }
         );
         assert_eq!(
@@ -551,7 +557,7 @@ mod tests {
             storage_show("SHOW TABLE STATUS LIKE 'i%'"),
             Show::TableStatus {
                 db: None,
-                pattern: Some("i%".into())
+                filter: Some(Filter::Like("i%".into()))
             }
         );
         assert_eq!(
