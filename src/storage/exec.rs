@@ -312,22 +312,26 @@ impl EngineSession {
         self.notice_dropped_databases()?;
         // A temporary table may hide a base table of the same name, in this session only.
         let temporary = self.temporary_names();
-        let current = self.current.clone();
         let reusable = temporary.is_empty();
-        if reusable && let Some(kept) = query.translation(current.as_deref()) {
+        if reusable && let Some(kept) = query.translation(self.current.as_deref()) {
             let dbs = self.admit(&kept.found, Privilege::Select, true, ctx)?;
             self.enter(&dbs)?;
             return self.run_rows(&kept.sql, &[], sink);
         }
         let mut statement = query.statement().clone();
         let watched = Watched::new(ctx);
-        let found = translate::rewrite(&mut statement, current.as_deref(), &temporary, &watched)?;
+        let found = translate::rewrite(
+            &mut statement,
+            self.current.as_deref(),
+            &temporary,
+            &watched,
+        )?;
         let translation = Arc::new(Translation {
             sql: statement.to_string(),
             found,
         });
         if reusable && !watched.consulted() && translation.found.virtual_tables.is_empty() {
-            query.keep(current.as_deref(), Arc::clone(&translation));
+            query.keep(self.current.as_deref(), Arc::clone(&translation));
         }
         let dbs = self.admit(&translation.found, Privilege::Select, true, ctx)?;
         self.enter(&dbs)?;

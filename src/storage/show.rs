@@ -97,10 +97,13 @@ impl EngineSession {
         // Each row is numbered, to come out in the listing's order. VALUES needs a row: with
         // none, one is made and left out, so the condition is still checked (an unknown column
         // is an error).
-        let rows = if listing.rows.is_empty() {
-            format!("(0{})", ", NULL".repeat(listing.columns.len()))
+        let (rows, empty) = if listing.rows.is_empty() {
+            (
+                format!("(0{})", ", NULL".repeat(listing.columns.len())),
+                " WHERE 0",
+            )
         } else {
-            listing
+            let rows = listing
                 .rows
                 .iter()
                 .enumerate()
@@ -109,7 +112,8 @@ impl EngineSession {
                     format!("({i}, {})", cells.join(", "))
                 })
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", ");
+            (rows, "")
         };
         let names: Vec<String> = listing
             .columns
@@ -121,11 +125,6 @@ impl EngineSession {
             .enumerate()
             .map(|(i, name)| format!("column{} COLLATE NOCASE AS {name}", i + 2))
             .collect();
-        let empty = if listing.rows.is_empty() {
-            " WHERE 0"
-        } else {
-            ""
-        };
         let mut statement = translate::parse_one(&format!(
             "WITH shown AS (SELECT column1 AS tlsql_row, {} FROM (VALUES {rows}){empty}) \
              SELECT {} FROM shown ORDER BY tlsql_row",
