@@ -2076,6 +2076,128 @@ fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
     );
 }
 
+/// MySQL's affected rows for `INSERT … ON DUPLICATE KEY UPDATE`: 1 for each inserted row, 2 for
+/// each updated one, 0 for a row the update leaves as it was (1 with CLIENT_FOUND_ROWS); a
+/// statement that only updated reports the updated row's AUTO_INCREMENT value as its insert id.
+/// Every figure here is what MariaDB 10.11 answers to the same statements.
+#[test]
+fn upserts_count_inserted_updated_and_unchanged_rows_as_mysql() {
+    let server = TestServer::start();
+    let mut changed = server.root();
+    let mut matched = mysql::Conn::new(
+        server
+            .opts("root", "")
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS),
+    )
+    .unwrap();
+    changed
+        .query_drop(
+            "CREATE DATABASE up; CREATE TABLE up.t (id INT AUTO_INCREMENT PRIMARY KEY, \
+             k VARCHAR(10) UNIQUE, n INT); CREATE TABLE up.kv (k VARCHAR(10) PRIMARY KEY, v INT)",
+        )
+        .unwrap();
+    let run = |c: &mut mysql::Conn, sql: &str| {
+        c.query_drop(sql).unwrap();
+        (c.affected_rows(), c.last_insert_id())
+    };
+    let id = |c: &mut mysql::Conn, k: &str| -> u64 {
+        c.exec_first("SELECT id FROM up.t WHERE k = ?", (k,))
+            .unwrap()
+            .unwrap()
+    };
+    let bump = "INSERT INTO up.t (k, n) VALUES ('a', 1) ON DUPLICATE KEY UPDATE n = n + 1";
+    let (affected, inserted) = run(&mut changed, bump);
+    let a = id(&mut changed, "a");
+    assert_eq!((affected, inserted), (1, a), "inserted");
+    assert_eq!(run(&mut changed, bump), (2, a), "updated: the row's id");
+    let same = "INSERT INTO up.t (k, n) VALUES ('a', 7) ON DUPLICATE KEY UPDATE n = n";
+    assert_eq!(run(&mut changed, same), (0, 0), "left as it was");
+    assert_eq!(run(&mut matched, same), (1, 0), "found");
+
+    // 'a' already holds 2: unchanged; 'b' and 'c' are new.
+    let (affected, inserted) = run(
+        &mut changed,
+        "INSERT INTO up.t (k, n) VALUES ('a', 2), ('b', 3), ('c', 4) \
+         ON DUPLICATE KEY UPDATE n = VALUES(n)",
+    );
+    assert_eq!((affected, inserted), (2, id(&mut changed, "b")));
+    // 'a' changes (2), 'b' stays (0, or 1 found), 'd' is new (1).
+    let mixed = |a: i64, d: &str| {
+        format!(
+            "INSERT INTO up.t (k, n) VALUES ('a', {a}), ('b', 3), ('{d}', 4) \
+             ON DUPLICATE KEY UPDATE n = VALUES(n)"
+        )
+    };
+    let (affected, inserted) = run(&mut changed, &mixed(9, "d"));
+    assert_eq!((affected, inserted), (3, id(&mut changed, "d")));
+    let (affected, inserted) = run(&mut matched, &mixed(10, "e"));
+    assert_eq!((affected, inserted), (4, id(&mut changed, "e")));
+
+    // From a SELECT, a statement that only updated reports no insert id.
+    let from_select = "INSERT INTO up.t (k, n) SELECT k, n + 10 FROM up.t WHERE k IN ('a', 'b') \
+                       ON DUPLICATE KEY UPDATE n = VALUES(n)";
+    assert_eq!(run(&mut changed, from_select), (4, 0));
+    let unchanged_select = "INSERT INTO up.t (k, n) SELECT k, n FROM up.t WHERE k IN ('a', 'b') \
+                            ON DUPLICATE KEY UPDATE n = VALUES(n)";
+    assert_eq!(run(&mut changed, unchanged_select), (0, 0));
+    assert_eq!(run(&mut matched, unchanged_select), (2, 0));
+
+    // Prepared: the parameter in the assignment is also the one compared.
+    let prepared = "INSERT INTO up.t (k, n) VALUES (?, 0) ON DUPLICATE KEY UPDATE n = ?";
+    changed.exec_drop(prepared, ("c", 40)).unwrap();
+    assert_eq!(changed.affected_rows(), 2);
+    changed.exec_drop(prepared, ("c", 40)).unwrap();
+    assert_eq!(changed.affected_rows(), 0);
+    matched.exec_drop(prepared, ("c", 40)).unwrap();
+    assert_eq!(matched.affected_rows(), 1);
+
+    // NULL over NULL is no change; a change of case is one.
+    let to_null = "INSERT INTO up.t (k, n) VALUES ('c', 0) ON DUPLICATE KEY UPDATE n = NULL";
+    assert_eq!(run(&mut changed, to_null).0, 2);
+    assert_eq!(run(&mut changed, to_null).0, 0);
+    let recase = "INSERT INTO up.t (k, n) VALUES ('c', 0) ON DUPLICATE KEY UPDATE k = 'C'";
+    assert_eq!(run(&mut changed, recase), (2, id(&mut changed, "C")));
+
+    // Without an AUTO_INCREMENT column no insert reports an id: SQLite's rowid is its own.
+    let kv = "INSERT INTO up.kv VALUES ('x', 1) ON DUPLICATE KEY UPDATE v = v + 1";
+    assert_eq!(run(&mut changed, kv), (1, 0));
+    assert_eq!(run(&mut changed, kv), (2, 0));
+    assert_eq!(
+        run(&mut changed, "INSERT INTO up.kv VALUES ('y', 1)"),
+        (1, 0)
+    );
+    // A temporary table's AUTO_INCREMENT values are reported as a base table's.
+    changed
+        .query_drop(
+            "CREATE TEMPORARY TABLE up.tmp (id INT AUTO_INCREMENT PRIMARY KEY, k INT UNIQUE)",
+        )
+        .unwrap();
+    assert_eq!(
+        run(&mut changed, "INSERT INTO up.tmp (k) VALUES (5), (6)"),
+        (2, 1)
+    );
+    assert_eq!(
+        run(
+            &mut changed,
+            "INSERT INTO up.tmp (k) VALUES (5) ON DUPLICATE KEY UPDATE k = 7"
+        ),
+        (2, 1)
+    );
+
+    let rows: Vec<(String, Option<i64>)> =
+        changed.query("SELECT k, n FROM up.t ORDER BY k").unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("a".to_string(), Some(20)),
+            ("b".to_string(), Some(13)),
+            ("C".to_string(), None),
+            ("d".to_string(), Some(4)),
+            ("e".to_string(), Some(4)),
+        ]
+    );
+}
+
 #[test]
 fn temporary_tables_belong_to_their_session() {
     let server = TestServer::start();

@@ -16,7 +16,7 @@ BACKENDS=${TLSQLTEST_BACKENDS:-"rustls openssl boring"}
 VENV=${TLSQLTEST_VENV:-$ROOT/target/test-venv}
 # The users' own tools (tests/tools/run.sh) that pass against tlsql, in run.sh's order
 # (tests/tools/STATUS.md). TLSQLTEST_TOOLS="mysql2 jdbc …" runs a subset, TLSQLTEST_TOOLS="" none.
-TOOLS=${TLSQLTEST_TOOLS-"mysql2 jdbc go sqlalchemy django dump slap prepare show exporter sqlx"}
+TOOLS=${TLSQLTEST_TOOLS-"mysql2 jdbc go sqlalchemy django dump slap prepare show upsert exporter sqlx"}
 
 step() { printf '\n=== %s\n' "$*"; }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::definition::TableDef;
+use super::functions::UpsertTally;
 use super::pool::{self, Interrupter, Lease, Ready, Slot};
 use super::translate::{self, TableRef, quote};
 use super::types::sql_error;
@@ -67,7 +68,11 @@ impl Engine {
     /// A session's connection: one an ended session gave back, else a new one.
     pub fn connect(&self) -> Result<EngineSession, SqlError> {
         let pooled = pool::lock(&self.pool).pop();
-        let Ready { conn, interrupted } = match pooled {
+        let Ready {
+            conn,
+            interrupted,
+            upserts,
+        } = match pooled {
             Some(ready) => ready,
             None => Ready::open().map_err(|e| sql_error(&e, None))?,
         };
@@ -75,6 +80,7 @@ impl Engine {
         Ok(EngineSession {
             conn: Lease(Some(conn)),
             interrupted,
+            upserts,
             slot,
             pool: Arc::clone(&self.pool),
             dir: self.dir.clone(),
@@ -123,6 +129,8 @@ pub struct EngineSession {
     pub(super) conn: Lease,
     /// Set by the session's [`Interrupter`]; `SLEEP` ends when it is.
     pub(super) interrupted: Arc<AtomicBool>,
+    /// What the connection's upsert counting function counts into.
+    pub(super) upserts: Arc<UpsertTally>,
     /// The connection's interrupt handle for this session's [`Interrupter`]s.
     pub(super) slot: Slot,
     /// Where the connection goes when the session ends.

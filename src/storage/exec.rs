@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use rusqlite::params_from_iter;
 use sqlparser::ast::{
-    SchemaName, Statement, TransactionAccessMode, TransactionMode, TransactionModifier,
+    OnInsert, SchemaName, SetExpr, Statement, TableObject, TransactionAccessMode, TransactionMode,
+    TransactionModifier,
 };
 
 use super::conn::{EngineSession, no_such_table};
@@ -48,10 +49,27 @@ struct DataStatement {
     statement: Statement,
     /// Whether it produces a result set (a query) rather than a change count.
     rows: bool,
-    /// Whether it inserts (and so reports LAST_INSERT_ID).
-    insert: bool,
+    /// The SQLite schema and table an INSERT writes: the insert id it reports is one of that
+    /// table's AUTO_INCREMENT values, if it has that column.
+    inserts_into: Option<(String, String)>,
+    /// How its change count becomes MySQL's affected rows.
+    counting: Counting,
     /// The databases it names, attached before each run.
     dbs: Vec<String>,
+}
+
+/// How a change statement's count becomes MySQL's affected rows.
+enum Counting {
+    /// SQLite's change count is MySQL's.
+    Changes,
+    /// `INSERT … ON DUPLICATE KEY UPDATE`: each inserted row counts 1, each updated row 2, and a
+    /// row its assignments leave as it was 0, or 1 with the client's CLIENT_FOUND_ROWS.
+    Upsert {
+        found_rows: bool,
+        /// The rows come from a VALUES list: then a statement that only updated reports the
+        /// AUTO_INCREMENT value of the last row that met a key as its insert id, as MySQL does.
+        values: bool,
+    },
 }
 
 impl EngineSession {
@@ -220,20 +238,47 @@ impl EngineSession {
         mut statement: Statement,
         ctx: &dyn SessionContext,
     ) -> Result<DataStatement, SqlError> {
-        let (privilege, rows, insert) = match &statement {
-            Statement::Query(_) => (Privilege::Select, true, false),
-            Statement::Insert(_) => (Privilege::Insert, false, true),
-            Statement::Update(_) => (Privilege::Update, false, false),
-            _ => (Privilege::Delete, false, false),
+        let (privilege, rows) = match &statement {
+            Statement::Query(_) => (Privilege::Select, true),
+            Statement::Insert(_) => (Privilege::Insert, false),
+            Statement::Update(_) => (Privilege::Update, false),
+            _ => (Privilege::Delete, false),
+        };
+        let counting = match &statement {
+            Statement::Insert(insert)
+                if matches!(insert.on, Some(OnInsert::DuplicateKeyUpdate(_))) =>
+            {
+                Counting::Upsert {
+                    found_rows: ctx.found_rows(),
+                    values: insert
+                        .source
+                        .as_ref()
+                        .is_some_and(|q| matches!(q.body.as_ref(), SetExpr::Values(_))),
+                }
+            }
+            _ => Counting::Changes,
         };
         let temporary = self.temporary_names();
         let found = translate::rewrite(&mut statement, self.current.as_deref(), &temporary, ctx)?;
         let dbs = self.admit(&found, privilege, rows, ctx)?;
+        // The rewrite named the table as SQLite knows it: `"db"."t"`, or `temp` and a temporary
+        // table's own name.
+        let inserts_into = match &statement {
+            Statement::Insert(insert) => match &insert.table {
+                TableObject::TableName(name) => match translate::name_parts(name)?.as_slice() {
+                    [schema, table] => Some((schema.clone(), table.clone())),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
         Ok(DataStatement {
             sql: statement.to_string(),
             statement,
             rows,
-            insert,
+            inserts_into,
+            counting,
             dbs,
         })
     }
@@ -489,12 +534,12 @@ impl EngineSession {
 
     fn run_change(&self, data: &DataStatement, params: &[Value]) -> Result<Outcome, SqlError> {
         let db = self.current.as_deref();
-        let insert = data.insert;
         let mut stmt = self
             .conn
             .prepare_cached(&data.sql)
             .map_err(|e| sql_error(&e, db))?;
-        let affected = stmt
+        self.upserts.reset();
+        let changes = stmt
             .execute(params_from_iter(params.iter().map(to_sqlite)))
             .map_err(|e| match &e {
                 rusqlite::Error::SqliteFailure(_, Some(m))
@@ -514,14 +559,46 @@ impl EngineSession {
                 }
                 _ => sql_error(&e, db),
             })?;
+        let changes = changes as u64;
         // MySQL reports the first id of a multi-row insert; generated ids are consecutive.
-        let last_insert_id = if insert && affected > 0 {
-            u64::try_from(self.conn.last_insert_rowid())
-                .map_or(0, |last| last.saturating_sub(affected as u64 - 1))
-        } else {
-            0
+        let first_inserted = |inserted: u64| {
+            if inserted > 0 && self.generates_ids(data) {
+                u64::try_from(self.conn.last_insert_rowid())
+                    .map_or(0, |last| last.saturating_sub(inserted - 1))
+            } else {
+                0
+            }
         };
-        Ok(Outcome::done(affected as u64, last_insert_id))
+        match &data.counting {
+            Counting::Changes => Ok(Outcome::done(changes, first_inserted(changes))),
+            Counting::Upsert { found_rows, values } => {
+                let counts = self.upserts.counts();
+                // SQLite counts the rows it inserted and those it updated.
+                let inserted = changes.saturating_sub(counts.changed);
+                let unchanged = counts.met.saturating_sub(counts.changed);
+                let affected =
+                    inserted + 2 * counts.changed + if *found_rows { unchanged } else { 0 };
+                let last_insert_id = if inserted > 0 {
+                    first_inserted(inserted)
+                } else if counts.changed > 0 && *values && self.generates_ids(data) {
+                    u64::try_from(counts.last_met_rowid).unwrap_or(0)
+                } else {
+                    0
+                };
+                Ok(Outcome::done(affected, last_insert_id))
+            }
+        }
+    }
+
+    /// Whether the table `data` inserts into has an AUTO_INCREMENT column. That column is the
+    /// table's `INTEGER PRIMARY KEY AUTOINCREMENT` (`table_sql`), which SQLite's schema answers
+    /// for under the name `rowid`. Another table's rowid is SQLite's own, never an insert id.
+    fn generates_ids(&self, data: &DataStatement) -> bool {
+        data.inserts_into.as_ref().is_some_and(|(schema, table)| {
+            self.conn
+                .column_metadata(Some(schema.as_str()), table.as_str(), "rowid")
+                .is_ok_and(|(_, _, _, _, auto_increment)| auto_increment)
+        })
     }
 
     /// COM_STMT_PREPARE of a statement that [takes parameters](takes_parameters).

@@ -8,7 +8,7 @@
 //! parsed again: an argument's literal keeps exactly the value the client sent.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::civil::DateTime;
@@ -30,11 +30,73 @@ use crate::protocol::value::Value;
 /// How often a `SLEEP` looks whether its statement was killed.
 const SLEEP_SLICE: Duration = Duration::from_millis(20);
 
+/// The name of the function an `INSERT … ON DUPLICATE KEY UPDATE`'s rewrite calls for each row
+/// that met an existing key (see [`UpsertTally`]).
+pub(super) const UPSERT_ROW: &str = "tlsql_upsert_row";
+
+/// What the rows of one `INSERT … ON DUPLICATE KEY UPDATE` did that SQLite's change count does
+/// not tell: SQLite counts an inserted and an updated row alike, and MySQL counts them 1 and 2.
+/// The statement's rewrite filters its `DO UPDATE` through [`UPSERT_ROW`], which SQLite calls
+/// once for each row that met an existing key, with whether its assignments change that row and
+/// the row's rowid. SQLite calls it on the thread that runs the statement, which then reads
+/// the counts; they are atomics only because a registered function must be `Send`.
+#[derive(Debug, Default)]
+pub(super) struct UpsertTally {
+    met: AtomicU64,
+    changed: AtomicU64,
+    last_met_rowid: AtomicI64,
+}
+
+/// One statement's [`UpsertTally`], read after it ran.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UpsertCounts {
+    /// Rows that met an existing key.
+    pub(super) met: u64,
+    /// Those of them that the assignments changed (and SQLite wrote).
+    pub(super) changed: u64,
+    /// The rowid of the last row that met an existing key.
+    pub(super) last_met_rowid: i64,
+}
+
+impl UpsertTally {
+    /// Starts counting a statement.
+    pub(super) fn reset(&self) {
+        self.met.store(0, Ordering::Relaxed);
+        self.changed.store(0, Ordering::Relaxed);
+        self.last_met_rowid.store(0, Ordering::Relaxed);
+    }
+
+    /// What the statement since [`UpsertTally::reset`] counted.
+    pub(super) fn counts(&self) -> UpsertCounts {
+        UpsertCounts {
+            met: self.met.load(Ordering::Relaxed),
+            changed: self.changed.load(Ordering::Relaxed),
+            last_met_rowid: self.last_met_rowid.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Registers the functions SQLite lacks on a session's connection; `SLEEP` ends early, returning
-/// 1 as MySQL's does, once `interrupted` is set (`KILL`).
-pub(super) fn register(conn: &Connection, interrupted: Arc<AtomicBool>) -> rusqlite::Result<()> {
+/// 1 as MySQL's does, once `interrupted` is set (`KILL`). [`UPSERT_ROW`] counts into `upserts`.
+pub(super) fn register(
+    conn: &Connection,
+    interrupted: Arc<AtomicBool>,
+    upserts: Arc<UpsertTally>,
+) -> rusqlite::Result<()> {
     let volatile = FunctionFlags::SQLITE_UTF8;
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    // Volatile, so that SQLite calls it for every row rather than once.
+    conn.create_scalar_function(UPSERT_ROW, 2, volatile, move |ctx| {
+        let changes = ctx.get::<bool>(0)?;
+        upserts.met.fetch_add(1, Ordering::Relaxed);
+        if changes {
+            upserts.changed.fetch_add(1, Ordering::Relaxed);
+        }
+        upserts
+            .last_met_rowid
+            .store(ctx.get::<i64>(1)?, Ordering::Relaxed);
+        Ok(changes)
+    })?;
     conn.create_scalar_function("sleep", 1, volatile, move |ctx| {
         if let Some(wait) = number(ctx, 0).and_then(|s| Duration::try_from_secs_f64(s).ok()) {
             let until = Instant::now() + wait;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, InterruptHandle};
 
 use super::conn::EngineSession;
+use super::functions::UpsertTally;
 use super::translate::quote;
 use super::types::sql_error;
 use crate::error::SqlError;
@@ -30,6 +31,8 @@ pub(super) struct Ready {
     pub(super) conn: Connection,
     /// What the connection's `SLEEP` watches (registered with the connection, so it stays).
     pub(super) interrupted: Arc<AtomicBool>,
+    /// What the connection's upsert counting function counts into (registered with it too).
+    pub(super) upserts: Arc<UpsertTally>,
 }
 
 /// The interrupt handle of a connection while one session holds it: the session's
@@ -47,9 +50,14 @@ impl Ready {
         let conn = Connection::open_in_memory()?;
         conn.busy_timeout(LOCK_WAIT)?;
         let interrupted = Arc::new(AtomicBool::new(false));
-        super::functions::register(&conn, Arc::clone(&interrupted))?;
+        let upserts = Arc::new(UpsertTally::default());
+        super::functions::register(&conn, Arc::clone(&interrupted), Arc::clone(&upserts))?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Ready { conn, interrupted })
+        Ok(Ready {
+            conn,
+            interrupted,
+            upserts,
+        })
     }
 }
 
@@ -180,6 +188,7 @@ impl Drop for EngineSession {
         let ready = Ready {
             conn,
             interrupted: Arc::clone(&self.interrupted),
+            upserts: Arc::clone(&self.upserts),
         };
         let mut pool = lock(&self.pool);
         if pool.len() < POOLED {

@@ -11,8 +11,9 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, DoUpdate, FunctionArg, FunctionArgExpr, FunctionArguments,
-    OnConflict, OnConflictAction, OnInsert, visit_expressions, visit_expressions_mut,
+    Assignment, AssignmentTarget, BinaryOperator, DoUpdate, FunctionArg, FunctionArgExpr,
+    FunctionArguments, OnConflict, OnConflictAction, OnInsert, visit_expressions,
+    visit_expressions_mut,
 };
 use sqlparser::ast::{
     DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
@@ -353,11 +354,28 @@ fn only_changed_rows(update: &mut Update) {
         };
         columns.push(Expr::CompoundIdentifier(parts));
     }
+    let Some(changed) = changes_row(columns, &update.assignments) else {
+        return;
+    };
+    update.selection = Some(match update.selection.take() {
+        None => changed,
+        Some(filter) => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(filter))),
+            op: BinaryOperator::And,
+            right: Box::new(changed),
+        },
+    });
+}
+
+/// Whether `assignments` (to `columns`) change the row they are applied to: some value differs
+/// from the column's, compared byte for byte (`COLLATE BINARY`), as MySQL compares a row before
+/// and after. `None` without assignments.
+fn changes_row(columns: Vec<Expr>, assignments: &[Assignment]) -> Option<Expr> {
     // The values are about to appear twice; their `?` placeholders were numbered first
     // (`number_placeholders`), so both copies take the same parameter.
     let unchanged = columns
         .into_iter()
-        .zip(&update.assignments)
+        .zip(assignments)
         .map(|(column, assignment)| {
             Expr::Nested(Box::new(Expr::IsNotDistinctFrom(
                 Box::new(column),
@@ -371,22 +389,11 @@ fn only_changed_rows(update: &mut Update) {
             left: Box::new(all),
             op: BinaryOperator::And,
             right: Box::new(one),
-        });
-    let Some(unchanged) = unchanged else {
-        return;
-    };
-    let changed = Expr::UnaryOp {
+        })?;
+    Some(Expr::UnaryOp {
         op: UnaryOperator::Not,
         expr: Box::new(Expr::Nested(Box::new(unchanged))),
-    };
-    update.selection = Some(match update.selection.take() {
-        None => changed,
-        Some(filter) => Expr::BinaryOp {
-            left: Box::new(Expr::Nested(Box::new(filter))),
-            op: BinaryOperator::And,
-            right: Box::new(changed),
-        },
-    });
+    })
 }
 
 /// `INSERT … ON DUPLICATE KEY UPDATE c = VALUES(c) | alias.c | expr` → SQLite's
@@ -440,11 +447,32 @@ fn upsert(insert: &mut sqlparser::ast::Insert) {
             ControlFlow::<()>::Continue(())
         });
     }
+    // A row the assignments would leave as it is is not written, as in MySQL; every row that
+    // met a key is counted (see `functions::UpsertTally`).
+    let columns = assignments
+        .iter()
+        .map(|a| match &a.target {
+            AssignmentTarget::ColumnName(name) => Some(Expr::CompoundIdentifier(
+                name.0
+                    .iter()
+                    .map(|p| p.as_ident().cloned())
+                    .collect::<Option<_>>()?,
+            )),
+            AssignmentTarget::Tuple(_) => None,
+        })
+        .collect::<Option<Vec<Expr>>>();
+    let changes = columns
+        .and_then(|columns| changes_row(columns, &assignments))
+        .unwrap_or(Expr::value(SqlValue::Boolean(true)));
+    let tally = functions::call(
+        functions::UPSERT_ROW,
+        vec![changes, Expr::Identifier(Ident::new("_rowid_"))],
+    );
     insert.on = Some(OnInsert::OnConflict(OnConflict {
         conflict_target: None,
         action: OnConflictAction::DoUpdate(DoUpdate {
             assignments,
-            selection: None,
+            selection: Some(tally),
         }),
     }));
     // SQLite would read `ON CONFLICT` after `INSERT … SELECT … FROM t` as the join's `ON`

@@ -9,7 +9,7 @@
 #   TOOLS_HOST=127.0.0.1 TOOLS_PORT=3306 TOOLS_USER=tools TOOLS_PASSWORD=… TOOLS_CA=ca.pem \
 #     tests/tools/run.sh [tool…]        (default: every tool)
 #
-# Tools: mysql2 jdbc go sqlalchemy django dump slap prepare show exporter sqlx
+# Tools: mysql2 jdbc go sqlalchemy django dump slap prepare show upsert exporter sqlx
 # TOOLS_USER needs every privilege WITH GRANT OPTION (the tools create databases tools_* and
 # accounts tools_*, and drop them at the end). TOOLS_HOST must be a name or address that the
 # server's certificate names. Installed by .ci/install.sh: PYTHON (default target/test-venv),
@@ -21,7 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export TOOLS_HOST TOOLS_PORT TOOLS_USER TOOLS_PASSWORD TOOLS_CA
 PY=${PYTHON:-$ROOT/target/test-venv/bin/python}
 TARGET=$ROOT/target
-ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap prepare show exporter sqlx"
+ALL_TOOLS="mysql2 jdbc go sqlalchemy django dump slap prepare show upsert exporter sqlx"
 TOOL_TIMEOUT=${TOOLS_TIMEOUT:-300}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tlsql-tools.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -53,6 +53,8 @@ tool_go() {
 tool_sqlalchemy() { "$PY" "$HERE/python/sqlalchemy_inspect.py"; }
 
 tool_django() { "$PY" "$HERE/python/django_migrate.py"; }
+
+tool_upsert() { "$PY" "$HERE/python/pymysql_upsert.py"; }
 
 # mariadb-dump with its defaults (--opt) of a database with AUTO_INCREMENT past the last row,
 # unique and secondary keys, a BLOB with \0 bytes, NULLs and non-ASCII text, and a view; restored
