@@ -31,8 +31,9 @@
 //!   depends on nothing of a session's own ([`storage::SharedQuery`]).
 //! * [`upstream`]: gateway mode, the other service a session can log in to: the login and every
 //!   command relayed to a backend server.
-//! * [`server`]: listeners, the acceptor thread, the worker pool; it gives each session the local
-//!   service or, with `[upstream]` servers, the gateway.
+//! * [`server`]: listeners, the worker pool (whose idle workers accept TCP connections), the
+//!   acceptor thread (unix socket, shutdown); it gives each session the local service or, with
+//!   `[upstream]` servers, the gateway.
 #![warn(missing_docs)]
 
 pub mod auth;

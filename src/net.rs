@@ -110,11 +110,10 @@ pub struct SocketControl {
 }
 
 impl Socket {
-    /// Wraps an accepted TCP connection from `peer` (the address `accept` returned), in
-    /// blocking mode.
+    /// Wraps an accepted TCP connection from `peer` (the address `accept` returned). The
+    /// stream is in blocking mode, as Linux's `accept` gives it whatever the listener's mode.
     pub fn tcp(stream: TcpStream, peer: SocketAddr) -> io::Result<Self> {
         let peer = Peer::tcp(peer);
-        stream.set_nonblocking(false)?;
         // Interactive latency matters more than packet count: responses are written whole.
         stream.set_nodelay(true)?;
         Ok(Self {

@@ -96,7 +96,7 @@ impl Drop for GaugeGuard<'_> {
 }
 
 /// Like [`GaugeGuard`], for a gauge inside shared state the guard must keep alive (it travels
-/// with a connection from the acceptor to a worker).
+/// with a connection from thread to thread).
 pub struct SharedGauge<T> {
     owner: Arc<T>,
     gauge: fn(&T) -> &AtomicU64,

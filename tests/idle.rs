@@ -57,6 +57,35 @@ fn quiet_sessions_hold_no_worker() {
     assert_eq!(cached, created - 1, "created {created}, cached {cached}");
 }
 
+/// More connections at once than workers wait in `accept` (4): each listener that takes the
+/// last place makes another listen, so every one is served; afterwards every worker but the
+/// observer's is idle again, listening or waiting for a job.
+#[test]
+fn connections_arriving_together_are_all_served() {
+    let server = TestServer::start();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let opts = server.opts("root", "");
+            let start = std::sync::Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let mut c = mysql::Conn::new(opts).unwrap();
+                let n: i64 = c.query_first(format!("SELECT {i}")).unwrap().unwrap();
+                assert_eq!(n, i);
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    std::thread::sleep(QUIET);
+    let mut observer = server.root();
+    let (connected, running, cached, created) = threads(&mut observer);
+    assert_eq!((connected, running), (1, 1));
+    assert_eq!(cached, created - 1, "created {created}, cached {cached}");
+}
+
 #[test]
 fn quiet_plain_session_answers_its_next_command() {
     let server = TestServer::start();

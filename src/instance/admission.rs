@@ -18,8 +18,9 @@
 //!   the user, unknown before the greeting); the refusal is ER_CON_COUNT_ERROR (1040) before the
 //!   greeting, like a full server. The unix socket is not limited per host.
 //!
-//! A [`Ticket`] travels with the connection from the acceptor to its worker and gives its
-//! place back when dropped, also when a session panics.
+//! A [`Ticket`] travels with the connection from admission to the session that serves it
+//! (across threads when the session is parked and resumed) and gives its place back when
+//! dropped, also when a session panics.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,14 +1,17 @@
-//! The acceptor: one thread, one mio `Poll`, registered only for the listening sockets.
-//! It accepts until `WouldBlock`, applies admission (`max-connections`, the per-host limit; see
-//! [`crate::instance::admission`]) and hands blocking sockets to the worker pool. Client sockets are never registered with this poll: workers own them, and the idle poller
-//! ([`super::idle`]) watches the quiet ones.
+//! The acceptor: one thread, one mio `Poll`, registered for the unix socket and the shutdown
+//! waker. It accepts unix-socket connections until `WouldBlock`, applies admission
+//! ([`admit`]) and hands blocking sockets to the worker pool. TCP connections are accepted by
+//! the workers themselves, which wait in `accept` ([`super::pool`]); at shutdown the acceptor
+//! shuts the TCP listener down, which wakes them. Client sockets are never registered with
+//! this poll: workers own them, and the idle poller ([`super::idle`]) watches the quiet ones.
 
 use std::io;
+use std::net::TcpListener;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::net::{TcpListener, UnixListener};
+use mio::net::UnixListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::pool::{Held, Job, Pool, Work};
@@ -21,7 +24,6 @@ use crate::protocol::response;
 use crate::session::Service;
 use crate::status::{Counters, SharedGauge};
 
-const TCP: Token = Token(0);
 const UNIX: Token = Token(1);
 const WAKE: Token = Token(2);
 
@@ -29,21 +31,28 @@ const WAKE: Token = Token(2);
 pub(crate) struct Acceptor {
     poll: Poll,
     waker: Arc<Waker>,
-    tcp: TcpListener,
+    /// In blocking mode: the workers wait in its `accept`.
+    tcp: Arc<TcpListener>,
     unix: Option<UnixListener>,
 }
 
+/// Shuts the TCP listener down for reading when [`Acceptor::run`] returns, however it returns:
+/// the kernel then refuses new connections and wakes every worker waiting in `accept`.
+struct StopListening<'a>(&'a TcpListener);
+
+impl Drop for StopListening<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = rustix::net::shutdown(self.0, rustix::net::Shutdown::Read) {
+            log::error!("cannot stop listening for TCP connections: {e}");
+        }
+    }
+}
+
 impl Acceptor {
-    pub(crate) fn new(
-        tcp: std::net::TcpListener,
-        unix: Option<StdUnixListener>,
-    ) -> io::Result<Self> {
+    pub(crate) fn new(tcp: TcpListener, unix: Option<StdUnixListener>) -> io::Result<Self> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
-        tcp.set_nonblocking(true)?;
-        let mut tcp = TcpListener::from_std(tcp);
-        poll.registry()
-            .register(&mut tcp, TCP, Interest::READABLE)?;
+        tcp.set_nonblocking(false)?;
         let unix = match unix {
             Some(l) => {
                 l.set_nonblocking(true)?;
@@ -56,7 +65,7 @@ impl Acceptor {
         Ok(Self {
             poll,
             waker,
-            tcp,
+            tcp: Arc::new(tcp),
             unix,
         })
     }
@@ -72,7 +81,8 @@ impl Acceptor {
         shared: &Arc<Instance>,
         service: Arc<dyn Service>,
     ) -> io::Result<()> {
-        let pool = Pool::new(Arc::clone(shared), service)?;
+        let _stop = StopListening(&self.tcp);
+        let pool = Pool::new(Arc::clone(shared), service, Some(Arc::clone(&self.tcp)))?;
         let mut events = Events::with_capacity(64);
         loop {
             match self.poll.poll(&mut events, None) {
@@ -86,26 +96,8 @@ impl Acceptor {
             }
             for event in &events {
                 match event.token() {
-                    TCP => self.accept_tcp(shared, &pool),
                     UNIX => self.accept_unix(shared, &pool),
                     _ => return Ok(()),
-                }
-            }
-        }
-    }
-
-    fn accept_tcp(&self, shared: &Arc<Instance>, pool: &Pool) {
-        loop {
-            match self.tcp.accept() {
-                Ok((stream, peer)) => match Socket::tcp(std::net::TcpStream::from(stream), peer) {
-                    Ok(socket) => admit(shared, pool, socket),
-                    Err(e) => log::debug!("dropping a TCP connection that failed setup: {e}"),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    // EMFILE and friends: log and come back on the next event rather than spin.
-                    log::warn!("accept failed: {e}");
-                    return;
                 }
             }
         }
@@ -117,7 +109,11 @@ impl Acceptor {
             match listener.accept() {
                 Ok((stream, _)) => match Socket::unix(std::os::unix::net::UnixStream::from(stream))
                 {
-                    Ok(socket) => admit(shared, pool, socket),
+                    Ok(socket) => {
+                        if let Some(job) = admit(shared, socket) {
+                            pool.dispatch(job);
+                        }
+                    }
                     Err(e) => {
                         log::debug!("dropping a unix-socket connection that failed setup: {e}")
                     }
@@ -132,9 +128,11 @@ impl Acceptor {
     }
 }
 
-/// Applies admission: a client that may not even start a handshake gets ERR 1040 instead of a
+/// Applies admission (`max-connections`, the per-host limit; see
+/// [`crate::instance::admission`]) to an accepted connection: the job that serves it, or
+/// `None` when the client may not even start a handshake and got ERR 1040 instead of a
 /// greeting.
-fn admit(shared: &Arc<Instance>, pool: &Pool, mut socket: Socket) {
+pub(super) fn admit(shared: &Arc<Instance>, mut socket: Socket) -> Option<Job> {
     Counters::bump(&shared.counters.connections);
     let ticket = match shared.admission.admit(socket.peer()) {
         Ok(ticket) => ticket,
@@ -156,24 +154,24 @@ fn admit(shared: &Arc<Instance>, pool: &Pool, mut socket: Socket) {
                 ),
             }
             refuse_too_many(&mut socket);
-            return;
+            return None;
         }
     };
     let connected = SharedGauge::raise(Arc::clone(shared), |s| &s.counters.threads_connected);
     socket.watch_shutdown(&shared.shutdown);
     let open = shared.shutdown.open_session();
-    pool.dispatch(Job {
+    Some(Job {
         work: Work::Connect(socket),
         held: Held {
             ticket,
             _connected: connected,
             _open: open,
         },
-    });
+    })
 }
 
 fn refuse_too_many(socket: &mut Socket) {
-    // Written from the acceptor thread: bound the time a client that does not read can cost.
+    // Written by the thread that accepts: bound the time a client that does not read can cost.
     socket
         .control()
         .set_deadline(std::time::Instant::now() + Duration::from_millis(200));

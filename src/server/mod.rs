@@ -1,10 +1,11 @@
 //! The server: shared state, listeners, the acceptor thread and the worker pool.
 //!
 //! ```text
-//! mio acceptor ──(hand-off)──▶ worker thread ──▶ session::run ──(client quiet)──▶ idle poller
-//!   accept, admission (1040)     login, commands                   epoll, wait_timeout
-//!                                     ▲                                 │
-//!                                     └───── next command, shutdown ────┘
+//! TCP: idle worker in accept ─┐
+//!   admission (1040)          ├─▶ worker thread ──▶ session::run ──(client quiet)──▶ idle poller
+//! unix socket: mio acceptor ──┘     login, commands                   epoll, wait_timeout
+//!   (hand-off)                           ▲                                 │
+//!                                        └───── next command, shutdown ────┘
 //! ```
 //!
 //! [`Server::start`] binds and loads everything that can fail (data directory, accounts, TLS),

@@ -10,14 +10,25 @@
 //!                               └──── Work::Resume (the client sent) ────────┘
 //! ```
 //!
-//! Workers are created on demand and kept when idle, at most [`IDLE_CACHE`] of them, so a
-//! steady connection rate does not pay for thread creation. A job goes straight to the idle
-//! worker that waited last (its stack and caches are the warmest): each worker waits on its
-//! own condition variable, so a hand-off wakes exactly one thread and nothing spins or
+//! Idle workers wait in one of two places. Up to [`LISTENERS`] wait in `accept` on the TCP
+//! listener: the kernel wakes one of them for a new connection, and that thread serves it, so
+//! a TCP connection costs no hand-off between threads (one wake-up and two system calls fewer
+//! than an acceptor thread passing it on; see BENCHMARKS.md). The others wait for a job: an
+//! idle session to resume, or a connection on the unix socket, which the acceptor thread
+//! ([`super::acceptor`]) accepts. A listener that takes a connection while no other listens
+//! makes another one listen, so a connection never waits for a thread to finish its session.
+//!
+//! Workers are created on demand and kept when idle, at most [`LISTENERS`] + [`IDLE_CACHE`] of
+//! them, so a steady connection rate does not pay for thread creation. A job goes straight to
+//! the idle worker that waited last (its stack and caches are the warmest): each worker waits
+//! on its own condition variable, so a hand-off wakes exactly one thread and nothing spins or
 //! yields while waiting. A panic in a session is caught here: that connection is closed and
 //! the worker lives on.
 
+use std::io;
+use std::net::TcpListener;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,6 +48,15 @@ const IDLE_CACHE: usize = 64;
 
 /// An idle worker that waits this long without work exits.
 const IDLE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Idle workers kept waiting in `accept` on the TCP listener: as many connections as can
+/// arrive at once without a thread being woken or created for them. More arriving together
+/// wait in the listen backlog for the moment it takes to wake or create one.
+const LISTENERS: usize = 4;
+
+/// After an `accept` error that is not the client's (too many open files), listeners wait this
+/// long before accepting again, rather than spin on the same error.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 
 /// Threads can be smaller than the platform default (8 MiB): a session's deepest stack is a
 /// statement at the parser's nesting limit, measured with a margin in BENCHMARKS.md and
@@ -82,6 +102,10 @@ struct Workers {
     idle: Mutex<Idle>,
     /// Where quiet sessions wait for their next command.
     parking: Arc<Parking>,
+    /// The TCP listener (blocking), which listening workers wait on.
+    listener: Option<Arc<TcpListener>>,
+    /// Workers waiting in `accept`, or on their way there.
+    listening: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -104,7 +128,17 @@ enum Hand {
     #[default]
     Empty,
     Job(Job),
+    /// Wait in `accept` on the TCP listener.
+    Listen,
     Close,
+}
+
+/// What a worker does next.
+enum Task {
+    Run(Job),
+    /// Wait in `accept` on the TCP listener, then serve what it accepts. The worker is already
+    /// counted in [`Workers::listening`].
+    Listen,
 }
 
 /// Closes the idle workers when the last [`Pool`] handle drops.
@@ -129,15 +163,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    /// The workers (none yet) and the idle poller (started now).
-    pub(crate) fn new(instance: Arc<Instance>, service: Arc<dyn Service>) -> std::io::Result<Self> {
+    /// The workers, the idle poller (started now), and with a TCP `listener` (in blocking
+    /// mode) its first listening worker. Listeners stop once the listener is shut down for
+    /// reading (see [`super::acceptor`]).
+    pub(crate) fn new(
+        instance: Arc<Instance>,
+        service: Arc<dyn Service>,
+        listener: Option<Arc<TcpListener>>,
+    ) -> io::Result<Self> {
         let (poll, parking) = super::idle::parking()?;
         let workers = Arc::new(Workers {
             instance: Arc::clone(&instance),
             service,
             idle: Mutex::default(),
             parking: Arc::clone(&parking),
+            listening: AtomicUsize::new(0),
+            listener,
         });
+        if workers.listener.is_some() {
+            workers.add_listener();
+        }
         let pool = Self {
             _closer: Arc::new(Closer(Arc::clone(&workers))),
             workers,
@@ -148,42 +193,115 @@ impl Pool {
 
     /// Hands a job to the idle worker that waited last, or to a new one when none waits.
     pub(crate) fn dispatch(&self, job: Job) {
-        let slot = lock(&self.workers.idle).waiting.pop();
-        match slot {
-            Some(slot) => {
-                *lock(&slot.hand) = Hand::Job(job);
-                slot.ready.notify_one();
-            }
-            None => self.spawn_worker(job),
-        }
-    }
-
-    fn spawn_worker(&self, job: Job) {
-        let workers = Arc::clone(&self.workers);
-        let spawned = thread::Builder::new()
-            .name("tlsql-worker".into())
-            .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || worker(&workers, job));
-        match spawned {
-            Ok(_) => Counters::bump(&self.workers.instance.counters.threads_created),
-            // The job went down with the closure: its connection is closed.
-            Err(e) => log::error!("cannot start a worker thread, closing a connection: {e}"),
-        }
+        self.workers.hand(Hand::Job(job));
     }
 }
 
-fn worker(workers: &Workers, mut job: Job) {
+fn worker(workers: &Arc<Workers>, mut task: Task) {
     let slot = Arc::new(Slot::default());
     loop {
+        let job = match task {
+            Task::Run(job) => job,
+            Task::Listen => match workers.accept() {
+                Some(job) => job,
+                None => return,
+            },
+        };
         workers.run(job);
-        match workers.next_job(&slot) {
-            Some(next) => job = next,
+        match workers.next_task(&slot) {
+            Some(next) => task = next,
             None => return,
         }
     }
 }
 
 impl Workers {
+    /// Gives `hand` (a job, or listening) to the idle worker that waited last, or to a new one
+    /// when none waits.
+    fn hand(self: &Arc<Self>, hand: Hand) {
+        let slot = lock(&self.idle).waiting.pop();
+        match slot {
+            Some(slot) => {
+                *lock(&slot.hand) = hand;
+                slot.ready.notify_one();
+            }
+            None => match hand {
+                Hand::Job(job) => self.spawn(Task::Run(job)),
+                Hand::Listen => self.spawn(Task::Listen),
+                Hand::Empty | Hand::Close => {}
+            },
+        }
+    }
+
+    fn spawn(self: &Arc<Self>, task: Task) {
+        let workers = Arc::clone(self);
+        let listens = matches!(task, Task::Listen);
+        let spawned = thread::Builder::new()
+            .name("tlsql-worker".into())
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn(move || worker(&workers, task));
+        match spawned {
+            Ok(_) => Counters::bump(&self.instance.counters.threads_created),
+            Err(e) if listens => {
+                self.listening.fetch_sub(1, Ordering::AcqRel);
+                log::error!("cannot start a worker thread to accept connections: {e}");
+            }
+            // The job went down with the closure: its connection is closed.
+            Err(e) => log::error!("cannot start a worker thread, closing a connection: {e}"),
+        }
+    }
+
+    /// Makes one more worker wait in `accept`: the idle worker that waited last, or a new one.
+    fn add_listener(self: &Arc<Self>) {
+        self.listening.fetch_add(1, Ordering::AcqRel);
+        self.hand(Hand::Listen);
+    }
+
+    /// Waits in `accept` (this worker is counted in `listening`) until a connection is
+    /// admitted, and returns it as a job; `None` once the server shuts down. A connection
+    /// that admission refuses got its ERR 1040 here, and the wait goes on.
+    fn accept(self: &Arc<Self>) -> Option<Job> {
+        let listener = self.listener.as_ref()?;
+        loop {
+            let accepted = {
+                let _cached = GaugeGuard::raise(&self.instance.counters.threads_cached);
+                listener.accept()
+            };
+            let others = self.listening.fetch_sub(1, Ordering::AcqRel) - 1;
+            // A connection accepted with the shutdown is closed without a greeting, as the
+            // listener's backlog is.
+            if self.instance.shutdown.started() {
+                return None;
+            }
+            match accepted {
+                Ok((stream, peer)) => {
+                    if others == 0 {
+                        self.add_listener();
+                    }
+                    match Socket::tcp(stream, peer) {
+                        Ok(socket) => {
+                            if let Some(job) = super::acceptor::admit(&self.instance, socket) {
+                                return Some(job);
+                            }
+                        }
+                        Err(e) => log::debug!("dropping a TCP connection that failed setup: {e}"),
+                    }
+                }
+                // The client gave up before it was accepted.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    thread::sleep(ACCEPT_RETRY);
+                }
+            }
+            self.listening.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
     fn run(&self, job: Job) {
         let Job { work, mut held } = job;
         let label = match &work {
@@ -225,9 +343,21 @@ impl Workers {
         }
     }
 
-    /// Waits, as the most recent idle worker, for the next job; `None` when this worker
-    /// should exit (the cache is full, the pool closed, or no job came in [`IDLE_LIFETIME`]).
-    fn next_job(&self, slot: &Arc<Slot>) -> Option<Job> {
+    /// What this worker does next: listen, while fewer than [`LISTENERS`] do; else wait, as
+    /// the most recent idle worker, for a job. `None` when this worker should exit (the cache
+    /// is full, the pool closed, or nothing came in [`IDLE_LIFETIME`]).
+    fn next_task(&self, slot: &Arc<Slot>) -> Option<Task> {
+        if self.listener.is_some()
+            && !self.instance.shutdown.started()
+            && self
+                .listening
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < LISTENERS).then_some(n + 1)
+                })
+                .is_ok()
+        {
+            return Some(Task::Listen);
+        }
         {
             let mut idle = lock(&self.idle);
             if idle.closed || idle.waiting.len() >= IDLE_CACHE {
@@ -240,7 +370,8 @@ impl Workers {
         let mut until = Some(Instant::now() + IDLE_LIFETIME);
         loop {
             match std::mem::take(&mut *hand) {
-                Hand::Job(job) => return Some(job),
+                Hand::Job(job) => return Some(Task::Run(job)),
+                Hand::Listen => return Some(Task::Listen),
                 Hand::Close => return None,
                 Hand::Empty => {}
             }
