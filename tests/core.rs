@@ -2017,6 +2017,17 @@ fn resource_limits_are_enforced_as_mysql_does() {
     );
 }
 
+/// A root connection whose client sets CLIENT_FOUND_ROWS: affected rows count the rows a
+/// change found, not only those it changed.
+fn root_with_found_rows(server: &TestServer) -> mysql::Conn {
+    mysql::Conn::new(
+        server
+            .opts("root", "")
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS),
+    )
+    .unwrap()
+}
+
 /// MySQL counts the rows an UPDATE changed, or with CLIENT_FOUND_ROWS those it matched (what
 /// ORMs' optimistic locking counts on); SQLite counts matched rows.
 #[test]
@@ -2030,12 +2041,7 @@ fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
         )
         .unwrap();
     let mut changed = server.root();
-    let mut matched = mysql::Conn::new(
-        server
-            .opts("root", "")
-            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS),
-    )
-    .unwrap();
+    let mut matched = root_with_found_rows(&server);
 
     changed.query_drop("UPDATE u.t SET n = 5").unwrap();
     assert_eq!(changed.affected_rows(), 1, "only bob's NULL became 5");
@@ -2084,12 +2090,7 @@ fn update_counts_changed_rows_unless_the_client_asks_for_found_rows() {
 fn upserts_count_inserted_updated_and_unchanged_rows_as_mysql() {
     let server = TestServer::start();
     let mut changed = server.root();
-    let mut matched = mysql::Conn::new(
-        server
-            .opts("root", "")
-            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS),
-    )
-    .unwrap();
+    let mut matched = root_with_found_rows(&server);
     changed
         .query_drop(
             "CREATE DATABASE up; CREATE TABLE up.t (id INT AUTO_INCREMENT PRIMARY KEY, \

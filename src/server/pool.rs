@@ -258,8 +258,9 @@ impl Workers {
     }
 
     /// Waits in `accept` (this worker is counted in `listening`) until a connection is
-    /// admitted, and returns it as a job; `None` once the server shuts down. A connection
-    /// that admission refuses got its ERR 1040 here, and the wait goes on.
+    /// admitted, and returns it as a job; `None` once the server shuts down, or when this
+    /// worker should exit. A connection that admission refuses got its ERR 1040 here, and the
+    /// wait goes on unless [`LISTENERS`] others listen already.
     fn accept(self: &Arc<Self>) -> Option<Job> {
         let listener = self.listener.as_ref()?;
         loop {
@@ -298,8 +299,19 @@ impl Workers {
                     thread::sleep(ACCEPT_RETRY);
                 }
             }
-            self.listening.fetch_add(1, Ordering::AcqRel);
+            if !self.join_listeners() {
+                return None;
+            }
         }
+    }
+
+    /// Counts this worker in `listening` unless [`LISTENERS`] are counted already.
+    fn join_listeners(&self) -> bool {
+        self.listening
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < LISTENERS).then_some(n + 1)
+            })
+            .is_ok()
     }
 
     fn run(&self, job: Job) {
@@ -347,15 +359,7 @@ impl Workers {
     /// the most recent idle worker, for a job. `None` when this worker should exit (the cache
     /// is full, the pool closed, or nothing came in [`IDLE_LIFETIME`]).
     fn next_task(&self, slot: &Arc<Slot>) -> Option<Task> {
-        if self.listener.is_some()
-            && !self.instance.shutdown.started()
-            && self
-                .listening
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (n < LISTENERS).then_some(n + 1)
-                })
-                .is_ok()
-        {
+        if self.listener.is_some() && !self.instance.shutdown.started() && self.join_listeners() {
             return Some(Task::Listen);
         }
         {
