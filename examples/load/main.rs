@@ -245,11 +245,20 @@ impl ServerProcess {
         ))
     }
 
-    /// Open file descriptors.
+    /// Open file descriptors: the entries of `/proc/PID/fd`. Not `Process::fd_count`, whose
+    /// fast path (the directory's size) also counts the descriptor number each thread blocked
+    /// in `accept` has reserved for the connection it waits for: the server's listening
+    /// workers would then seem to come and go with the connections.
     fn fd_count(&self) -> anyhow::Result<usize> {
-        self.process
-            .fd_count()
-            .context("counting the server's file descriptors")
+        let dir = PathBuf::from(format!("/proc/{}/fd", self.process.pid));
+        Ok(std::fs::read_dir(&dir)
+            .with_context(|| {
+                format!(
+                    "counting the server's file descriptors in {}",
+                    dir.display()
+                )
+            })?
+            .count())
     }
 
     /// Resident memory in KiB.
