@@ -193,7 +193,7 @@ impl Pool {
 
     /// Hands a job to the idle worker that waited last, or to a new one when none waits.
     pub(crate) fn dispatch(&self, job: Job) {
-        self.workers.hand(Hand::Job(job));
+        self.workers.hand(Task::Run(job));
     }
 }
 
@@ -216,20 +216,18 @@ fn worker(workers: &Arc<Workers>, mut task: Task) {
 }
 
 impl Workers {
-    /// Gives `hand` (a job, or listening) to the idle worker that waited last, or to a new one
-    /// when none waits.
-    fn hand(self: &Arc<Self>, hand: Hand) {
+    /// Gives `task` to the idle worker that waited last, or to a new one when none waits.
+    fn hand(self: &Arc<Self>, task: Task) {
         let slot = lock(&self.idle).waiting.pop();
         match slot {
             Some(slot) => {
-                *lock(&slot.hand) = hand;
+                *lock(&slot.hand) = match task {
+                    Task::Run(job) => Hand::Job(job),
+                    Task::Listen => Hand::Listen,
+                };
                 slot.ready.notify_one();
             }
-            None => match hand {
-                Hand::Job(job) => self.spawn(Task::Run(job)),
-                Hand::Listen => self.spawn(Task::Listen),
-                Hand::Empty | Hand::Close => {}
-            },
+            None => self.spawn(task),
         }
     }
 
@@ -254,7 +252,7 @@ impl Workers {
     /// Makes one more worker wait in `accept`: the idle worker that waited last, or a new one.
     fn add_listener(self: &Arc<Self>) {
         self.listening.fetch_add(1, Ordering::AcqRel);
-        self.hand(Hand::Listen);
+        self.hand(Task::Listen);
     }
 
     /// Waits in `accept` (this worker is counted in `listening`) until a connection is

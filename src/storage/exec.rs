@@ -538,7 +538,9 @@ impl EngineSession {
             .conn
             .prepare_cached(&data.sql)
             .map_err(|e| sql_error(&e, db))?;
-        self.upserts.reset();
+        if let Counting::Upsert { .. } = data.counting {
+            self.upserts.reset();
+        }
         let changes = stmt
             .execute(params_from_iter(params.iter().map(to_sqlite)))
             .map_err(|e| match &e {
